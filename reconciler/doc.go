@@ -1,0 +1,2 @@
+// Package reconciler drives each app on a node towards its desired state.
+package reconciler
