@@ -175,6 +175,10 @@ type HostObservation struct {
 	MemoryUsedBytes  int64   `json:"memory_used_bytes,omitempty"`
 	NetRxBytes       uint64  `json:"net_rx_bytes,omitempty"`
 	NetTxBytes       uint64  `json:"net_tx_bytes,omitempty"`
+	// DiskReadBytes and DiskWriteBytes count block I/O on the node's disks
+	// over the interval.
+	DiskReadBytes  uint64 `json:"disk_read_bytes,omitempty"`
+	DiskWriteBytes uint64 `json:"disk_write_bytes,omitempty"`
 }
 
 // ContainerObservation is one container's share of an Observation. Rates are
