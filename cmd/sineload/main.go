@@ -1,0 +1,135 @@
+// Command sineload is the latency-critical victim of sluice's experiments: a
+// work queue whose work arrives at a sine-shaped rate, in CPU-cores, and is
+// served by burning CPU. Starved of CPU it builds a backlog, as a real
+// service would. Every tick it prints one JSON line on stdout:
+//
+//	{"t":1.25,"arrived":0.1875,"served":0.1875,"backlog":0.001,"demand":0.75}
+//
+// t is seconds since start; arrived, served and backlog are CPU-seconds
+// (arrived and served over the tick, backlog at t); demand is the mean
+// offered load over the tick, in cores.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+)
+
+type config struct {
+	sched    schedule
+	tick     time.Duration
+	duration time.Duration
+	workers  int
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("sineload", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c config
+	fs.Float64Var(&c.sched.base, "base", 0.5, "mean demand, in cores")
+	fs.Float64Var(&c.sched.amplitude, "amplitude", 0.3, "amplitude of the sine around --base, in cores (at most --base)")
+	fs.DurationVar(&c.sched.period, "period", 60*time.Second, "period of the sine")
+	fs.DurationVar(&c.sched.unit, "unit", time.Millisecond, "CPU time one unit of work takes to serve")
+	fs.DurationVar(&c.tick, "tick", 250*time.Millisecond, "interval between reports")
+	fs.DurationVar(&c.duration, "duration", 0, "stop after this long (0: run until SIGTERM)")
+	fs.IntVar(&c.workers, "workers", 1, "server threads; the most work served is one core per worker")
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	return c, c.validate()
+}
+
+func (c config) validate() error {
+	if err := c.sched.validate(); err != nil {
+		return err
+	}
+	switch {
+	case c.tick <= 0:
+		return fmt.Errorf("--tick %v must be positive", c.tick)
+	case c.sched.unit > c.tick:
+		return fmt.Errorf("--unit %v must not exceed --tick %v", c.sched.unit, c.tick)
+	case c.duration < 0:
+		return fmt.Errorf("--duration %v must not be negative", c.duration)
+	case c.workers < 1:
+		return fmt.Errorf("--workers %d must be at least 1", c.workers)
+	}
+	return nil
+}
+
+func main() {
+	// As PID 1 of a container, a process that installs no handler ignores
+	// SIGTERM and docker stop has to wait for its timeout; handle it.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	cfg, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err == nil {
+		err = run(ctx, cfg, os.Stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sineload:", err)
+		os.Exit(1)
+	}
+}
+
+// run serves work and reports every tick until ctx ends or the duration
+// passes.
+func run(ctx context.Context, cfg config, out io.Writer) error {
+	if _, err := threadCPUTime(); err != nil {
+		return err
+	}
+	if cfg.duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.duration)
+		defer cancel()
+	}
+	start := time.Now()
+	srv := &server{
+		sched:   cfg.sched,
+		elapsed: func() time.Duration { return time.Since(start) },
+		burn:    func(d time.Duration) { burnCPU(d, threadClock) },
+	}
+	var wg sync.WaitGroup
+	for range cfg.workers {
+		wg.Go(func() { srv.work(ctx) })
+	}
+	err := emitReports(ctx, srv, cfg.tick, json.NewEncoder(out))
+	wg.Wait()
+	return err
+}
+
+// threadClock is threadCPUTime for callers that checked it works at start.
+func threadClock() time.Duration {
+	d, _ := threadCPUTime()
+	return d
+}
+
+func emitReports(ctx context.Context, srv *server, tick time.Duration, enc *json.Encoder) error {
+	rep := newReporter(srv.sched)
+	ticker := time.NewTicker(tick)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+			if err := enc.Encode(rep.next(srv.elapsed(), srv.served.Load())); err != nil {
+				return fmt.Errorf("write report: %w", err)
+			}
+		}
+	}
+}
