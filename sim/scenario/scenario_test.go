@@ -1,0 +1,254 @@
+package scenario
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/sluice-io/sluice/state"
+)
+
+const shieldSine = "../../examples/experiments/shield-sine.yaml"
+
+func TestLoadShieldSine(t *testing.T) {
+	s, err := Load(shieldSine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Name != "shield-sine" || s.TickSeconds != 0.25 || s.Node.CPUs != 2 || s.PolicyDir != "policies" {
+		t.Errorf("header = %q tick %g cpus %d policies %q", s.Name, s.TickSeconds, s.Node.CPUs, s.PolicyDir)
+	}
+	var names []string
+	for _, p := range s.Phases {
+		names = append(names, p.Name+":"+string(p.Control))
+	}
+	want := []string{"alone:none", "contended:none", "shielded:policy", "static-shares:static-shares", "static-split:static-split"}
+	if !reflect.DeepEqual(names, want) {
+		t.Errorf("phases = %v, want %v", names, want)
+	}
+	victim, ok := s.Container(s.Victim)
+	if !ok || victim.Demand == nil || victim.Demand.Kind != "sine" || victim.Demand.Base != 0.5 || victim.Demand.Amplitude != 0.3 || victim.Demand.PeriodSeconds != 20 {
+		t.Errorf("victim = %+v, demand %+v", victim, victim.Demand)
+	}
+	if victim.Image != "sluice/sineload:dev" {
+		t.Errorf("victim image = %q", victim.Image)
+	}
+	if got := s.SharedCPUs(); !reflect.DeepEqual(got, []int{0}) {
+		t.Errorf("SharedCPUs = %v, want [0]", got)
+	}
+	if _, ok := s.Phases[0].HogStart(*s); ok {
+		t.Errorf("alone: the hog should not run")
+	}
+	if start, ok := s.Phases[1].HogStart(*s); !ok || start != 5 {
+		t.Errorf("contended: hog start = %g, %v; want 5, true", start, ok)
+	}
+}
+
+func TestPhaseAppsMergeStaticResources(t *testing.T) {
+	s, err := Load(shieldSine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone := s.PhaseApps(0)
+	if len(alone) != 1 || alone[0].Spec.Name != "victim" {
+		t.Fatalf("alone runs %+v, want the victim only", alone)
+	}
+	split := s.PhaseApps(4)
+	if len(split) != 2 || split[0].Spec.Name != "victim" || split[1].Spec.Name != "hog" || split[1].StartSeconds != 5 {
+		t.Fatalf("static-split apps = %+v", split)
+	}
+	quota := split[1].Spec.Containers[0].Resources.CPUQuotaCores
+	if quota == nil || *quota != 0.5 {
+		t.Errorf("hog quota in static-split = %v, want 0.5", quota)
+	}
+	// The merge works on a copy: the scenario's own spec keeps no quota.
+	if hog, _ := s.Container(s.Hog); hog.Resources.CPUQuotaCores != nil {
+		t.Errorf("PhaseApps changed the scenario's hog spec: %+v", hog.Resources)
+	}
+	shares := s.PhaseApps(3)
+	if v := shares[0].Spec.Containers[0].Resources.CPUShares; v == nil || *v != 8192 {
+		t.Errorf("victim shares in static-shares = %v, want 8192", v)
+	}
+}
+
+// minimal is an inline scenario that the rejection cases edit one line at a time.
+const minimal = `
+name: tiny
+node: {cpus: 1}
+apps:
+  - name: svc
+    containers:
+      - {name: main, image: img, class: latency-critical, cpuset: "0"}
+  - name: noisy
+    containers:
+      - {name: burn, image: img, class: best-effort}
+victim: svc/main
+hog: noisy/burn
+phases:
+  - name: p1
+    duration_seconds: 10
+    control: none
+    start: {svc: 0, noisy: 2}
+`
+
+func writeScenario(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "scenario.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestLoadInlineAppsAndDefaults(t *testing.T) {
+	s, err := Load(writeScenario(t, minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.TickSeconds != DefaultTickSeconds || s.PolicyDir != DefaultPolicyDir {
+		t.Errorf("defaults: tick %g, policy dir %q", s.TickSeconds, s.PolicyDir)
+	}
+	if len(s.Apps) != 2 || s.Apps[1].Spec.Containers[0].Class != state.BestEffort {
+		t.Errorf("apps = %+v", s.Apps)
+	}
+	// The hog has no cpuset, so it may run on every CPU, the victim's included.
+	if got := s.SharedCPUs(); !reflect.DeepEqual(got, []int{0}) {
+		t.Errorf("SharedCPUs = %v, want [0]", got)
+	}
+}
+
+func TestLoadRejects(t *testing.T) {
+	cases := []struct {
+		name, old, new, want string
+	}{
+		{"unknown top-level field", "name: tiny", "name: tiny\nseeed: 3", `top level: unknown field "seeed"`},
+		{"unknown phase field", "control: none", "control: none\n    contrl: policy", `phases[0]: unknown field "contrl"`},
+		{"unknown container field", "class: best-effort}", "class: best-effort, cpu: 1}", `apps[1].containers[0]: unknown field "cpu"`},
+		{"unknown resources field", "control: none", "control: static-split\n    resources: {noisy/burn: {quota: 1}}", `phases[0].resources["noisy/burn"]: unknown field "quota"`},
+		{"wrong case", "name: tiny", "Name: tiny", `unknown field "Name"`},
+		{"bad control", "control: none", "control: polcy", `phases[0] "p1": control "polcy": must be one of none, policy, static-shares, static-split`},
+		{"missing control", "control: none", "", `phases[0] "p1": control ""`},
+		{"victim not started", "start: {svc: 0, noisy: 2}", "start: {noisy: 2}", `phases[0] "p1": start: the victim's app "svc" must start`},
+		{"unknown app in start", "noisy: 2}", "noisy: 2, ghost: 1}", `start["ghost"]: no app of that name`},
+		{"start after the end", "noisy: 2}", "noisy: 10}", `start["noisy"]: 10 must be in [0, duration_seconds=10)`},
+		{"too short", "duration_seconds: 10", "duration_seconds: 0.1", `phases[0] "p1": duration_seconds must be at least one tick`},
+		{"resources without static control", "control: none", "control: none\n    resources: {noisy/burn: {cpu_shares: 2}}", `resources: only static-shares and static-split`},
+		{"static-shares upside down", "control: none", "control: static-shares\n    resources: {svc/main: {cpu_shares: 2}, noisy/burn: {cpu_shares: 1024}}", `fewer cpu_shares (2) than the hog noisy/burn (1024)`},
+		{"static-shares missing hog", "control: none", "control: static-shares\n    resources: {svc/main: {cpu_shares: 2048}}", `static-shares needs cpu_shares for both`},
+		{"static-split without quota", "control: none", "control: static-split", `static-split needs the hog's cpu_quota_cores`},
+		{"static-split takes the whole core", "control: none", "control: static-split\n    resources: {noisy/burn: {cpu_quota_cores: 1}}", `leaves nothing of the 1 shared CPUs`},
+		{"out of range shares", "control: none", "control: static-shares\n    resources: {svc/main: {cpu_shares: 999999}, noisy/burn: {cpu_shares: 2}}", `resources: app svc: containers[0]: main: resources.cpu_shares must be in [2, 262144]`},
+		{"victim of the wrong class", "class: latency-critical", "class: best-effort", `victim: svc/main has class "best-effort"`},
+		{"victim not a container id", "victim: svc/main", "victim: svc", `victim: "svc" is not a container ID`},
+		{"unknown hog", "hog: noisy/burn", "hog: noisy/ghost", `hog: "noisy/ghost" is not a container`},
+		{"cpuset beyond the node", `cpuset: "0"`, `cpuset: "1"`, `cpuset "1": CPU 1 is beyond node.cpus 1`},
+		{"negative tick", "name: tiny", "name: tiny\ntick_seconds: -1", `tick_seconds must be > 0`},
+		{"duplicate phase", "phases:", "phases:\n  - {name: p1, duration_seconds: 5, control: none, start: {svc: 0}}", `phases[1] "p1": name is used by an earlier phase`},
+		{"invalid app spec", "name: noisy", "name: Noisy", `apps[1]: name "Noisy"`},
+		{"not yaml", "node: {cpus: 1}", "node: {cpus: 1", `not valid YAML`},
+		{"wrong type", "node: {cpus: 1}", "node: {cpus: one}", `cannot unmarshal string`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			text := strings.Replace(minimal, c.old, c.new, 1)
+			if text == minimal {
+				t.Fatalf("the case does not change the scenario: %q not found", c.old)
+			}
+			path := writeScenario(t, text)
+			_, err := Load(path)
+			if err == nil {
+				t.Fatalf("Load accepted:\n%s", text)
+			}
+			if !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), path) {
+				t.Errorf("error = %v\nwant it to name %s and contain %q", err, path, c.want)
+			}
+		})
+	}
+}
+
+func TestLoadAppFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("svc.json", `{"name":"svc","containers":[{"name":"main","image":"img","class":"latency-critical","cpus":"0"}]}`)
+	text := strings.Replace(minimal, "  - name: svc\n    containers:\n      - {name: main, image: img, class: latency-critical, cpuset: \"0\"}\n", "  - file: svc.json\n", 1)
+	write("s.yaml", text)
+	_, err := Load(filepath.Join(dir, "s.yaml"))
+	if err == nil || !strings.Contains(err.Error(), "svc.json") || !strings.Contains(err.Error(), `containers[0]: unknown field "cpus"`) {
+		t.Fatalf("error = %v, want the app file and its unknown field named", err)
+	}
+
+	write("svc.json", `{"name":"svc","containers":[{"name":"main","image":"img","class":"latency-critical","cpuset":"0"}]}`)
+	s, err := Load(filepath.Join(dir, "s.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Apps[0].File != "svc.json" || s.Apps[0].Spec.Containers[0].CPUSet != "0" {
+		t.Errorf("app from file = %+v", s.Apps[0])
+	}
+
+	write("s.yaml", strings.Replace(text, "file: svc.json", "{file: svc.json, name: svc}", 1))
+	if _, err := Load(filepath.Join(dir, "s.yaml")); err == nil || !strings.Contains(err.Error(), `apps[0]: unknown field "name"`) {
+		t.Errorf("file plus inline fields: error = %v", err)
+	}
+	write("s.yaml", strings.Replace(text, "file: svc.json", "file: missing.json", 1))
+	if _, err := Load(filepath.Join(dir, "s.yaml")); err == nil || !strings.Contains(err.Error(), "apps[0]: read app spec") {
+		t.Errorf("missing file: error = %v", err)
+	}
+}
+
+func TestScaled(t *testing.T) {
+	s, err := Load(shieldSine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short := s.Scaled(0.1)
+	for i, p := range short.Phases {
+		if p.DurationSeconds != s.Phases[i].DurationSeconds*0.1 {
+			t.Errorf("%s: duration %g, want %g", p.Name, p.DurationSeconds, s.Phases[i].DurationSeconds*0.1)
+		}
+	}
+	if start, _ := short.Phases[1].HogStart(short); start != 0.5 {
+		t.Errorf("scaled hog start = %g, want 0.5", start)
+	}
+	if s.Phases[1].Start["hog"] != 5 || s.Phases[1].DurationSeconds != 40 {
+		t.Errorf("Scaled changed the original: %+v", s.Phases[1])
+	}
+	if err := short.Validate(); err != nil {
+		t.Errorf("scaled scenario is invalid: %v", err)
+	}
+	if tiny := s.Scaled(0.001); tiny.Phases[0].DurationSeconds != s.TickSeconds {
+		t.Errorf("a phase scaled below one tick lasts %g, want one tick", tiny.Phases[0].DurationSeconds)
+	}
+	if same := s.Scaled(0); same.Phases[0].DurationSeconds != 40 {
+		t.Errorf("Scaled(0) changed the duration to %g", same.Phases[0].DurationSeconds)
+	}
+}
+
+// A scenario written as JSON carries its apps inline and reads back the same.
+func TestMarshalRoundTrip(t *testing.T) {
+	s, err := Load(shieldSine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Parse(raw, "written.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Apps[0].File != "" || !reflect.DeepEqual(back.Apps[0].Spec, s.Apps[0].Spec) {
+		t.Errorf("apps after the round trip = %+v, want %+v", back.Apps[0], s.Apps[0])
+	}
+	if !reflect.DeepEqual(back.Phases, s.Phases) {
+		t.Errorf("phases after the round trip = %+v", back.Phases)
+	}
+}
