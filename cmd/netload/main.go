@@ -1,0 +1,68 @@
+// Command netload measures TCP throughput between sluice's own containers,
+// for the bandwidth actuator's tests and experiments.
+//
+//	netload sink --listen :5001     counts what it receives, one JSON line per interval
+//	netload send --to ADDR          sends as fast as it can for --duration, then prints
+//	                                the rate the sink confirmed, as one JSON line
+//
+// send has no default target and refuses anything but loopback and private
+// addresses (a container bridge), so it can only ever load a local network.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = "usage: netload sink --listen ADDR | netload send --to ADDR [--duration 3s]"
+
+func main() {
+	// As PID 1 of a container, a process that installs no handler ignores
+	// SIGTERM and docker stop has to wait for its timeout; handle it.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "netload:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New(usage)
+	}
+	switch args[0] {
+	case "sink":
+		cfg, err := parseSinkFlags(args[1:], stderr)
+		if err != nil {
+			return err
+		}
+		return sink(ctx, cfg, stdout)
+	case "send":
+		cfg, err := parseSendFlags(args[1:], stderr)
+		if err != nil {
+			return err
+		}
+		return send(ctx, cfg, stdout)
+	default:
+		return fmt.Errorf("unknown mode %q; %s", args[0], usage)
+	}
+}
+
+// mbit is a rate in Mbit/s (10^6 bits per second).
+func mbit(bytes int64, seconds float64) float64 {
+	if seconds <= 0 {
+		return 0
+	}
+	return float64(bytes) * 8 / seconds / 1e6
+}
