@@ -1,0 +1,262 @@
+package cgroup
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/sluice-io/sluice/reconciler"
+)
+
+// writeTree creates files (path relative to root → content) under root.
+func writeTree(t *testing.T, root string, files map[string]string) {
+	t.Helper()
+	for path, content := range files {
+		full := filepath.Join(root, path)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func readTree(t *testing.T, root, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(root, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// v1Fixture lays out a v1 group at path in the cpu, cpuacct, cpuset and
+// memory hierarchies, with the values a fresh Docker container has.
+func v1Fixture(t *testing.T, root, path string) {
+	writeTree(t, root, map[string]string{
+		"cpu" + path + "/cpu.cfs_quota_us":         "-1\n",
+		"cpu" + path + "/cpu.cfs_period_us":        "100000\n",
+		"cpu" + path + "/cpu.shares":               "1024\n",
+		"cpu" + path + "/cpu.stat":                 "nr_periods 40\nnr_throttled 12\nthrottled_time 345000000\nnr_bursts 0\nburst_time 0\n",
+		"cpuacct" + path + "/cpuacct.usage":        "987654321\n",
+		"cpuacct" + path + "/cpuacct.stat":         "user 50\nsystem 10\n",
+		"cpuacct" + path + "/cpuacct.usage_percpu": "500000000 487654321\n",
+		"cpuset" + path + "/cpuset.cpus":           "0-1\n",
+		"memory" + path + "/memory.limit_in_bytes": "9223372036854771712\n",
+	})
+}
+
+// v2Fixture lays out a v2 group at path.
+func v2Fixture(t *testing.T, root, path string) {
+	writeTree(t, root, map[string]string{
+		path + "/cpu.max":     "max 100000\n",
+		path + "/cpu.weight":  "100\n",
+		path + "/cpu.stat":    "usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\nnr_periods 30\nnr_throttled 7\nthrottled_usec 120000\n",
+		path + "/cpuset.cpus": "\n",
+		path + "/memory.max":  "max\n",
+	})
+}
+
+const runtimeID = "4f1c9a2b7d3e"
+
+var fixtureContainer = reconciler.Container{ID: "shop/web", App: "shop", Name: "web", RuntimeID: runtimeID, Running: true}
+
+func newFixtureController(t *testing.T, root string, v Version, pids PIDs, procRoot string) *Controller {
+	t.Helper()
+	c, err := New(Config{Root: root, Version: v, PIDs: pids, ProcRoot: procRoot})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestControllerV1CgroupfsDriver(t *testing.T) {
+	root := t.TempDir()
+	v1Fixture(t, root, "/docker/"+runtimeID)
+	c := newFixtureController(t, root, V1, nil, "")
+	ctx := context.Background()
+
+	err := c.SetCPU(ctx, fixtureContainer, reconciler.CPUResources{QuotaCores: cores(0.2), Shares: shares(512), CPUSet: "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		"cpu/docker/" + runtimeID + "/cpu.cfs_quota_us":  "20000",
+		"cpu/docker/" + runtimeID + "/cpu.cfs_period_us": "100000",
+		"cpu/docker/" + runtimeID + "/cpu.shares":        "512",
+		"cpuset/docker/" + runtimeID + "/cpuset.cpus":    "1",
+	} {
+		if got := readTree(t, root, path); got != want {
+			t.Errorf("%s = %q, want %q", path, got, want)
+		}
+	}
+	got, err := c.CPU(ctx, fixtureContainer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.QuotaCores == nil || *got.QuotaCores != 0.2 || *got.Shares != 512 || got.CPUSet != "1" {
+		t.Errorf("CPU read back quota %v shares %v cpuset %q, want 0.2, 512, 1", got.QuotaCores, *got.Shares, got.CPUSet)
+	}
+
+	if err := c.SetCPU(ctx, fixtureContainer, reconciler.CPUResources{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := readTree(t, root, "cpu/docker/"+runtimeID+"/cpu.cfs_quota_us"); got != "-1" {
+		t.Errorf("after removing the quota cpu.cfs_quota_us = %q, want -1", got)
+	}
+	if got := readTree(t, root, "cpu/docker/"+runtimeID+"/cpu.shares"); got != "512" {
+		t.Errorf("nil shares changed cpu.shares to %q, want it left at 512", got)
+	}
+
+	testMemoryRoundTrip(t, c, root, "memory/docker/"+runtimeID+"/memory.limit_in_bytes", "-1")
+}
+
+func TestControllerV2SystemdDriver(t *testing.T) {
+	root := t.TempDir()
+	scope := "/system.slice/docker-" + runtimeID + ".scope"
+	v2Fixture(t, root, scope)
+	c := newFixtureController(t, root, V2, nil, "")
+	ctx := context.Background()
+
+	if err := c.SetCPU(ctx, fixtureContainer, reconciler.CPUResources{QuotaCores: cores(0.5), Shares: shares(1024), CPUSet: "0"}); err != nil {
+		t.Fatal(err)
+	}
+	for file, want := range map[string]string{"cpu.max": "50000 100000", "cpu.weight": "39", "cpuset.cpus": "0"} {
+		if got := readTree(t, root, scope+"/"+file); got != want {
+			t.Errorf("%s = %q, want %q", file, got, want)
+		}
+	}
+	got, err := c.CPU(ctx, fixtureContainer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.QuotaCores == nil || *got.QuotaCores != 0.5 || *got.Shares != 1024 || got.CPUSet != "0" {
+		t.Errorf("CPU read back quota %v shares %v cpuset %q, want 0.5, 1024, 0", got.QuotaCores, *got.Shares, got.CPUSet)
+	}
+	// Another controller did not write those shares, so it sees the
+	// weight's own shares equivalent.
+	fresh := newFixtureController(t, root, V2, nil, "")
+	if got, err := fresh.CPU(ctx, fixtureContainer); err != nil || *got.Shares != SharesFromWeight(39) {
+		t.Errorf("fresh controller read shares %v (err %v), want %d", got.Shares, err, SharesFromWeight(39))
+	}
+
+	testMemoryRoundTrip(t, c, root, scope+"/memory.max", "max")
+}
+
+func testMemoryRoundTrip(t *testing.T, c *Controller, root, file, unlimited string) {
+	t.Helper()
+	ctx := context.Background()
+	if limit, err := c.Memory(ctx, fixtureContainer); err != nil || limit != nil {
+		t.Fatalf("Memory before any write = %v, %v; want no limit", limit, err)
+	}
+	if err := c.SetMemory(ctx, fixtureContainer, bytes(64<<20)); err != nil {
+		t.Fatal(err)
+	}
+	if got := readTree(t, root, file); got != strconv.Itoa(64<<20) {
+		t.Errorf("%s = %q after SetMemory(64 MiB)", file, got)
+	}
+	if limit, err := c.Memory(ctx, fixtureContainer); err != nil || limit == nil || *limit != 64<<20 {
+		t.Errorf("Memory = %v, %v; want 64 MiB", limit, err)
+	}
+	if err := c.SetMemory(ctx, fixtureContainer, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := readTree(t, root, file); got != unlimited {
+		t.Errorf("%s = %q after removing the limit, want %q", file, got, unlimited)
+	}
+}
+
+type fakePIDs map[string]int
+
+func (f fakePIDs) PID(_ context.Context, c reconciler.Container) (int, error) {
+	if pid, ok := f[c.ID]; ok {
+		return pid, nil
+	}
+	return 0, errors.New("no such container")
+}
+
+func TestControllerFindsGroupThroughProcess(t *testing.T) {
+	root, proc := t.TempDir(), t.TempDir()
+	// A custom cgroup parent that no driver convention predicts, and a
+	// memory hierarchy where the process sits elsewhere.
+	v1Fixture(t, root, "/sluice/web")
+	writeTree(t, root, map[string]string{"memory/other/web/memory.limit_in_bytes": "1073741824\n"})
+	writeTree(t, proc, map[string]string{"4242/cgroup": "12:name=systemd:/sluice/web\n" +
+		"5:memory:/other/web\n4:cpuset:/sluice/web\n3:cpu,cpuacct:/sluice/web\n0::/\n"})
+	c := newFixtureController(t, root, V1, fakePIDs{"shop/web": 4242}, proc)
+
+	if err := c.SetCPU(context.Background(), fixtureContainer, reconciler.CPUResources{QuotaCores: cores(1)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := readTree(t, root, "cpu/sluice/web/cpu.cfs_quota_us"); got != "100000" {
+		t.Errorf("cpu.cfs_quota_us = %q, want 100000", got)
+	}
+	limit, err := c.Memory(context.Background(), fixtureContainer)
+	if err != nil || limit == nil || *limit != 1<<30 {
+		t.Errorf("Memory = %v, %v; want the 1 GiB of /other/web", limit, err)
+	}
+	stats, err := c.Stats(context.Background(), fixtureContainer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Stats{UsageNanos: 987654321, Periods: 40, ThrottledPeriods: 12, ThrottledNanos: 345000000}
+	if stats != want {
+		t.Errorf("Stats = %+v, want %+v", stats, want)
+	}
+}
+
+func TestControllerFallsBackToDriverPaths(t *testing.T) {
+	root := t.TempDir()
+	v2Fixture(t, root, "/docker/"+runtimeID)
+	// The PID lookup knows nothing about this container.
+	c := newFixtureController(t, root, V2, fakePIDs{}, t.TempDir())
+	stats, err := c.Stats(context.Background(), fixtureContainer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Stats{UsageNanos: 2500000000, Periods: 30, ThrottledPeriods: 7, ThrottledNanos: 120000000}
+	if stats != want {
+		t.Errorf("Stats = %+v, want %+v", stats, want)
+	}
+}
+
+func TestControllerRefusesTheRootGroup(t *testing.T) {
+	root, proc := t.TempDir(), t.TempDir()
+	writeTree(t, root, map[string]string{"cpu.max": "max 100000\n", "cpu.weight": "100\n"})
+	writeTree(t, proc, map[string]string{"77/cgroup": "0::/\n"})
+	c := newFixtureController(t, root, V2, fakePIDs{"shop/web": 77}, proc)
+	err := c.SetCPU(context.Background(), fixtureContainer, reconciler.CPUResources{QuotaCores: cores(0.1)})
+	if err == nil {
+		t.Fatal("SetCPU acted on a process in the root cgroup")
+	}
+	if got := readTree(t, root, "cpu.max"); got != "max 100000\n" {
+		t.Errorf("root cpu.max changed to %q", got)
+	}
+	t.Log(err)
+}
+
+func TestApplyNamesTheFileThatFailed(t *testing.T) {
+	root := t.TempDir()
+	writeTree(t, root, map[string]string{"docker/x/cpu.max": "max 100000\n"})
+	g := Group{Version: V2, Unified: "/docker/x"}
+	err := FS{Root: root}.Apply(g, []Write{{File{"cpu", "cpu.max"}, "1000 100000"}, {File{"cpu", "cpu.weight"}, "10"}})
+	if err == nil {
+		t.Fatal("Apply wrote cpu.weight, which the fixture does not have")
+	}
+	for _, want := range []string{"cpu.weight", "/docker/x", "cgroup v2"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+}
+
+func TestNewNeedsVersionForACustomRoot(t *testing.T) {
+	if _, err := New(Config{Root: t.TempDir()}); err == nil {
+		t.Error("New detected a version for a fixture root")
+	}
+}

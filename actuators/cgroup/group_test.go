@@ -1,0 +1,81 @@
+package cgroup
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestGroupFromProcCgroup(t *testing.T) {
+	v1, err := GroupFromProcCgroup(V1, "9:name=systemd:/docker/abc\n4:memory:/docker/abc\n2:cpuacct:/docker/abc\n1:cpu:/docker/abc\n0::/\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"memory": "/docker/abc", "cpuacct": "/docker/abc", "cpu": "/docker/abc"}
+	if v1.Version != V1 || !reflect.DeepEqual(v1.Paths, want) {
+		t.Errorf("v1 group = %+v, want paths %v", v1, want)
+	}
+	combined, err := GroupFromProcCgroup(V1, "3:cpu,cpuacct:/kubepods/pod1/abc\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if combined.Paths["cpu"] != "/kubepods/pod1/abc" || combined.Paths["cpuacct"] != "/kubepods/pod1/abc" {
+		t.Errorf("combined cpu,cpuacct entry gave %v", combined.Paths)
+	}
+	v2, err := GroupFromProcCgroup(V2, "0::/system.slice/docker-abc.scope\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v2.Version != V2 || v2.Unified != "/system.slice/docker-abc.scope" {
+		t.Errorf("v2 group = %+v", v2)
+	}
+	for _, bad := range []struct {
+		v       Version
+		content string
+	}{{V2, "1:cpu:/docker/abc\n"}, {V1, "0::/docker/abc\n"}, {V1, "not a cgroup line\n"}} {
+		if g, err := GroupFromProcCgroup(bad.v, bad.content); err == nil {
+			t.Errorf("GroupFromProcCgroup(%s, %q) = %+v, want an error", bad.v, bad.content, g)
+		}
+	}
+}
+
+func TestGroupDir(t *testing.T) {
+	v1 := Group{Version: V1, Paths: map[string]string{"cpu": "/docker/abc"}}
+	if dir, err := v1.Dir("/sys/fs/cgroup", "cpu"); err != nil || dir != "/sys/fs/cgroup/cpu/docker/abc" {
+		t.Errorf("v1 cpu dir = %q, %v", dir, err)
+	}
+	if _, err := v1.Dir("/sys/fs/cgroup", "memory"); err == nil || !strings.Contains(err.Error(), "no memory hierarchy") {
+		t.Errorf("v1 memory dir of a group without one: err = %v", err)
+	}
+	v2 := Group{Version: V2, Unified: "/docker/abc"}
+	if dir, err := v2.Dir("/sys/fs/cgroup", "memory"); err != nil || dir != "/sys/fs/cgroup/docker/abc" {
+		t.Errorf("v2 dir = %q, %v", dir, err)
+	}
+	for _, path := range []string{"/", "", "docker/abc", "/docker/../../etc"} {
+		if dir, err := (Group{Version: V2, Unified: path}).Dir("/sys/fs/cgroup", "cpu"); err == nil {
+			t.Errorf("Dir accepted group path %q as %s", path, dir)
+		}
+	}
+}
+
+func TestDriverGroups(t *testing.T) {
+	v2, err := DriverGroups(V2, "abc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v2) != 2 || v2[0].Unified != "/docker/abc" || v2[1].Unified != "/system.slice/docker-abc.scope" {
+		t.Errorf("v2 driver groups = %+v", v2)
+	}
+	v1, err := DriverGroups(V1, "abc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v1[1].Paths["memory"] != "/system.slice/docker-abc.scope" || v1[0].Paths["cpuset"] != "/docker/abc" {
+		t.Errorf("v1 driver groups = %+v", v1)
+	}
+	for _, id := range []string{"", "../abc", "a/b", " abc"} {
+		if _, err := DriverGroups(V1, id); err == nil {
+			t.Errorf("DriverGroups accepted runtime ID %q", id)
+		}
+	}
+}
