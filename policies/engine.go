@@ -1,0 +1,116 @@
+package policies
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+
+	"github.com/sluice-io/sluice/state"
+)
+
+// Entrypoint is the rule every bundle must define: its value is the
+// decision for one node (docs/policies.md).
+const Entrypoint = "data.sluice.shield.decision"
+
+// Engine evaluates one compiled, prepared bundle. It is immutable once
+// built, so several goroutines may call Decide at once; a new bundle means
+// a new Engine (see Reloader).
+type Engine struct {
+	bundle *Bundle
+	query  rego.PreparedEvalQuery
+}
+
+// NewEngine compiles b's policy modules (tests left out) under the
+// restricted Capabilities and prepares the Entrypoint query, once. Every
+// failure is an *Error with Stage StageCompile.
+func NewEngine(ctx context.Context, b *Bundle) (*Engine, error) {
+	query, err := prepare(ctx, b)
+	if err != nil {
+		return nil, &Error{Stage: StageCompile, BundleDigest: b.Digest, Err: err}
+	}
+	return &Engine{bundle: b, query: query}, nil
+}
+
+func prepare(ctx context.Context, b *Bundle) (rego.PreparedEvalQuery, error) {
+	var none rego.PreparedEvalQuery
+	caps := Capabilities()
+	compiler := ast.NewCompiler().WithCapabilities(caps).WithEnablePrintStatements(false)
+	if compiler.Compile(b.policyModules()); compiler.Failed() {
+		return none, compileErrors(compiler.Errors)
+	}
+	if len(compiler.GetRules(ast.MustParseRef(Entrypoint))) == 0 {
+		return none, fmt.Errorf("no rule defines %s, the decision every bundle must make", Entrypoint)
+	}
+	store := inmem.NewFromObjectWithOpts(b.Data, inmem.OptReturnASTValuesOnRead(true))
+	return rego.New(
+		rego.Query(Entrypoint),
+		rego.Compiler(compiler),
+		rego.Store(store),
+		rego.Capabilities(caps),
+		rego.StrictBuiltinErrors(true),
+	).PrepareForEval(ctx)
+}
+
+// compileErrors lists every error, one per line, each naming its
+// file:line; OPA's own summary starts with a count that says nothing.
+func compileErrors(errs ast.Errors) error {
+	joined := make([]error, len(errs))
+	for i, e := range errs {
+		joined[i] = e
+	}
+	return errors.Join(joined...)
+}
+
+// Bundle is the bundle the engine runs.
+func (e *Engine) Bundle() *Bundle { return e.bundle }
+
+// Digest is the digest of the engine's bundle.
+func (e *Engine) Digest() string { return e.bundle.Digest }
+
+// Decide evaluates the policy for node on view and returns the validated
+// decision. The decision is a pure function of the bundle and the view: its
+// time is the node's latest observation time (the policy's "now", given to
+// OPA as rego.EvalTime), its revision the view's. Policy failures are
+// *Error values; ErrNoObservation means there is nothing to decide on yet.
+func (e *Engine) Decide(ctx context.Context, view *state.View, node string) (state.Decision, error) {
+	input, err := Input(view, node)
+	if err != nil {
+		if errors.Is(err, ErrNoObservation) {
+			return state.Decision{}, err
+		}
+		return state.Decision{}, &Error{Stage: StageEval, BundleDigest: e.Digest(), Err: err}
+	}
+	obs := view.Observations[node]
+	results, err := e.query.Eval(ctx, rego.EvalParsedInput(input), rego.EvalTime(obs.Time))
+	if err != nil {
+		return state.Decision{}, e.fail(StageEval, node, err)
+	}
+	if len(results) == 0 || len(results[0].Expressions) == 0 {
+		return state.Decision{}, e.fail(StageEval, node, fmt.Errorf("%s is undefined for this input", Entrypoint))
+	}
+	out, err := parseOutput(results[0].Expressions[0].Value)
+	if err != nil {
+		return state.Decision{}, e.fail(StageValidate, node, err)
+	}
+	d := state.Decision{
+		Node:         node,
+		Revision:     view.Revision,
+		Time:         obs.Time,
+		BundleDigest: e.Digest(),
+		Containers:   out.Containers,
+		Reasons:      out.Reasons,
+		Carry:        out.Carry,
+	}
+	if err := Validate(d, view, node); err != nil {
+		return state.Decision{}, e.fail(StageValidate, node, err)
+	}
+	return d, nil
+}
+
+func (e *Engine) fail(stage, node string, err error) error {
+	return &Error{Stage: stage, BundleDigest: e.Digest(), Err: fmt.Errorf("node %s: %w", node, err)}
+}
