@@ -1,0 +1,223 @@
+package sensors
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strconv"
+)
+
+// containerFiles are the files of one container kept open between ticks.
+// Optional ones are nil where the node does not have them.
+type containerFiles struct {
+	mode CgroupMode
+	// usage is v1 cpuacct.usage; on v2 cpu.stat carries usage too.
+	usage   *openFile
+	cpuStat *openFile
+	// quota is v1 cpu.cfs_quota_us (with period) or v2 cpu.max.
+	quota  *openFile
+	period *openFile
+	// shares is v1 cpu.shares or v2 cpu.weight.
+	shares   *openFile
+	cpuset   *openFile
+	memory   *openFile
+	tasks    *openFile
+	pressure *openFile
+	netDev   *openFile
+}
+
+type fileSpec struct {
+	into     **openFile
+	path     string
+	optional bool
+}
+
+func openContainerFiles(dirs cgroupDirs, procRoot string, pid int) (containerFiles, error) {
+	files := containerFiles{mode: dirs.mode}
+	for _, spec := range files.specs(dirs, procRoot, pid) {
+		f, err := openKept(spec.path)
+		if err == nil {
+			*spec.into = f
+			continue
+		}
+		if spec.optional && errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		files.close()
+		return containerFiles{}, fmt.Errorf("open %s: %w", spec.path, err)
+	}
+	return files, nil
+}
+
+func (f *containerFiles) specs(dirs cgroupDirs, procRoot string, pid int) []fileSpec {
+	netDev := filepath.Join(procRoot, strconv.Itoa(pid), "net", "dev")
+	if dirs.mode == CgroupV2 {
+		return []fileSpec{
+			{&f.cpuStat, filepath.Join(dirs.cpu, "cpu.stat"), false},
+			{&f.quota, filepath.Join(dirs.cpu, "cpu.max"), true},
+			{&f.shares, filepath.Join(dirs.cpu, "cpu.weight"), true},
+			{&f.cpuset, filepath.Join(dirs.cpuset, "cpuset.cpus.effective"), true},
+			{&f.memory, filepath.Join(dirs.memory, "memory.current"), true},
+			{&f.tasks, filepath.Join(dirs.cpu, "cgroup.threads"), false},
+			{&f.pressure, filepath.Join(dirs.pressure, "cpu.pressure"), true},
+			{&f.netDev, netDev, true},
+		}
+	}
+	specs := []fileSpec{
+		{&f.usage, filepath.Join(dirs.cpuacct, "cpuacct.usage"), false},
+		{&f.cpuStat, filepath.Join(dirs.cpu, "cpu.stat"), false},
+		{&f.quota, filepath.Join(dirs.cpu, "cpu.cfs_quota_us"), false},
+		{&f.period, filepath.Join(dirs.cpu, "cpu.cfs_period_us"), false},
+		{&f.shares, filepath.Join(dirs.cpu, "cpu.shares"), false},
+		{&f.cpuset, filepath.Join(dirs.cpuset, "cpuset.cpus"), true},
+		{&f.memory, filepath.Join(dirs.memory, "memory.usage_in_bytes"), true},
+		{&f.tasks, filepath.Join(dirs.cpu, "tasks"), false},
+		{&f.netDev, netDev, true},
+	}
+	if dirs.pressure != "" {
+		specs = append(specs, fileSpec{&f.pressure, filepath.Join(dirs.pressure, "cpu.pressure"), true})
+	}
+	return specs
+}
+
+// count is how many descriptors the container holds, for the docs' and
+// the benchmark's accounting.
+func (f *containerFiles) count() int {
+	n := 0
+	for _, file := range []*openFile{f.usage, f.cpuStat, f.quota, f.period, f.shares, f.cpuset, f.memory, f.tasks, f.pressure, f.netDev} {
+		if file != nil {
+			n++
+		}
+	}
+	return n
+}
+
+func (f *containerFiles) close() {
+	for _, file := range []*openFile{f.usage, f.cpuStat, f.quota, f.period, f.shares, f.cpuset, f.memory, f.tasks, f.pressure, f.netDev} {
+		file.close()
+	}
+}
+
+// containerCounters is one reading of a container: cumulative counters
+// and the settings in force.
+type containerCounters struct {
+	cpu            cpuCounters
+	waitNanos      uint64
+	pressureMicros uint64
+	hasPressure    bool
+	memoryBytes    int64
+	netRx, netTx   uint64
+	quotaCores     *float64
+	shares         uint64
+	cpuset         string
+}
+
+// readCgroup reads the cgroup files; thread waits and the network are read
+// by the tracker.
+func (f *containerFiles) readCgroup() (containerCounters, error) {
+	var c containerCounters
+	var err error
+	if c.cpu, err = f.readCPU(); err != nil {
+		return c, err
+	}
+	if c.quotaCores, c.shares, err = f.readCPULimits(); err != nil {
+		return c, err
+	}
+	if f.cpuset != nil {
+		content, err := f.cpuset.read()
+		if err != nil {
+			return c, err
+		}
+		if c.cpuset, err = parseCPUSetFile(content); err != nil {
+			return c, fmt.Errorf("%s: %w", f.cpuset.path, err)
+		}
+	}
+	if f.memory != nil {
+		bytes, err := readUintFile(f.memory)
+		if err != nil {
+			return c, err
+		}
+		c.memoryBytes = int64(bytes)
+	}
+	if f.pressure != nil {
+		content, err := f.pressure.read()
+		if err != nil {
+			return c, err
+		}
+		if c.pressureMicros, err = parsePressureSomeTotal(content); err != nil {
+			return c, fmt.Errorf("%s: %w", f.pressure.path, err)
+		}
+		c.hasPressure = true
+	}
+	return c, nil
+}
+
+func (f *containerFiles) readCPU() (cpuCounters, error) {
+	content, err := f.cpuStat.read()
+	if err != nil {
+		return cpuCounters{}, err
+	}
+	if f.mode == CgroupV2 {
+		counters, err := parseCPUStatV2(content)
+		if err != nil {
+			return counters, fmt.Errorf("%s: %w", f.cpuStat.path, err)
+		}
+		return counters, nil
+	}
+	counters, err := parseCPUStatV1(content)
+	if err != nil {
+		return counters, fmt.Errorf("%s: %w", f.cpuStat.path, err)
+	}
+	counters.usageNanos, err = readUintFile(f.usage)
+	return counters, err
+}
+
+func (f *containerFiles) readCPULimits() (*float64, uint64, error) {
+	var quota *float64
+	var shares uint64
+	if f.quota != nil {
+		content, err := f.quota.read()
+		if err != nil {
+			return nil, 0, err
+		}
+		if f.mode == CgroupV2 {
+			quota, err = parseCPUMax(content)
+		} else {
+			var period string
+			if period, err = f.period.read(); err == nil {
+				quota, err = parseCFSQuota(content, period)
+			}
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("%s: %w", f.quota.path, err)
+		}
+	}
+	if f.shares != nil {
+		content, err := f.shares.read()
+		if err != nil {
+			return nil, 0, err
+		}
+		if f.mode == CgroupV2 {
+			shares, err = parseCPUWeight(content)
+		} else {
+			shares, err = parseUint(content)
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("%s: %w", f.shares.path, err)
+		}
+	}
+	return quota, shares, nil
+}
+
+func readUintFile(f *openFile) (uint64, error) {
+	content, err := f.read()
+	if err != nil {
+		return 0, err
+	}
+	value, err := parseUint(content)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", f.path, err)
+	}
+	return value, nil
+}

@@ -1,0 +1,176 @@
+package sensors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/sluice-io/sluice/reconciler"
+	"github.com/sluice-io/sluice/state"
+)
+
+// Locator finds the process of a running container. The Docker runtime
+// implements it from the container's inspect data (State.Pid); the
+// sensors derive the cgroup from /proc/<pid>/cgroup themselves.
+type Locator interface {
+	PID(ctx context.Context, c reconciler.Container) (int, error)
+}
+
+// ContainerConfig says where the container collector reads. Zero values
+// take the defaults in brackets.
+type ContainerConfig struct {
+	// ProcRoot is the proc mount [/proc].
+	ProcRoot string
+	// CgroupRoot is where the cgroup hierarchies are mounted [/sys/fs/cgroup].
+	CgroupRoot string
+	// Mode forces a cgroup layout; 0 detects it from CgroupRoot.
+	Mode CgroupMode
+	// Interface is the container's network interface [eth0].
+	Interface string
+}
+
+func (c ContainerConfig) withDefaults() ContainerConfig {
+	if c.ProcRoot == "" {
+		c.ProcRoot = "/proc"
+	}
+	if c.CgroupRoot == "" {
+		c.CgroupRoot = "/sys/fs/cgroup"
+	}
+	if c.Mode == 0 {
+		c.Mode = DetectCgroupMode(c.CgroupRoot)
+	}
+	if c.Interface == "" {
+		c.Interface = "eth0"
+	}
+	return c
+}
+
+// ContainerCollector reads per-container counters from cgroups and procfs
+// and turns them into rates over each container's own interval.
+// It is not safe for concurrent use: one Sensor owns it.
+type ContainerCollector struct {
+	config  ContainerConfig
+	locator Locator
+	logger  *slog.Logger
+	tracked map[string]*trackedContainer
+}
+
+// NewContainerCollector returns a collector; Close releases its files.
+func NewContainerCollector(config ContainerConfig, locator Locator, logger *slog.Logger) *ContainerCollector {
+	config = config.withDefaults()
+	return &ContainerCollector{
+		config:  config,
+		locator: locator,
+		logger:  logger.With("sensor", "containers", "cgroup", config.Mode.String()),
+		tracked: map[string]*trackedContainer{},
+	}
+}
+
+// Collect reads every running container and returns one observation each,
+// in the order given, with rates over the time since that container's
+// previous reading (zero on its first). A container that cannot be read
+// is left out and its error joined into the returned one; containers no
+// longer listed have their files closed.
+func (cc *ContainerCollector) Collect(ctx context.Context, now time.Time, containers []reconciler.Container) ([]state.ContainerObservation, error) {
+	listed := map[string]bool{}
+	var observations []state.ContainerObservation
+	var errs []error
+	for _, c := range containers {
+		if !c.Running {
+			continue
+		}
+		listed[c.ID] = true
+		obs, err := cc.collectOne(ctx, now, c)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("container %s: %w", c.ID, err))
+			continue
+		}
+		observations = append(observations, obs)
+	}
+	for id, t := range cc.tracked {
+		if !listed[id] {
+			t.close()
+			delete(cc.tracked, id)
+		}
+	}
+	return observations, errors.Join(errs...)
+}
+
+// collectOne reads a container, reopening its files once when a read
+// fails: a restarted container has a new process and a new cgroup
+// directory, and the old descriptors then fail with ESRCH or ENODEV.
+func (cc *ContainerCollector) collectOne(ctx context.Context, now time.Time, c reconciler.Container) (state.ContainerObservation, error) {
+	t := cc.tracked[c.ID]
+	if t != nil && t.runtimeID == c.RuntimeID {
+		counters, err := t.read(cc.config.Interface)
+		if err == nil {
+			return t.advance(c, now, counters), nil
+		}
+		cc.logger.Debug("reopening container files", "container", c.ID, "err", err)
+	}
+	if t != nil {
+		t.close()
+		delete(cc.tracked, c.ID)
+	}
+	t, err := cc.open(ctx, c)
+	if err != nil {
+		return state.ContainerObservation{}, err
+	}
+	counters, err := t.read(cc.config.Interface)
+	if err != nil {
+		t.close()
+		return state.ContainerObservation{}, err
+	}
+	cc.tracked[c.ID] = t
+	return t.advance(c, now, counters), nil
+}
+
+func (cc *ContainerCollector) open(ctx context.Context, c reconciler.Container) (*trackedContainer, error) {
+	pid, err := cc.locator.PID(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("locate process: %w", err)
+	}
+	if pid <= 0 {
+		return nil, fmt.Errorf("locate process: runtime gave pid %d", pid)
+	}
+	cgroupFile := filepath.Join(cc.config.ProcRoot, strconv.Itoa(pid), "cgroup")
+	content, err := readWhole(cgroupFile)
+	if err != nil {
+		return nil, err
+	}
+	membership, err := parseProcCgroup(content)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cgroupFile, err)
+	}
+	dirs, err := resolveCgroupDirs(cc.config.CgroupRoot, cc.config.Mode, membership)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cgroupFile, err)
+	}
+	files, err := openContainerFiles(dirs, cc.config.ProcRoot, pid)
+	if err != nil {
+		return nil, err
+	}
+	return newTrackedContainer(c.RuntimeID, pid, cc.config.ProcRoot, files), nil
+}
+
+// OpenFiles is the number of descriptors the collector keeps open.
+func (cc *ContainerCollector) OpenFiles() int {
+	n := 0
+	for _, t := range cc.tracked {
+		n += t.files.count() + len(t.threads)
+	}
+	return n
+}
+
+// Close releases every kept file.
+func (cc *ContainerCollector) Close() error {
+	for id, t := range cc.tracked {
+		t.close()
+		delete(cc.tracked, id)
+	}
+	return nil
+}
