@@ -1,0 +1,84 @@
+// Package report turns an experiment's per-tick measurements into its three
+// outputs: timeseries.csv, plot.svg and summary.json. It knows nothing of how
+// the measurements were taken: the simulator and the real-node runner both
+// hand it one Row per tick per phase, so the two modes write the same files
+// and their summaries compare field by field.
+//
+// A runner's duties:
+//
+//  1. For every tick of every phase, in order, append a Row. Rates are in
+//     cores (CPU-seconds per second, averaged over the tick); queued work is
+//     in CPU-seconds. A tick the runner could not measure is left out, not
+//     filled with zeros.
+//  2. At the end, call WriteCSV, WriteSVG and Summarize with the scenario
+//     that was run (after Scaled, if it was shortened), set Summary.Mode and
+//     write it with Summary.WriteJSON.
+//
+// The metric definitions live on Summarize and in docs/experiments.md.
+package report
+
+import "github.com/sluice-io/sluice/sim/scenario"
+
+// Row is one tick of one phase. The victim is modelled as a work queue: work
+// arrives at VictimDemandCores, is served by the CPU the victim gets, and
+// what is not served waits as backlog. In the simulator these come from the
+// model; on a real node from the workload's own report (arrived, served,
+// backlog) and the cgroup's counters (usage, wait).
+type Row struct {
+	Phase   string
+	Control scenario.Control
+	// Seconds is the end of the tick, counted from the phase's start; the
+	// tick covers (Seconds − IntervalSeconds, Seconds].
+	Seconds         float64
+	IntervalSeconds float64
+
+	// VictimDemandCores is the rate at which work arrived during the tick.
+	VictimDemandCores float64
+	// VictimUsageCores is the CPU the victim used.
+	VictimUsageCores float64
+	// VictimServedCores is the rate at which queued work was served; on a
+	// real node it can differ a little from usage (the server's overhead).
+	VictimServedCores float64
+	// VictimBacklogStartCPUSeconds and VictimBacklogEndCPUSeconds are the
+	// work queued at the tick's start and end.
+	VictimBacklogStartCPUSeconds float64
+	VictimBacklogEndCPUSeconds   float64
+	// VictimWaitCores is the victim's run-queue wait: time runnable but not
+	// running, per second.
+	VictimWaitCores float64
+
+	HogUsageCores float64
+	// HogQuotaCores is the hog's CFS quota in force; nil when unlimited.
+	HogQuotaCores *float64
+
+	// SharedCapacityCores is the capacity of the CPUs the victim and the hog
+	// can both run on (scenario.SharedCPUs), whether or not the hog runs.
+	SharedCapacityCores float64
+}
+
+// VictimArrivedCPUSeconds is the work that arrived during the tick.
+func (r Row) VictimArrivedCPUSeconds() float64 { return r.VictimDemandCores * r.IntervalSeconds }
+
+// VictimServedCPUSeconds is the work served during the tick.
+func (r Row) VictimServedCPUSeconds() float64 { return r.VictimServedCores * r.IntervalSeconds }
+
+// VictimSatisfaction is the share of the work wanted during the tick that was
+// served: min(1, served / (arrived + backlog at the tick's start)), and 1
+// when nothing was wanted.
+func (r Row) VictimSatisfaction() float64 {
+	wanted := r.VictimArrivedCPUSeconds() + r.VictimBacklogStartCPUSeconds
+	if wanted <= 0 {
+		return 1
+	}
+	return min(1, r.VictimServedCPUSeconds()/wanted)
+}
+
+// VictimWaitRatio is the share of the time the victim wanted a CPU that it
+// spent waiting for one: wait / (usage + wait), and 0 when it wanted none.
+func (r Row) VictimWaitRatio() float64 {
+	wanted := r.VictimUsageCores + r.VictimWaitCores
+	if wanted <= 0 {
+		return 0
+	}
+	return r.VictimWaitCores / wanted
+}

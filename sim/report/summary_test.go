@@ -1,0 +1,252 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/sluice-io/sluice/sim/scenario"
+)
+
+// handScenario has a contended phase "p" (2 s, hog from 1 s) and a phase
+// "solo" without the hog; its apps are not needed by the report.
+func handScenario() scenario.Scenario {
+	return scenario.Scenario{
+		Name: "hand", Seed: 7, TickSeconds: 0.5,
+		Victim: "v/main", Hog: "h/burn",
+		Phases: []scenario.Phase{
+			{Name: "p", DurationSeconds: 2, Control: scenario.ControlNone, Start: map[string]float64{"v": 0, "h": 1}},
+			{Name: "solo", DurationSeconds: 1, Control: scenario.ControlPolicy, Start: map[string]float64{"v": 0}},
+		},
+	}
+}
+
+func ptr(v float64) *float64 { return &v }
+
+func show(v *float64) string {
+	if v == nil {
+		return "null"
+	}
+	return fmt.Sprint(*v)
+}
+
+// handRows is four ticks of 0.5 s on one shared core. Per tick, in
+// CPU-seconds (arrived, served, backlog start → end, satisfaction):
+//
+//	0.5: 0.2, 0.2,  0    → 0,    1
+//	1.0: 0.4, 0.3,  0    → 0.1,  0.3/0.4 = 0.75
+//	1.5: 0.4, 0.25, 0.1  → 0.25, 0.25/0.5 = 0.5
+//	2.0: 0.2, 0.45, 0.25 → 0,    0.45/0.45 = 1
+func handRows() []Row {
+	base := Row{Phase: "p", Control: scenario.ControlNone, IntervalSeconds: 0.5, SharedCapacityCores: 1}
+	rows := []Row{base, base, base, base}
+	set := func(i int, seconds, demand, usage, backlogStart, backlogEnd, wait, hog float64) {
+		r := &rows[i]
+		r.Seconds, r.VictimDemandCores, r.VictimUsageCores, r.VictimServedCores = seconds, demand, usage, usage
+		r.VictimBacklogStartCPUSeconds, r.VictimBacklogEndCPUSeconds = backlogStart, backlogEnd
+		r.VictimWaitCores, r.HogUsageCores = wait, hog
+	}
+	set(0, 0.5, 0.4, 0.4, 0, 0, 0, 0)
+	set(1, 1.0, 0.8, 0.6, 0, 0.1, 0.2, 0)
+	set(2, 1.5, 0.8, 0.5, 0.1, 0.25, 0.5, 0.5)
+	set(3, 2.0, 0.4, 0.9, 0.25, 0, 0.1, 0.05)
+	rows[3].HogQuotaCores = ptr(0.1)
+	return rows
+}
+
+func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+
+func TestSummarizeByHand(t *testing.T) {
+	summary := Summarize(handScenario(), handRows())
+	if summary.Scenario != "hand" || summary.Seed != 7 || summary.TickSeconds != 0.5 || len(summary.Phases) != 2 {
+		t.Fatalf("summary header = %+v", summary)
+	}
+	p := summary.Phases[0]
+	checks := []struct {
+		metric    string
+		got, want float64
+	}{
+		// (1 + 0.75 + 0.5 + 1) / 4
+		{"victim_cpu_satisfaction", p.VictimCPUSatisfaction, 0.8125},
+		// backlog ends 0, 0.1, 0.25, 0: rank ⌈0.99·4⌉ = 4, the largest
+		{"victim_backlog_p99_cpu_seconds", p.VictimBacklogP99CPUSeconds, 0.25},
+		// wait ratios 0, 0.2/0.8, 0.5/1.0, 0.1/1.0
+		{"victim_wait_ratio_p99", p.VictimWaitRatioP99, 0.5},
+		// (0.4 + 0.6 + (0.5+0.5) + (0.9+0.05)) · 0.5 / (4 · 1 · 0.5)
+		{"shared_cpu_utilization", p.SharedCPUUtilization, 0.7375},
+	}
+	for _, c := range checks {
+		if !near(c.got, c.want) {
+			t.Errorf("%s = %g, want %g", c.metric, c.got, c.want)
+		}
+	}
+	// From the hog's start at 1 s: the ticks ending at 1.5 and 2.0.
+	// hog (0.5 + 0.05)·0.5 = 0.275 over free ((1−0.5) + (1−0.9))·0.5 = 0.3.
+	if p.HogShareOfFreeCPU == nil || !near(*p.HogShareOfFreeCPU, 0.916667) {
+		t.Errorf("hog_share_of_free_cpu = %s, want 0.916667", show(p.HogShareOfFreeCPU))
+	}
+	// Windows from the hog's tick: starting 1.0: (0.5 + 1)/2 = 0.75, down;
+	// starting 1.5: 1, up. So the shield is up at 1.5, 0.5 s after the hog.
+	if p.TimeToShieldSeconds == nil || !near(*p.TimeToShieldSeconds, 0.5) || p.ShieldReached == nil || !*p.ShieldReached {
+		t.Errorf("time_to_shield_seconds = %s (reached %v), want 0.5", show(p.TimeToShieldSeconds), p.ShieldReached != nil && *p.ShieldReached)
+	}
+	if p.Ticks != 4 || p.HogStartSeconds == nil || *p.HogStartSeconds != 1 {
+		t.Errorf("ticks %d, hog start %v", p.Ticks, p.HogStartSeconds)
+	}
+
+	solo := summary.Phases[1]
+	if solo.Ticks != 0 || solo.HogShareOfFreeCPU != nil || solo.TimeToShieldSeconds != nil || solo.ShieldReached != nil {
+		t.Errorf("a phase without rows or hog = %+v", solo)
+	}
+}
+
+func TestSummarizeWithoutHog(t *testing.T) {
+	s := handScenario()
+	rows := handRows()
+	for i := range rows {
+		rows[i].Phase = "solo"
+	}
+	got := Summarize(s, rows).Phases[1]
+	if got.HogShareOfFreeCPU != nil || got.TimeToShieldSeconds != nil || got.ShieldReached != nil || got.HogStartSeconds != nil {
+		t.Errorf("phase without a hog has hog metrics: %+v", got)
+	}
+	if !near(got.VictimCPUSatisfaction, 0.8125) {
+		t.Errorf("satisfaction = %g, want 0.8125 as in the hand phase", got.VictimCPUSatisfaction)
+	}
+}
+
+// satisfactionRows makes ticks of 0.25 s whose satisfactions are given:
+// no backlog, demand 1 core, served the given share of it.
+func satisfactionRows(satisfactions ...float64) []Row {
+	rows := make([]Row, len(satisfactions))
+	for i, s := range satisfactions {
+		rows[i] = Row{
+			Phase: "p", Seconds: 0.25 * float64(i+1), IntervalSeconds: 0.25,
+			VictimDemandCores: 1, VictimUsageCores: s, VictimServedCores: s, SharedCapacityCores: 1,
+		}
+	}
+	return rows
+}
+
+func TestTimeToShield(t *testing.T) {
+	const hogStart = 1.0 // the hog starts with the fifth tick (index 4)
+	cases := []struct {
+		name          string
+		satisfactions []float64
+		want          float64
+		reached       bool
+	}{
+		// Window from 1.0: (0.6+0.9+1+1)/4 = 0.875 down; from 1.25: (0.9+3)/4 up.
+		{"one dip", []float64{1, 1, 1, 1, 0.6, 0.9, 1, 1, 1, 1, 1, 1}, 0.25, true},
+		// A second dip at index 9 keeps the windows from 1.5 to 2.25 down
+		// ((3+0.5)/4, …, (0.5+1+1)/3); the one from 2.5 is up.
+		{"later dip", []float64{1, 1, 1, 1, 0.6, 0.9, 1, 1, 1, 0.5, 1, 1}, 1.5, true},
+		{"never hurt", []float64{1, 1, 1, 1, 1, 0.97, 1, 1}, 0, true},
+		// The ticks before the hog do not count, however bad.
+		{"bad before the hog", []float64{0, 0, 0, 0, 1, 1}, 0, true},
+		// The last window is the last tick alone, at 0.9.
+		{"never shielded", []float64{1, 1, 1, 1, 0.6, 1, 1, 1, 1, 1, 1, 0.9}, 0, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, reached := timeToShield(satisfactionRows(c.satisfactions...), hogStart)
+			if reached != c.reached || (reached && !near(got, c.want)) {
+				t.Errorf("timeToShield = %g, %v; want %g, %v", got, reached, c.want, c.reached)
+			}
+		})
+	}
+}
+
+func TestTimeToShieldNeverIsNull(t *testing.T) {
+	s := handScenario()
+	rows := satisfactionRows(1, 1, 1, 1, 0.5, 0.5, 0.5, 0.5)
+	for i := range rows {
+		rows[i].Phase = "p"
+	}
+	s.Phases[0].DurationSeconds = 2
+	p := Summarize(s, rows).Phases[0]
+	if p.TimeToShieldSeconds != nil || p.ShieldReached == nil || *p.ShieldReached {
+		t.Errorf("never shielded: time %v, reached %v; want null and false", p.TimeToShieldSeconds, p.ShieldReached)
+	}
+	var out bytes.Buffer
+	sum := Summarize(s, rows)
+	sum.Mode = ModeSim
+	if err := sum.WriteJSON(&out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `"time_to_shield_seconds": null`) || !strings.Contains(out.String(), `"shield_reached": false`) {
+		t.Errorf("summary.json does not say null and false:\n%s", out.String())
+	}
+}
+
+func TestPercentileNearestRank(t *testing.T) {
+	hundred := make([]float64, 100)
+	for i := range hundred {
+		hundred[i] = float64(100 - i) // 100 … 1, unsorted on purpose
+	}
+	cases := []struct {
+		values []float64
+		p      int
+		want   float64
+	}{
+		{nil, 99, 0},
+		{[]float64{3}, 99, 3},
+		{[]float64{5, 1, 4, 2, 3}, 50, 3},  // ⌈2.5⌉ = 3rd
+		{[]float64{5, 1, 4, 2, 3}, 99, 5},  // ⌈4.95⌉ = 5th
+		{[]float64{5, 1, 4, 2, 3}, 20, 1},  // ⌈1⌉ = 1st, exact rank
+		{[]float64{5, 1, 4, 2, 3}, 100, 5}, // the largest
+		{hundred, 99, 99},                  // ⌈99⌉ = 99th, not the maximum
+		{append(hundred, 1000), 99, 100},   // ⌈99.99⌉ = 100th of 101
+	}
+	for _, c := range cases {
+		if got := Percentile(c.values, c.p); got != c.want {
+			t.Errorf("Percentile(%v, %d) = %g, want %g", c.values, c.p, got, c.want)
+		}
+	}
+}
+
+func TestRowRatios(t *testing.T) {
+	idle := Row{IntervalSeconds: 0.25}
+	if idle.VictimSatisfaction() != 1 || idle.VictimWaitRatio() != 0 {
+		t.Errorf("idle victim: satisfaction %g, wait ratio %g; want 1 and 0", idle.VictimSatisfaction(), idle.VictimWaitRatio())
+	}
+	// Serving more than arrived (draining a backlog) is still satisfaction 1 at most.
+	draining := Row{IntervalSeconds: 1, VictimDemandCores: 0.2, VictimServedCores: 0.5, VictimBacklogStartCPUSeconds: 0.1}
+	if got := draining.VictimSatisfaction(); got != 1 {
+		t.Errorf("draining satisfaction = %g, want 1", got)
+	}
+}
+
+func TestSummaryJSONShape(t *testing.T) {
+	sum := Summarize(handScenario(), handRows())
+	if err := sum.WriteJSON(&bytes.Buffer{}); err == nil {
+		t.Error("WriteJSON accepted a summary without a mode")
+	}
+	sum.Mode = ModeReal
+	var out bytes.Buffer
+	if err := sum.WriteJSON(&out); err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"scenario", "mode", "seed", "tick_seconds", "phases"} {
+		if _, ok := doc[key]; !ok {
+			t.Errorf("summary.json lacks %q", key)
+		}
+	}
+	phase := doc["phases"].([]any)[0].(map[string]any)
+	for _, key := range []string{"name", "control", "victim_cpu_satisfaction", "victim_backlog_p99_cpu_seconds",
+		"hog_share_of_free_cpu", "shared_cpu_utilization", "victim_wait_ratio_p99", "time_to_shield_seconds"} {
+		if _, ok := phase[key]; !ok {
+			t.Errorf("phase lacks %q", key)
+		}
+	}
+	if doc["mode"] != "real" || phase["name"] != "p" || phase["control"] != "none" {
+		t.Errorf("summary.json = %s", out.String())
+	}
+}
