@@ -1,0 +1,33 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/client"
+
+	"github.com/sluice-io/sluice/reconciler"
+)
+
+// Logs copies a container's stdout and stderr to w; with follow it keeps
+// copying until the container stops or ctx ends, and an ended ctx is not an
+// error (it is how a follower stops).
+func (r *Runtime) Logs(ctx context.Context, c reconciler.Container, follow bool, w io.Writer) error {
+	rc, err := r.cli.ContainerLogs(ctx, c.RuntimeID, client.ContainerLogsOptions{
+		ShowStdout: true,
+		ShowStderr: true,
+		Follow:     follow,
+	})
+	if err != nil {
+		return fmt.Errorf("read the logs of container %s (%s): %w", c.ID, shortID(c.RuntimeID), err)
+	}
+	defer rc.Close()
+	// sluice never gives its containers a TTY, so the stream is always
+	// multiplexed: 8-byte frame headers naming stdout or stderr.
+	if _, err := stdcopy.StdCopy(w, w, rc); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("copy the logs of container %s (%s): %w", c.ID, shortID(c.RuntimeID), err)
+	}
+	return nil
+}
