@@ -31,12 +31,17 @@ type fileSpec struct {
 	into     **openFile
 	path     string
 	optional bool
+	reopen   bool
 }
 
 func openContainerFiles(dirs cgroupDirs, procRoot string, pid int) (containerFiles, error) {
 	files := containerFiles{mode: dirs.mode}
 	for _, spec := range files.specs(dirs, procRoot, pid) {
-		f, err := openKept(spec.path)
+		open := openKept
+		if spec.reopen {
+			open = openReopened
+		}
+		f, err := open(spec.path)
 		if err == nil {
 			*spec.into = f
 			continue
@@ -54,29 +59,29 @@ func (f *containerFiles) specs(dirs cgroupDirs, procRoot string, pid int) []file
 	netDev := filepath.Join(procRoot, strconv.Itoa(pid), "net", "dev")
 	if dirs.mode == CgroupV2 {
 		return []fileSpec{
-			{&f.cpuStat, filepath.Join(dirs.cpu, "cpu.stat"), false},
-			{&f.quota, filepath.Join(dirs.cpu, "cpu.max"), true},
-			{&f.shares, filepath.Join(dirs.cpu, "cpu.weight"), true},
-			{&f.cpuset, filepath.Join(dirs.cpuset, "cpuset.cpus.effective"), true},
-			{&f.memory, filepath.Join(dirs.memory, "memory.current"), true},
-			{&f.tasks, filepath.Join(dirs.cpu, "cgroup.threads"), false},
-			{&f.pressure, filepath.Join(dirs.pressure, "cpu.pressure"), true},
-			{&f.netDev, netDev, true},
+			{&f.cpuStat, filepath.Join(dirs.cpu, "cpu.stat"), false, false},
+			{&f.quota, filepath.Join(dirs.cpu, "cpu.max"), true, false},
+			{&f.shares, filepath.Join(dirs.cpu, "cpu.weight"), true, false},
+			{&f.cpuset, filepath.Join(dirs.cpuset, "cpuset.cpus.effective"), true, false},
+			{&f.memory, filepath.Join(dirs.memory, "memory.current"), true, false},
+			{&f.tasks, filepath.Join(dirs.cpu, "cgroup.threads"), false, false},
+			{&f.pressure, filepath.Join(dirs.pressure, "cpu.pressure"), true, false},
+			{&f.netDev, netDev, true, false},
 		}
 	}
 	specs := []fileSpec{
-		{&f.usage, filepath.Join(dirs.cpuacct, "cpuacct.usage"), false},
-		{&f.cpuStat, filepath.Join(dirs.cpu, "cpu.stat"), false},
-		{&f.quota, filepath.Join(dirs.cpu, "cpu.cfs_quota_us"), false},
-		{&f.period, filepath.Join(dirs.cpu, "cpu.cfs_period_us"), false},
-		{&f.shares, filepath.Join(dirs.cpu, "cpu.shares"), false},
-		{&f.cpuset, filepath.Join(dirs.cpuset, "cpuset.cpus"), true},
-		{&f.memory, filepath.Join(dirs.memory, "memory.usage_in_bytes"), true},
-		{&f.tasks, filepath.Join(dirs.cpu, "tasks"), false},
-		{&f.netDev, netDev, true},
+		{&f.usage, filepath.Join(dirs.cpuacct, "cpuacct.usage"), false, false},
+		{&f.cpuStat, filepath.Join(dirs.cpu, "cpu.stat"), false, false},
+		{&f.quota, filepath.Join(dirs.cpu, "cpu.cfs_quota_us"), false, false},
+		{&f.period, filepath.Join(dirs.cpu, "cpu.cfs_period_us"), false, false},
+		{&f.shares, filepath.Join(dirs.cpu, "cpu.shares"), false, false},
+		{&f.cpuset, filepath.Join(dirs.cpuset, "cpuset.cpus"), true, false},
+		{&f.memory, filepath.Join(dirs.memory, "memory.usage_in_bytes"), true, false},
+		{&f.tasks, filepath.Join(dirs.cpu, "tasks"), false, true},
+		{&f.netDev, netDev, true, false},
 	}
 	if dirs.pressure != "" {
-		specs = append(specs, fileSpec{&f.pressure, filepath.Join(dirs.pressure, "cpu.pressure"), true})
+		specs = append(specs, fileSpec{&f.pressure, filepath.Join(dirs.pressure, "cpu.pressure"), true, false})
 	}
 	return specs
 }
@@ -86,7 +91,7 @@ func (f *containerFiles) specs(dirs cgroupDirs, procRoot string, pid int) []file
 func (f *containerFiles) count() int {
 	n := 0
 	for _, file := range []*openFile{f.usage, f.cpuStat, f.quota, f.period, f.shares, f.cpuset, f.memory, f.tasks, f.pressure, f.netDev} {
-		if file != nil {
+		if file != nil && !file.reopen {
 			n++
 		}
 	}

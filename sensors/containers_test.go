@@ -75,8 +75,8 @@ func TestContainerCollectorV1(t *testing.T) {
 	if got.ID != victim.ID || got.App != "web" || got.Name != "victim" || got.GUID != "sineload-x1" {
 		t.Errorf("identity = %+v; want the runtime's metadata", got)
 	}
-	if n := cc.OpenFiles(); n != 11 {
-		t.Errorf("open files = %d; want 9 cgroup and proc files and 2 thread schedstats", n)
+	if n := cc.OpenFiles(); n != 10 {
+		t.Errorf("open files = %d; want 8 kept cgroup and proc files (tasks is reopened) and 2 thread schedstats", n)
 	}
 
 	// The container leaves the runtime's list: its files are closed.
