@@ -18,6 +18,9 @@ type Container struct {
 	RuntimeID string
 	Running   bool
 	ExitCode  int
+	// OOMKilled says the kernel killed it for memory; it lets a status say
+	// why a container died without the reconciler asking which event woke it.
+	OOMKilled bool
 	// SpecHash is SpecHash of the spec it was created from; a different
 	// hash in the desired spec means the container must be recreated.
 	SpecHash string
