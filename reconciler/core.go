@@ -1,0 +1,180 @@
+package reconciler
+
+import (
+	"crypto/rand"
+	"io"
+	"time"
+
+	"github.com/sluice-io/sluice/state"
+)
+
+// Core decides, for one node, what the actuators must do to make the actual
+// containers match the desired apps, and which lifecycle transitions to
+// record. It is a single-owner value: no goroutines, no I/O, no clock. The
+// caller gives it the world in an Input and carries out the Ready it returns
+// (see the package documentation for the order of those duties).
+type Core struct {
+	node           string
+	restartBackoff Backoff
+	backoffReset   time.Duration
+	random         io.Reader
+	apps           map[string]*appState
+	// guidFallback numbers GUIDs when random fails, so a broken source
+	// degrades to unique names instead of stopping every create.
+	guidFallback int
+}
+
+// Option configures a Core.
+type Option func(*Core)
+
+// WithRestartBackoff sets how long a failed app waits before it restarts.
+func WithRestartBackoff(b Backoff) Option {
+	return func(c *Core) { c.restartBackoff = b.withDefaults(DefaultRestartBackoff) }
+}
+
+// WithBackoffReset sets how long an app must stay ready for its next failure
+// to start the backoff over from Backoff.Initial.
+func WithBackoffReset(d time.Duration) Option {
+	return func(c *Core) { c.backoffReset = d }
+}
+
+// WithRandom sets the source of GUID suffixes. The simulator passes a seeded
+// source so that its runs repeat; the default is crypto/rand.
+func WithRandom(random io.Reader) Option {
+	return func(c *Core) { c.random = random }
+}
+
+// NewCore returns the core for node with no app known yet. The first Step
+// adopts the lifecycle of each app from the statuses in its view, which is
+// how a restarted agent carries on where the previous one stopped.
+func NewCore(node string, opts ...Option) *Core {
+	c := &Core{
+		node:           node,
+		restartBackoff: DefaultRestartBackoff,
+		backoffReset:   10 * time.Minute,
+		random:         rand.Reader,
+		apps:           map[string]*appState{},
+	}
+	for _, opt := range opts {
+		opt(c)
+	}
+	return c
+}
+
+// Node is the node this core reconciles.
+func (c *Core) Node() string { return c.node }
+
+// Input is the whole desired and actual state for one Step. The core never
+// asks what changed since the last one.
+type Input struct {
+	// Now is the time of the step: the wall clock on a node, virtual time
+	// in the simulator. Backoffs and transition times come from it.
+	Now time.Time
+	// View is the folded store. Desired apps are View.AppsOn(node),
+	// desired resources come from View.Decisions[node], and invalid specs
+	// from View.Errors. A nil View makes Step do nothing: with no intent
+	// known, stopping everything would be wrong.
+	View *state.View
+	// Containers is what Runtime.List returned.
+	Containers []Container
+	// CPU holds the CPU settings read back from each running container, by
+	// container ID. A container missing here gets no set-cpu: its settings
+	// are unknown (no controller, or the read failed).
+	CPU map[string]CPUResources
+	// Bandwidth holds each running container's uplink limit, by container
+	// ID (a nil value is unlimited). Missing means unknown, as for CPU.
+	Bandwidth map[string]*float64
+	// NodeLost says the node's heartbeat lease expired. The core then
+	// records every live app as lost and acts on nothing (fail static).
+	NodeLost bool
+	// Failures are the actions of earlier Readys that the actuators
+	// refused. A refused create fails its app.
+	Failures []ActionFailure
+}
+
+// Ready is what the caller must do after a Step, in field order.
+type Ready struct {
+	// Actions are the actuator calls to make, in order. A failed action
+	// should delay the later actions on the same ContainerID, and no
+	// others; report failures in the next Input.
+	Actions []Action
+	// Statuses are lifecycle transitions, one per app at most, to write
+	// under state.Keys.Status(app), sorted by app.
+	Statuses []state.AppStatus
+	// WakeAt, when not zero, is the earliest time a Step would do
+	// something new even if nothing else changes (a restart backoff ends).
+	WakeAt time.Time
+}
+
+// Converged reports whether the Ready asks for nothing.
+func (r Ready) Converged() bool { return len(r.Actions) == 0 && len(r.Statuses) == 0 }
+
+// Phase reports the lifecycle phase the core holds for app, and whether it
+// knows the app at all.
+func (c *Core) Phase(app string) (state.Phase, bool) {
+	a, ok := c.apps[app]
+	if !ok {
+		return phaseNone, false
+	}
+	return a.life.phase(), true
+}
+
+// Step compares desired with actual state and returns what to do. Calling
+// it again with the same Input, once the Ready has been carried out, returns
+// an empty Ready.
+func (c *Core) Step(in Input) Ready {
+	if in.View == nil {
+		return Ready{}
+	}
+	world := c.observe(in)
+	var ready Ready
+	for _, name := range world.names {
+		app := world.apps[name]
+		if app.elsewhere {
+			if !in.NodeLost {
+				ready.Actions = append(ready.Actions, removeAll(app)...)
+			}
+			delete(c.apps, name)
+			continue
+		}
+		c.stepApp(in, app, &ready)
+	}
+	sortActions(ready.Actions)
+	return ready
+}
+
+func (c *Core) stepApp(in Input, app *appView, ready *Ready) {
+	a := c.track(app.name, in.View)
+	a.forgetGone(app)
+	if status, ok := c.transition(in, a, app); ok {
+		ready.Statuses = append(ready.Statuses, status)
+	}
+	if !in.NodeLost {
+		ready.Actions = append(ready.Actions, c.actions(in, a, app)...)
+	}
+	if wake := c.wakeAt(a, app); !wake.IsZero() && (ready.WakeAt.IsZero() || wake.Before(ready.WakeAt)) {
+		ready.WakeAt = wake
+	}
+}
+
+// track returns the core's state for app, adopting it from the app's stored
+// status on first sight.
+func (c *Core) track(name string, view *state.View) *appState {
+	if a, ok := c.apps[name]; ok {
+		return a
+	}
+	a := newAppState()
+	if status, ok := view.Statuses[name]; ok && status.Node == c.node {
+		a.adopt(status)
+	}
+	c.apps[name] = a
+	return a
+}
+
+// wakeAt is when a failed app's backoff ends, if it is waiting for one.
+func (c *Core) wakeAt(a *appState, app *appView) time.Time {
+	if a.life.phase() != state.Failed || app.spec == nil {
+		return time.Time{}
+	}
+	return a.restartAt(c.restartBackoff)
+}

@@ -1,0 +1,176 @@
+package reconciler
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/sluice-io/sluice/state"
+)
+
+// appView is one app as a Step sees it: its desired spec, if any, and the
+// containers the runtime reports for it.
+type appView struct {
+	name string
+	// spec is the desired spec on this node; nil when the app has none here.
+	spec         *state.AppSpec
+	specRevision int64
+	// invalid is the fold's error for the app's spec key.
+	invalid string
+	// elsewhere: the spec exists but pins the app to another node, so its
+	// containers here are strays to remove without writing a status that
+	// the other node owns.
+	elsewhere bool
+	// kept is the one container per spec name that the core works with.
+	kept map[string]Container
+	// extras are duplicates and containers whose name the spec lacks.
+	extras []Container
+	// all is every container of the app, sorted by ID then runtime ID.
+	all []Container
+}
+
+type world struct {
+	names []string
+	apps  map[string]*appView
+}
+
+// observe groups the actual containers by app and joins them with the
+// desired specs, the rejected specs, the apps the core tracks and the
+// statuses this node wrote.
+func (c *Core) observe(in Input) world {
+	w := world{apps: map[string]*appView{}}
+	get := func(name string) *appView {
+		if app, ok := w.apps[name]; ok {
+			return app
+		}
+		app := &appView{name: name, kept: map[string]Container{}}
+		w.apps[name] = app
+		w.names = append(w.names, name)
+		return app
+	}
+	view := in.View
+	for _, spec := range view.AppsOn(c.node) {
+		app := get(spec.Name)
+		app.spec = &spec
+		app.specRevision = view.AppRevisions[spec.Name]
+	}
+	for _, key := range state.SortedKeys(view.Errors) {
+		if kind, name := state.ParseKey(key); kind == state.KindApp && c.ownsInvalid(name, view) {
+			get(name).invalid = view.Errors[key]
+		}
+	}
+	for _, container := range sortedContainers(in.Containers) {
+		app := get(appOf(container))
+		app.all = append(app.all, container)
+	}
+	for _, name := range state.SortedKeys(c.apps) {
+		get(name)
+	}
+	for _, name := range state.SortedKeys(view.Statuses) {
+		if view.Statuses[name].Node == c.node {
+			get(name)
+		}
+	}
+	sort.Strings(w.names)
+	for _, name := range w.names {
+		app := w.apps[name]
+		if spec, ok := view.Apps[name]; ok && app.spec == nil {
+			app.elsewhere = spec.Node != c.node
+		}
+		app.pickKept()
+	}
+	return w
+}
+
+// ownsInvalid decides whether this node reports a rejected spec: the node
+// cannot read which node the spec meant, so it reports it unless another
+// node already owns the app's status.
+func (c *Core) ownsInvalid(name string, view *state.View) bool {
+	status, ok := view.Statuses[name]
+	return !ok || status.Node == c.node || status.Node == ""
+}
+
+func appOf(container Container) string {
+	if container.App != "" {
+		return container.App
+	}
+	app, _, _ := strings.Cut(container.ID, "/")
+	return app
+}
+
+func nameOf(container Container) string {
+	if container.Name != "" {
+		return container.Name
+	}
+	_, name, _ := strings.Cut(container.ID, "/")
+	return name
+}
+
+func sortedContainers(containers []Container) []Container {
+	sorted := append([]Container(nil), containers...)
+	sort.SliceStable(sorted, func(i, j int) bool {
+		if sorted[i].ID != sorted[j].ID {
+			return sorted[i].ID < sorted[j].ID
+		}
+		return sorted[i].RuntimeID < sorted[j].RuntimeID
+	})
+	return sorted
+}
+
+// pickKept chooses one container per spec name; the rest are extras. Of two
+// containers with one ID, the one that runs the desired spec wins, so that
+// removing the extra never interrupts the good one.
+func (app *appView) pickKept() {
+	hashes := map[string]string{}
+	if app.spec != nil {
+		for _, spec := range app.spec.Containers {
+			hashes[spec.Name] = SpecHash(spec)
+		}
+	}
+	for _, container := range app.all {
+		name := nameOf(container)
+		want, inSpec := hashes[name]
+		if app.spec != nil && !inSpec {
+			app.extras = append(app.extras, container)
+			continue
+		}
+		current, seen := app.kept[name]
+		if !seen {
+			app.kept[name] = container
+			continue
+		}
+		if keepScore(container, want) > keepScore(current, want) {
+			app.kept[name] = container
+			current, container = container, current
+		}
+		app.extras = append(app.extras, container)
+	}
+	sortedByRuntime := app.extras
+	sort.SliceStable(sortedByRuntime, func(i, j int) bool { return sortedByRuntime[i].RuntimeID < sortedByRuntime[j].RuntimeID })
+}
+
+func keepScore(container Container, wantHash string) int {
+	score := 0
+	if container.Running {
+		score += 2
+	}
+	if container.SpecHash == wantHash {
+		score++
+	}
+	return score
+}
+
+// duplicated reports container IDs the runtime lists more than once. Their
+// settings cannot be read unambiguously until the extras are gone.
+func duplicated(containers []Container) map[string]bool {
+	count := map[string]int{}
+	for _, container := range containers {
+		count[container.ID]++
+	}
+	dups := map[string]bool{}
+	for id, n := range count {
+		if n > 1 {
+			dups[id] = true
+		}
+	}
+	return dups
+}
