@@ -1,0 +1,194 @@
+package report
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"io"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/sluice-io/sluice/sim/scenario"
+)
+
+// plausibleRows imitates a run of the shield-sine scenario on one shared
+// core with a crude model (CFS splits the core evenly, a quota caps the hog),
+// enough to give the plot every kind of line to draw.
+func plausibleRows(t *testing.T) (scenario.Scenario, []Row) {
+	t.Helper()
+	s, err := scenario.Load("../../examples/experiments/shield-sine.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []Row
+	for _, phase := range s.Phases {
+		hogStart, hogRuns := phase.HogStart(*s)
+		backlog := 0.0
+		for tick := 1; float64(tick)*s.TickSeconds <= phase.DurationSeconds+1e-9; tick++ {
+			end := float64(tick) * s.TickSeconds
+			demand := 0.5 + 0.3*math.Sin(2*math.Pi*end/20)
+			want := demand + backlog/s.TickSeconds
+			hogOn := hogRuns && end > hogStart
+			var quota *float64
+			switch {
+			case phase.Control == scenario.ControlStaticSplit:
+				quota = some(0.5)
+			case phase.Control == scenario.ControlPolicy && hogOn && end > hogStart+s.TickSeconds:
+				quota = some(math.Max(0.05, 0.9-demand))
+			}
+			victimShare := 1.0
+			if hogOn {
+				victimShare = 0.5
+				if phase.Control == scenario.ControlStaticShares {
+					victimShare = 64.0 / 65
+				}
+				if quota != nil {
+					victimShare = math.Max(victimShare, 1-*quota)
+				}
+			}
+			usage := math.Min(want, victimShare)
+			hog := 0.0
+			if hogOn {
+				hog = 1 - usage
+				if quota != nil {
+					hog = math.Min(hog, *quota)
+				}
+			}
+			r := Row{
+				Phase: phase.Name, Control: phase.Control, Seconds: end, IntervalSeconds: s.TickSeconds,
+				VictimDemandCores: demand, VictimUsageCores: usage, VictimServedCores: usage,
+				VictimBacklogStartCPUSeconds: backlog, VictimWaitCores: math.Max(0, want-usage),
+				HogUsageCores: hog, HogQuotaCores: quota, SharedCapacityCores: 1,
+			}
+			backlog = math.Max(0, backlog+(demand-usage)*s.TickSeconds)
+			r.VictimBacklogEndCPUSeconds = backlog
+			rows = append(rows, r)
+		}
+	}
+	return *s, rows
+}
+
+func TestWriteSVGIsWellFormedAndHasEverySeries(t *testing.T) {
+	s, rows := plausibleRows(t)
+	var out bytes.Buffer
+	if err := WriteSVG(&out, s, rows); err != nil {
+		t.Fatal(err)
+	}
+	points := map[string]int{} // series id → points drawn
+	texts := map[string]bool{} // every text shown
+	phaseBands := 0
+	dec := xml.NewDecoder(bytes.NewReader(out.Bytes()))
+	dec.Strict = true
+	var inSeries, inText string
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("plot.svg is not well-formed XML: %v", err)
+		}
+		switch el := tok.(type) {
+		case xml.StartElement:
+			switch el.Name.Local {
+			case "g":
+				if attr(el, "class") == "series" {
+					inSeries = attr(el, "id")
+				}
+			case "polyline":
+				points[inSeries] += len(strings.Fields(attr(el, "points")))
+			case "rect":
+				if attr(el, "class") == "phase" {
+					phaseBands++
+				}
+			case "text":
+				inText = "open"
+			}
+		case xml.CharData:
+			if inText != "" {
+				texts[string(el)] = true
+			}
+		case xml.EndElement:
+			if el.Name.Local == "g" {
+				inSeries = ""
+			}
+			if el.Name.Local == "text" {
+				inText = ""
+			}
+		}
+	}
+	ticks := len(rows)
+	// Lines draw a point per tick; steps two; the quota only where one is set.
+	want := map[string]int{"victim-demand": ticks, "victim-usage": ticks, "hog-usage": ticks, "shared-capacity": 2 * ticks}
+	for id, n := range want {
+		if points[id] != n {
+			t.Errorf("series %s has %d points, want %d", id, points[id], n)
+		}
+	}
+	quotaTicks := 0
+	for _, r := range rows {
+		if r.HogQuotaCores != nil {
+			quotaTicks++
+		}
+	}
+	if quotaTicks == 0 || points["hog-quota"] != 2*quotaTicks {
+		t.Errorf("hog-quota has %d points, want %d", points["hog-quota"], 2*quotaTicks)
+	}
+	if phaseBands != len(s.Phases) {
+		t.Errorf("%d phase bands, want %d", phaseBands, len(s.Phases))
+	}
+	for _, label := range []string{"alone", "contended", "shielded", "static-shares", "static-split", "policy",
+		"victim demand", "victim usage", "hog usage", "hog quota", "CPU (cores)", "0", "10", "30"} {
+		if !texts[label] {
+			t.Errorf("the plot shows no text %q", label)
+		}
+	}
+}
+
+func attr(el xml.StartElement, name string) string {
+	for _, a := range el.Attr {
+		if a.Name.Local == name {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+func TestWriteSVGEscapesNames(t *testing.T) {
+	s := handScenario()
+	s.Name = `a <b> & "c"`
+	var out bytes.Buffer
+	if err := WriteSVG(&out, s, handRows()); err != nil {
+		t.Fatal(err)
+	}
+	if err := xml.Unmarshal(out.Bytes(), new(struct{})); err != nil {
+		t.Fatalf("plot.svg with markup in the name is not XML: %v", err)
+	}
+	if !strings.Contains(out.String(), "a &lt;b&gt; &amp; &#34;c&#34;") {
+		t.Errorf("the name is not escaped:\n%s", out.String())
+	}
+}
+
+func TestWriteSVGIsStable(t *testing.T) {
+	s, rows := plausibleRows(t)
+	var a, b bytes.Buffer
+	if err := WriteSVG(&a, s, rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteSVG(&b, s, rows); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a.Bytes(), b.Bytes()) {
+		t.Error("two plots of the same rows differ")
+	}
+}
+
+func TestNiceStep(t *testing.T) {
+	cases := map[float64]float64{0.16: 0.2, 0.2: 0.2, 0.21: 0.25, 0.3: 0.5, 0.7: 1, 8: 10, 12: 20, 0: 1}
+	for raw, want := range cases {
+		if got := niceStep(raw); math.Abs(got-want) > 1e-12 {
+			t.Errorf("niceStep(%g) = %g, want %g", raw, got, want)
+		}
+	}
+}
