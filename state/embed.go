@@ -1,0 +1,158 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap"
+)
+
+// Defaults of EmbeddedConfig: etcd's own ports, on loopback only.
+const (
+	DefaultClientURL    = "http://127.0.0.1:2379"
+	DefaultPeerURL      = "http://127.0.0.1:2380"
+	DefaultEmbeddedName = "sluice"
+	DefaultReadyTimeout = time.Minute
+)
+
+// EmbeddedConfig configures the single-node etcd server that sluice starts
+// when no external cluster is given.
+type EmbeddedConfig struct {
+	// DataDir holds the server's data; it survives restarts. Required.
+	DataDir string
+	// ClientURL is where clients (sluice, etcdctl) connect; PeerURL is the
+	// raft port a single node still binds. Port 0 picks a free port.
+	ClientURL string
+	PeerURL   string
+	// Name is the member's name.
+	Name string
+	// Logger receives etcd's warnings and errors; nil discards them. etcd
+	// logs a great deal at info level, none of which a sluice user needs.
+	Logger *slog.Logger
+	// ReadyTimeout bounds the wait for the server to serve.
+	ReadyTimeout time.Duration
+}
+
+// Embedded is a running single-node etcd server.
+type Embedded struct {
+	etcd      *embed.Etcd
+	endpoints []string
+	zap       *zap.Logger
+}
+
+// StartEmbedded starts the server and returns once it serves clients, or
+// fails after cfg.ReadyTimeout.
+func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
+	etcdCfg, zapLogger, err := embedConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	server, err := embed.StartEtcd(etcdCfg)
+	if err != nil {
+		return nil, fmt.Errorf("start embedded etcd in %s: %w", cfg.DataDir, err)
+	}
+	timeout := cfg.ReadyTimeout
+	if timeout <= 0 {
+		timeout = DefaultReadyTimeout
+	}
+	select {
+	case <-server.Server.ReadyNotify():
+	case err := <-server.Err():
+		server.Close()
+		return nil, fmt.Errorf("embedded etcd in %s failed while starting: %w", cfg.DataDir, err)
+	case <-time.After(timeout):
+		server.Close()
+		return nil, fmt.Errorf("embedded etcd in %s: not ready after %v", cfg.DataDir, timeout)
+	}
+	endpoints := make([]string, len(etcdCfg.AdvertiseClientUrls))
+	for i, u := range etcdCfg.AdvertiseClientUrls {
+		endpoints[i] = u.String()
+	}
+	return &Embedded{etcd: server, endpoints: endpoints, zap: zapLogger}, nil
+}
+
+func embedConfig(cfg EmbeddedConfig) (*embed.Config, *zap.Logger, error) {
+	if cfg.DataDir == "" {
+		return nil, nil, errors.New("embedded etcd: a data dir is required")
+	}
+	clientURL, err := listenURL("client", cfg.ClientURL, DefaultClientURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	peerURL, err := listenURL("peer", cfg.PeerURL, DefaultPeerURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	etcdCfg := embed.NewConfig()
+	etcdCfg.Name = cfg.Name
+	if etcdCfg.Name == "" {
+		etcdCfg.Name = DefaultEmbeddedName
+	}
+	etcdCfg.Dir = cfg.DataDir
+	etcdCfg.ListenClientUrls = []url.URL{*clientURL}
+	etcdCfg.AdvertiseClientUrls = []url.URL{*clientURL}
+	etcdCfg.ListenPeerUrls = []url.URL{*peerURL}
+	etcdCfg.AdvertisePeerUrls = []url.URL{*peerURL}
+	etcdCfg.InitialCluster = etcdCfg.InitialClusterFromName(etcdCfg.Name)
+	zapLogger := zapToSlog(cfg.Logger)
+	etcdCfg.Logger = "zap"
+	etcdCfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zapLogger)
+	return etcdCfg, zapLogger, nil
+}
+
+// listenURL parses a URL and replaces port 0 by a free port, because etcd
+// must advertise the port it listens on. Another process could take the
+// port between the probe and etcd's bind; the start then fails cleanly.
+func listenURL(which, raw, fallback string) (*url.URL, error) {
+	if raw == "" {
+		raw = fallback
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("embedded etcd %s URL %q: %w", which, raw, err)
+	}
+	if u.Scheme != "http" || u.Port() == "" {
+		return nil, fmt.Errorf("embedded etcd %s URL %q: want http://host:port", which, raw)
+	}
+	if u.Port() != "0" {
+		return u, nil
+	}
+	probe, err := net.Listen("tcp", net.JoinHostPort(u.Hostname(), "0"))
+	if err != nil {
+		return nil, fmt.Errorf("embedded etcd %s URL %q: find a free port: %w", which, raw, err)
+	}
+	u.Host = probe.Addr().String()
+	probe.Close()
+	return u, nil
+}
+
+// Endpoints are the client URLs to give clientv3 or `etcdctl --endpoints`.
+func (e *Embedded) Endpoints() []string { return append([]string(nil), e.endpoints...) }
+
+// Client connects a new client to the server; the caller closes it.
+func (e *Embedded) Client() (*clientv3.Client, error) {
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints:   e.endpoints,
+		DialTimeout: 5 * time.Second,
+		Logger:      e.zap,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connect to embedded etcd at %v: %w", e.endpoints, err)
+	}
+	return cli, nil
+}
+
+// Err reports a failure of the running server.
+func (e *Embedded) Err() <-chan error { return e.etcd.Err() }
+
+// Close stops the server and waits for it to let go of its data dir.
+func (e *Embedded) Close() error {
+	e.etcd.Close()
+	return nil
+}
