@@ -130,7 +130,7 @@ func (r *Runtime) List(ctx context.Context) ([]reconciler.Container, error) {
 		}
 		c := toContainer(info, s.ID, s.State == container.StateRunning)
 		if !c.Running {
-			if c.ExitCode, err = r.exitCode(ctx, s.ID); err != nil {
+			if c.ExitCode, c.OOMKilled, err = r.exitState(ctx, s.ID); err != nil {
 				return nil, err
 			}
 		}
@@ -161,20 +161,21 @@ func toContainer(info containerInfo, runtimeID string, running bool) reconciler.
 	}
 }
 
-// exitCode is a stopped container's exit code, which the list summary
-// carries only inside a human-readable status.
-func (r *Runtime) exitCode(ctx context.Context, runtimeID string) (int, error) {
+// exitState is a stopped container's exit code and whether the kernel
+// killed it for memory, which the list summary does not carry (the exit
+// code only inside a human-readable status).
+func (r *Runtime) exitState(ctx context.Context, runtimeID string) (exitCode int, oomKilled bool, err error) {
 	res, err := r.cli.ContainerInspect(ctx, runtimeID, client.ContainerInspectOptions{})
 	if cerrdefs.IsNotFound(err) {
-		return 0, nil // removed since the list; the next list will not show it
+		return 0, false, nil // removed since the list; the next list will not show it
 	}
 	if err != nil {
-		return 0, fmt.Errorf("inspect container %s: %w", shortID(runtimeID), err)
+		return 0, false, fmt.Errorf("inspect container %s: %w", shortID(runtimeID), err)
 	}
 	if res.Container.State == nil {
-		return 0, nil
+		return 0, false, nil
 	}
-	return res.Container.State.ExitCode, nil
+	return res.Container.State.ExitCode, res.Container.State.OOMKilled, nil
 }
 
 // Create creates and starts the container for spec. A container left by an

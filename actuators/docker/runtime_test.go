@@ -189,8 +189,8 @@ func TestIntegrationKillMakesADieEventWithTheExitCode(t *testing.T) {
 	}
 	waitForEvent(t, events, reconciler.ContainerEvent{ContainerID: "batch/hog", Action: "die", ExitCode: 137})
 	got := list(t, rt)
-	if len(got) != 1 || got[0].Running || got[0].ExitCode != 137 {
-		t.Fatalf("after kill -9, List = %+v, want one stopped container with exit code 137", got)
+	if len(got) != 1 || got[0].Running || got[0].ExitCode != 137 || got[0].OOMKilled {
+		t.Fatalf("after kill -9, List = %+v, want one stopped container with exit code 137, not OOM-killed", got)
 	}
 }
 
