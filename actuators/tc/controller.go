@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"syscall"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -33,8 +35,9 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Controller shapes a container's uplink with a tbf qdisc at the root of
-// its interface. It implements reconciler.BandwidthController.
+// Controller shapes a container's uplink with one qdisc at the root of its
+// interface: a tbf for a rate, a netem for a delay (with the rate, if any).
+// It implements reconciler.BandwidthController.
 //
 // Shaping the container's own eth0 limits what the container sends (its
 // egress), which is the uplink: on the host side of the veth it would be
@@ -61,83 +64,124 @@ func New(cfg Config) (*Controller, error) {
 	return &Controller{pids: cfg.PIDs, link: cfg.Link, logger: cfg.Logger.With("actuator", "tc")}, nil
 }
 
-// Bandwidth reads container ctr's uplink limit in Mbit/s; nil means the
-// root qdisc is not a tbf, so nothing sluice set limits the link.
+// Bandwidth reads container ctr's uplink limit in Mbit/s; nil means no
+// qdisc of sluice's limits the link.
 func (c *Controller) Bandwidth(ctx context.Context, ctr reconciler.Container) (*float64, error) {
-	var mbit *float64
-	err := c.withLink(ctx, ctr, func(h *netlink.Handle, link netlink.Link) error {
-		tbf, err := rootTBF(h, link)
-		if err != nil || tbf == nil {
-			return err
-		}
-		rate := TBF{RateBytes: tbf.Rate}.Mbit()
-		mbit = &rate
-		return nil
-	})
-	return mbit, err
+	s, err := c.Shape(ctx, ctr)
+	return s.Mbit, err
 }
 
-// SetBandwidth limits container ctr's uplink to mbit Mbit/s, replacing the
-// root qdisc with a tbf; nil removes sluice's tbf, which gives the link
-// back its default qdisc.
+// SetBandwidth limits container ctr's uplink to mbit Mbit/s; nil removes
+// the limit and leaves any delay in place.
 func (c *Controller) SetBandwidth(ctx context.Context, ctr reconciler.Container, mbit *float64) error {
+	return c.update(ctx, ctr, func(s *Shape) { s.Mbit = mbit })
+}
+
+// Delay reads the delay sluice added to container ctr's uplink.
+func (c *Controller) Delay(ctx context.Context, ctr reconciler.Container) (*time.Duration, error) {
+	s, err := c.Shape(ctx, ctr)
+	return s.Delay, err
+}
+
+// SetDelay delays every packet container ctr sends by delay; nil removes
+// the delay and leaves any bandwidth limit in place. It needs netem and
+// returns ErrNetemUnavailable, leaving the link as it was, when the kernel
+// lacks it.
+func (c *Controller) SetDelay(ctx context.Context, ctr reconciler.Container, delay *time.Duration) error {
+	return c.update(ctx, ctr, func(s *Shape) { s.Delay = delay })
+}
+
+// Shape reads the rate and delay sluice set on container ctr's link.
+func (c *Controller) Shape(ctx context.Context, ctr reconciler.Container) (Shape, error) {
+	var s Shape
+	err := c.withLink(ctx, ctr, func(h *netlink.Handle, link netlink.Link) error {
+		root, err := rootQdisc(h, link)
+		s = ShapeOf(root)
+		return err
+	})
+	return s, err
+}
+
+// update reads the link's shape, changes it with change and puts the
+// resulting root qdisc in place.
+func (c *Controller) update(ctx context.Context, ctr reconciler.Container, change func(*Shape)) error {
 	return c.withLink(ctx, ctr, func(h *netlink.Handle, link netlink.Link) error {
-		if mbit == nil {
-			return c.removeTBF(ctx, ctr, h, link)
+		current, err := rootQdisc(h, link)
+		if err != nil {
+			return err
 		}
-		params, err := TBFFor(*mbit, link.Attrs().MTU)
+		shape := ShapeOf(current)
+		change(&shape)
+		desired, err := RootQdisc(link, shape)
 		if err != nil {
 			return fmt.Errorf("container %s: %w", ctr.ID, err)
 		}
-		if err := h.QdiscReplace(tbfQdisc(link, params)); err != nil {
-			return fmt.Errorf("container %s: replace root qdisc of %s with tbf %+v: %w", ctr.ID, c.link, params, err)
+		if err := c.replaceRoot(h, current, desired); err != nil {
+			return fmt.Errorf("container %s, link %s: %w", ctr.ID, c.link, err)
 		}
-		c.logger.InfoContext(ctx, "uplink limited", "container", ctr.ID, "mbit", params.Mbit(),
-			"burst_bytes", params.BurstBytes, "limit_bytes", params.LimitBytes)
+		c.logger.InfoContext(ctx, "uplink shaped", "container", ctr.ID, "qdisc", describe(desired))
 		return nil
 	})
 }
 
-func (c *Controller) removeTBF(ctx context.Context, ctr reconciler.Container, h *netlink.Handle, link netlink.Link) error {
-	tbf, err := rootTBF(h, link)
-	if err != nil || tbf == nil {
-		return err
+// replaceRoot swaps the root qdisc current for desired. The kernel changes
+// a qdisc in place only for the same kind, so going between tbf and netem
+// deletes the old one first and puts it back if the new one is refused (a
+// kernel without netem must not lose the bandwidth limit).
+func (c *Controller) replaceRoot(h *netlink.Handle, current, desired netlink.Qdisc) error {
+	if desired == nil {
+		if !ours(current) {
+			return nil
+		}
+		if err := h.QdiscDel(current); err != nil {
+			return fmt.Errorf("delete root %s: %w", current.Type(), err)
+		}
+		return nil
 	}
-	if err := h.QdiscDel(tbf); err != nil {
-		return fmt.Errorf("container %s: delete root tbf of %s: %w", ctr.ID, c.link, err)
+	if ours(current) && current.Type() != desired.Type() {
+		if err := h.QdiscDel(current); err != nil {
+			return fmt.Errorf("delete root %s: %w", current.Type(), err)
+		}
+	} else {
+		current = nil
 	}
-	c.logger.InfoContext(ctx, "uplink unlimited", "container", ctr.ID)
-	return nil
+	err := h.QdiscReplace(desired)
+	if err == nil {
+		return nil
+	}
+	if desired.Type() == "netem" && errors.Is(err, syscall.ENOENT) {
+		err = ErrNetemUnavailable
+	}
+	err = fmt.Errorf("set root qdisc %s: %w", describe(desired), err)
+	if current != nil {
+		if restoreErr := h.QdiscReplace(current); restoreErr != nil {
+			return errors.Join(err, fmt.Errorf("restore root %s: %w", current.Type(), restoreErr))
+		}
+	}
+	return err
 }
 
-// tbfHandle is the handle sluice gives its root qdisc, 1:0 as tc writes it.
-var tbfHandle = netlink.MakeHandle(1, 0)
-
-func tbfQdisc(link netlink.Link, params TBF) *netlink.Tbf {
-	return &netlink.Tbf{
-		QdiscAttrs: netlink.QdiscAttrs{
-			LinkIndex: link.Attrs().Index,
-			Handle:    tbfHandle,
-			Parent:    netlink.HANDLE_ROOT,
-		},
-		Rate:  params.RateBytes,
-		Limit: params.LimitBytes,
-		// The kernel takes the bucket size as the time to send it at
-		// the rate, in scheduler ticks.
-		Buffer: netlink.Xmittime(params.RateBytes, params.BurstBytes),
+func describe(q netlink.Qdisc) string {
+	switch q := q.(type) {
+	case nil:
+		return "none"
+	case *netlink.Tbf:
+		return fmt.Sprintf("tbf rate %d B/s buffer %d ticks limit %d B", q.Rate, q.Buffer, q.Limit)
+	case *netlink.Netem:
+		return fmt.Sprintf("netem latency %d ticks rate %d B/s", q.Latency, q.Rate64)
 	}
+	return q.Type()
 }
 
-// rootTBF returns the tbf at the root of link, or nil if the root qdisc is
-// something else.
-func rootTBF(h *netlink.Handle, link netlink.Link) (*netlink.Tbf, error) {
+// rootQdisc returns the qdisc at the root of link.
+func rootQdisc(h *netlink.Handle, link netlink.Link) (netlink.Qdisc, error) {
 	qdiscs, err := h.QdiscList(link)
 	if err != nil {
 		return nil, fmt.Errorf("list qdiscs of %s: %w", link.Attrs().Name, err)
 	}
 	for _, q := range qdiscs {
-		if tbf, ok := q.(*netlink.Tbf); ok && q.Attrs().Parent == netlink.HANDLE_ROOT {
-			return tbf, nil
+		if q.Attrs().Parent == netlink.HANDLE_ROOT {
+			return q, nil
 		}
 	}
 	return nil, nil

@@ -6,6 +6,10 @@
 // network namespace, and talks netlink to it through a handle bound to the
 // namespace (netlink.NewHandleAt), so no goroutine of the caller is ever
 // switched into the container's namespace. TBFFor computes the token bucket
-// for a rate without I/O; the Controller replaces the root qdisc of the
-// container's eth0 with it, reads it back, or deletes it.
+// for a rate without I/O and RootQdisc the one root qdisc for a rate and a
+// delay; the Controller puts it at the root of the container's eth0, reads
+// it back (ShapeOf), or deletes it.
+//
+// A delay needs the netem qdisc, which some kernels lack: SetDelay then
+// returns ErrNetemUnavailable and leaves the link as it was.
 package tc
