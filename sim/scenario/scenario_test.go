@@ -252,3 +252,28 @@ func TestMarshalRoundTrip(t *testing.T) {
 		t.Errorf("phases after the round trip = %+v", back.Phases)
 	}
 }
+
+// The example app specs are what the docs tell people to apply or put with
+// etcdctl, so each must be a valid spec with no misspelt field.
+func TestExampleAppsAreValid(t *testing.T) {
+	files, err := filepath.Glob("../../examples/apps/*.json")
+	if err != nil || len(files) < 3 {
+		t.Fatalf("example apps: %v, %v", files, err)
+	}
+	for _, file := range files {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var spec state.AppSpec
+		if err := checkFields(raw, &spec); err != nil {
+			t.Errorf("%s: %v", file, err)
+		}
+		if err := decodeStrict(raw, &spec); err != nil {
+			t.Errorf("%s: %v", file, err)
+		}
+		if err := spec.Validate(); err != nil {
+			t.Errorf("%s: %v", file, err)
+		}
+	}
+}
