@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
 )
 
@@ -145,15 +146,26 @@ func decodeInto[T any](ev Event, into map[string]T, name string) error {
 }
 
 // decodeStrict rejects unknown fields: a typo in a hand-written spec
-// ("cpuset " or "clas") must be an error, not a silently ignored setting.
+// ("cpuset " or "clas") must be an error, not a silently ignored setting. It
+// also rejects an empty value, a bare null (which would decode to a zero
+// value and pass for a real one) and anything after the value.
 func decodeStrict(data []byte, into any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
+	trimmed := bytes.TrimSpace(data)
+	switch {
+	case len(trimmed) == 0:
+		return fmt.Errorf("decode JSON: the value is empty")
+	case bytes.Equal(trimmed, []byte("null")):
+		return fmt.Errorf("decode JSON: the value is null (delete the key instead)")
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(into); err != nil {
 		return fmt.Errorf("decode JSON: %w", err)
 	}
-	if dec.More() {
-		return fmt.Errorf("decode JSON: trailing data after the value")
+	// Token, unlike More, also sees a stray closing bracket.
+	end := dec.InputOffset()
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("decode JSON: trailing data after the value, which ends at byte %d", end)
 	}
 	return nil
 }
