@@ -20,7 +20,9 @@ type fixedLister struct {
 	err        error
 }
 
-func (l *fixedLister) List(context.Context) ([]reconciler.Container, error) { return l.containers, l.err }
+func (l *fixedLister) List(context.Context) ([]reconciler.Container, error) {
+	return l.containers, l.err
+}
 
 type workByID map[string]*state.WorkReport
 
