@@ -1,0 +1,205 @@
+package state_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/sluice-io/sluice/state"
+)
+
+func put(rev int64, key, value string) state.Event {
+	return state.Event{Revision: rev, Key: key, Value: []byte(value)}
+}
+
+func del(rev int64, key string) state.Event {
+	return state.Event{Revision: rev, Key: key, Deleted: true}
+}
+
+const webSpec = `{"name":"web","containers":[{"name":"frontend","image":"img","class":"latency-critical"}]}`
+
+func TestFoldReportsBadValuesUnderTheirKey(t *testing.T) {
+	node, app := state.Keys.Node("n1"), state.Keys.App("web")
+	tests := []struct {
+		name string
+		key  string
+		// value is what was put; want is a part of the error that says
+		// what is wrong with it.
+		value, want string
+	}{
+		{"malformed node", node, `{"name":`, "unexpected EOF"},
+		{"node with an unknown field", node, `{"name":"n1","cpu":4}`, `unknown field "cpu"`},
+		{"node as null", node, `null`, "null"},
+		{"node with trailing data", node, `{"name":"n1"}}`, "trailing data"},
+		{"observation of the wrong type", state.Keys.Observation("n1"), `[1,2]`, "cannot unmarshal array"},
+		{"malformed app", app, `{"name":"web",`, "unexpected EOF"},
+		{"app with a misspelt field", app, strings.Replace(webSpec, `"class"`, `"clas"`, 1), `unknown field "clas"`},
+		{"app without containers", app, `{"name":"web","containers":[]}`, "at least one is required"},
+		{"app under another name", state.Keys.App("api"), webSpec, `does not match the key's "api"`},
+		{"app with a bad class", app, strings.Replace(webSpec, "latency-critical", "urgent", 1), `class "urgent"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			view := state.Fold(put(7, tc.key, tc.value))
+			msg, found := view.Errors[tc.key]
+			if !found {
+				t.Fatalf("no error recorded for %s; errors: %v", tc.key, view.Errors)
+			}
+			if !strings.Contains(msg, tc.key) || !strings.Contains(msg, "revision 7") || !strings.Contains(msg, tc.want) {
+				t.Fatalf("error %q should name %s, revision 7 and %q", msg, tc.key, tc.want)
+			}
+			if len(view.Errors) != 1 || view.Revision != 7 {
+				t.Fatalf("errors %v at revision %d, want exactly one at 7", view.Errors, view.Revision)
+			}
+		})
+	}
+}
+
+// A node or an observation keeps its last good value when a newer one is
+// malformed: acting on slightly old facts beats acting on none.
+func TestFoldKeepsTheLastGoodValueOfAFact(t *testing.T) {
+	key := state.Keys.Node("n1")
+	view := state.Fold(put(2, key, `{"name":"n1","capacity":{"cpus":4}}`), put(3, key, `{"name":"n1",`))
+	if got := view.Nodes["n1"].Capacity.CPUs; got != 4 {
+		t.Fatalf("after a malformed update, node n1 has %d CPUs, want the last good 4", got)
+	}
+	if _, found := view.Errors[key]; !found {
+		t.Fatalf("malformed update of %s not reported: %v", key, view.Errors)
+	}
+	view.Apply(put(4, key, `{"name":"n1","capacity":{"cpus":8}}`))
+	if got := view.Nodes["n1"].Capacity.CPUs; got != 8 || len(view.Errors) != 0 {
+		t.Fatalf("after a good update: %d CPUs, errors %v; want 8 and none", got, view.Errors)
+	}
+}
+
+// An app whose spec turns invalid stops running: the reconciler must not
+// keep running an intent nobody can read any more.
+func TestFoldRemovesAnAppWhoseSpecTurnsInvalid(t *testing.T) {
+	key := state.Keys.App("web")
+	view := state.Fold(put(2, key, webSpec))
+	if _, found := view.Apps["web"]; !found || view.AppRevisions["web"] != 2 {
+		t.Fatalf("valid spec not folded: apps %v revisions %v", view.Apps, view.AppRevisions)
+	}
+	view.Apply(put(3, key, `{"name":"web","containers":[]}`))
+	if _, found := view.Apps["web"]; found {
+		t.Fatal("app with an invalid spec still in the view")
+	}
+	if _, found := view.AppRevisions["web"]; found {
+		t.Fatal("app with an invalid spec still has a spec revision")
+	}
+	if _, found := view.Errors[key]; !found {
+		t.Fatal("invalid spec not reported")
+	}
+	view.Apply(put(4, key, webSpec))
+	if _, found := view.Apps["web"]; !found || view.AppRevisions["web"] != 4 || len(view.Errors) != 0 {
+		t.Fatalf("fixed spec: apps %v revisions %v errors %v", view.Apps, view.AppRevisions, view.Errors)
+	}
+}
+
+func TestFoldIgnoresOlderEvents(t *testing.T) {
+	key := state.Keys.Node("n1")
+	view := state.Fold(
+		put(5, key, `{"name":"new"}`),
+		put(3, key, `{"name":"old"}`),
+		del(4, key),
+	)
+	if view.Nodes["n1"].Name != "new" || view.Revision != 5 {
+		t.Fatalf("view = %v at %d: a re-delivered older event changed it", view.Nodes, view.Revision)
+	}
+	// Events of one Txn share a revision and all apply.
+	view.Apply(put(6, state.Keys.Node("a"), `{"name":"a"}`))
+	view.Apply(put(6, state.Keys.Node("b"), `{"name":"b"}`))
+	if got := state.SortedKeys(view.Nodes); !reflect.DeepEqual(got, []string{"a", "b", "n1"}) {
+		t.Fatalf("nodes after one Txn of two puts = %v, want a b n1", got)
+	}
+}
+
+func TestFoldDeletes(t *testing.T) {
+	events := []state.Event{
+		put(2, state.Keys.App("web"), webSpec),
+		put(3, state.Keys.Node("n1"), `{"name":"n1"}`),
+		put(4, state.Keys.Node("n1"), `{"name":`),
+		put(5, state.Keys.Policy("shield.rego"), "package shield"),
+		put(6, state.Keys.Status("web"), `{"app":"web","phase":"ready"}`),
+		put(7, state.Keys.Decision("n1"), `{"node":"n1","revision":6}`),
+	}
+	view := state.Fold(events...)
+	for i, ev := range events {
+		view.Apply(del(int64(8+i), ev.Key))
+	}
+	if len(view.Apps)+len(view.AppRevisions)+len(view.Nodes)+len(view.Policies)+len(view.Statuses)+len(view.Decisions) != 0 {
+		t.Fatalf("after deleting every key the view still holds %+v", view)
+	}
+	if len(view.Errors) != 0 {
+		t.Fatalf("deleting a key must clear its error; errors: %v", view.Errors)
+	}
+	if view.Revision != 13 {
+		t.Fatalf("revision = %d, want 13", view.Revision)
+	}
+}
+
+func TestFoldOfOtherKeys(t *testing.T) {
+	policy := []byte("package shield\n")
+	view := state.Fold(
+		state.Event{Revision: 2, Key: state.Keys.Policy("shield.rego"), Value: policy},
+		put(3, "/sluice/unknown/thing", "not json"),
+		put(4, state.Keys.Status("web"), `{"app":"web","phase":"failed","error":"bad spec"}`),
+	)
+	policy[0] = 'X'
+	if string(view.Policies["shield.rego"]) != "package shield\n" {
+		t.Fatalf("policy = %q: the view must hold its own copy", view.Policies["shield.rego"])
+	}
+	if len(view.Errors) != 0 || view.Revision != 4 {
+		t.Fatalf("a key outside the known prefixes must be skipped quietly; errors %v, revision %d", view.Errors, view.Revision)
+	}
+	if got := view.Statuses["web"]; got.Phase != state.Failed || got.Error != "bad spec" {
+		t.Fatalf("status = %+v", got)
+	}
+}
+
+func TestAppsOn(t *testing.T) {
+	spec := func(name, node string) string {
+		return `{"name":"` + name + `","node":"` + node + `","containers":[{"name":"c","image":"i","class":"best-effort"}]}`
+	}
+	view := state.Fold(
+		put(2, state.Keys.App("zeta"), spec("zeta", "")),
+		put(3, state.Keys.App("alpha"), spec("alpha", "n1")),
+		put(4, state.Keys.App("beta"), spec("beta", "n2")),
+	)
+	var names []string
+	for _, app := range view.AppsOn("n1") {
+		names = append(names, app.Name)
+	}
+	if !reflect.DeepEqual(names, []string{"alpha", "zeta"}) {
+		t.Fatalf("AppsOn(n1) = %v, want [alpha zeta]", names)
+	}
+}
+
+// The documented workflow puts these files with etcdctl as they are.
+func TestExampleAppsFold(t *testing.T) {
+	files, err := filepath.Glob("../examples/apps/*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no example apps under examples/apps")
+	}
+	for i, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var named struct{ Name string }
+		if err := json.Unmarshal(data, &named); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		key := state.Keys.App(named.Name)
+		view := state.Fold(state.Event{Revision: int64(i + 2), Key: key, Value: data})
+		if msg, bad := view.Errors[key]; bad {
+			t.Errorf("%s: %s", file, msg)
+		}
+	}
+}
