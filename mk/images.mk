@@ -2,6 +2,8 @@
 # and no base image are needed. actuators/docker builds the same images the
 # same way (BuildWorkloadImage) for the tests that need them.
 WORKLOADS    := sineload cpuhog netload
+GO           ?= go
+BIN          ?= bin
 IMAGE_TAG    ?= dev
 DOCKER       ?= docker
 # Build flags shared with actuators/docker.workloadBuildFlags.
