@@ -40,7 +40,7 @@ func (g *testGroup) controllers() []string {
 	if g.version == V2 {
 		return []string{""}
 	}
-	return []string{"cpu", "cpuacct", "cpuset"}
+	return []string{"cpu", "cpuacct", "cpuset", "memory"}
 }
 
 func newTestGroup(t *testing.T, v Version) *testGroup {
@@ -48,6 +48,9 @@ func newTestGroup(t *testing.T, v Version) *testGroup {
 	g := &testGroup{root: DefaultRoot, path: fmt.Sprintf("/sluice-test-%d-%d", os.Getpid(), time.Now().UnixNano()), version: v}
 	if v == V2 {
 		enableV2Controllers(t, g.root)
+	}
+	if _, err := os.Stat(filepath.Join(g.root, "memory")); v == V1 && err != nil {
+		testenv.Unavailable(t, "needs a v1 memory hierarchy under "+g.root)
 	}
 	for _, controller := range g.controllers() {
 		dir := filepath.Join(g.root, controller, g.path)
@@ -75,7 +78,7 @@ func enableV2Controllers(t *testing.T, root string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, controller := range []string{"cpu", "cpuset"} {
+	for _, controller := range []string{"cpu", "cpuset", "memory"} {
 		if strings.Contains(string(enabled), controller) {
 			continue
 		}
@@ -179,6 +182,19 @@ func TestRealCgroupQuotaThrottles(t *testing.T) {
 	}
 	if usage > 0.35 || usage < 0.05 {
 		t.Errorf("used %.3f cores under a 0.2-core quota, want about 0.2", usage)
+	}
+
+	if err := c.SetMemory(ctx, spinner, bytes(256<<20)); err != nil {
+		t.Fatal(err)
+	}
+	if limit, err := c.Memory(ctx, spinner); err != nil || limit == nil || *limit != 256<<20 {
+		t.Errorf("Memory after SetMemory(256 MiB) = %v, %v", limit, err)
+	}
+	if err := c.SetMemory(ctx, spinner, nil); err != nil {
+		t.Fatal(err)
+	}
+	if limit, err := c.Memory(ctx, spinner); err != nil || limit != nil {
+		t.Errorf("Memory after removing the limit = %v, %v; want none", limit, err)
 	}
 
 	if err := c.SetCPU(ctx, spinner, reconciler.CPUResources{}); err != nil {
