@@ -155,8 +155,7 @@ func (c *Controller) groupFromPID(ctx context.Context, ctr reconciler.Container)
 	if err != nil {
 		return Group{}, fmt.Errorf("container %s: %w", ctr.ID, err)
 	}
-	controller := "cpu"
-	if _, err := g.Dir(c.fs.Root, controller); err != nil {
+	if _, err := g.Dir(c.fs.Root, "cpu"); err != nil {
 		return Group{}, fmt.Errorf("container %s (process %d): %w", ctr.ID, pid, err)
 	}
 	return g, nil
