@@ -1,0 +1,162 @@
+package reconciler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sluice-io/sluice/state"
+)
+
+// errNoEffect marks an action that succeeded in the previous pass and is
+// asked for again: the actuator accepts the write but the setting does not
+// stick (a quota below the kernel's minimum, say). Retrying it at once
+// would spin, so it backs off like a failure.
+var errNoEffect = errors.New("the same action succeeded in the previous pass without effect")
+
+// execute carries out the actions in order and returns how many it tried.
+// A container whose retry backoff has not elapsed is skipped; a failed
+// action skips the later actions on its container and no others.
+func (r *Runner) execute(ctx context.Context, now time.Time, actions []Action) int {
+	created := map[string]Container{}
+	blocked := map[string]bool{}
+	touched := map[string]bool{}
+	done := map[string]string{}
+	r.failures = nil
+	tried := 0
+	for _, action := range actions {
+		id := action.ContainerID
+		if blocked[id] {
+			continue
+		}
+		if b, waiting := r.items[id]; waiting && now.Before(b.retryAt) {
+			r.log.Debug("action waits for its backoff", "action", action.String(), "retry_at", b.retryAt)
+			blocked[id] = true
+			continue
+		}
+		tried++
+		touched[id] = true
+		err := r.do(ctx, action, created)
+		key := id + " " + string(action.Kind)
+		if err == nil && isSetting(action.Kind) && r.lastDone[key] == action.String() {
+			err = errNoEffect
+		}
+		if err != nil {
+			blocked[id] = true
+			r.fail(now, action, err)
+			continue
+		}
+		done[key] = action.String()
+		r.log.Info("action done", "action", action.String())
+	}
+	for id := range touched {
+		if !blocked[id] {
+			delete(r.items, id)
+		}
+	}
+	r.lastDone = done
+	return tried
+}
+
+func isSetting(kind ActionKind) bool {
+	return kind == ActionSetCPU || kind == ActionSetBandwidth
+}
+
+func (r *Runner) fail(now time.Time, action Action, err error) {
+	b := r.items[action.ContainerID]
+	b.retryAt = now.Add(r.cfg.ActionBackoff.Delay(b.failures))
+	b.failures++
+	r.items[action.ContainerID] = b
+	r.failures = append(r.failures, ActionFailure{Action: action, Err: err.Error()})
+	r.log.Warn("action failed", "action", action.String(), "failures", b.failures, "retry_at", b.retryAt, "err", err)
+}
+
+// do makes one actuator call. A resource setting that follows a create of
+// the same container applies to the container the create returned.
+func (r *Runner) do(ctx context.Context, action Action, created map[string]Container) error {
+	target := action.Container
+	if target.RuntimeID == "" {
+		target = created[action.ContainerID]
+	}
+	switch action.Kind {
+	case ActionCreate:
+		container, err := r.cfg.Runtime.Create(ctx, action.App, *action.Spec, action.GUID, action.SpecHash)
+		if err != nil {
+			return fmt.Errorf("create %s: %w", action.ContainerID, err)
+		}
+		created[action.ContainerID] = container
+		return nil
+	case ActionStop:
+		return wrapAction(action, r.cfg.Runtime.Stop(ctx, target))
+	case ActionRemove:
+		return wrapAction(action, r.cfg.Runtime.Remove(ctx, target))
+	case ActionSetCPU:
+		if r.cfg.CPU == nil {
+			return nil
+		}
+		return wrapAction(action, r.cfg.CPU.SetCPU(ctx, target, *action.CPU))
+	case ActionSetBandwidth:
+		if r.cfg.Bandwidth == nil {
+			return nil
+		}
+		return wrapAction(action, r.cfg.Bandwidth.SetBandwidth(ctx, target, action.BandwidthMbit))
+	}
+	return fmt.Errorf("%s %s: unknown action kind", action.Kind, action.ContainerID)
+}
+
+func wrapAction(action Action, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s %s: %w", action.Kind, action.ContainerID, err)
+}
+
+// writeStatuses appends statuses to those not yet written and writes them
+// all, oldest first. A Txn may not name a key twice, so an app with two
+// queued transitions spreads over two Txns; each stays one write of the
+// app's status, which keeps the key's history its lifecycle log. What
+// fails to be written is kept for the next pass (fail static).
+func (r *Runner) writeStatuses(ctx context.Context, statuses []state.AppStatus) (int, error) {
+	r.unwritten = append(r.unwritten, statuses...)
+	if dropped := len(r.unwritten) - maxUnwritten; dropped > 0 {
+		r.log.Warn("dropping the oldest unwritten statuses", "dropped", dropped)
+		r.unwritten = r.unwritten[dropped:]
+	}
+	written := 0
+	for len(r.unwritten) > 0 {
+		batch := leadingDistinctApps(r.unwritten)
+		ops := make([]state.Op, 0, len(batch))
+		for _, status := range batch {
+			value, err := json.Marshal(status)
+			if err != nil {
+				return written, fmt.Errorf("encode status of app %s: %w", status.App, err)
+			}
+			ops = append(ops, state.Put(state.Keys.Status(status.App), value))
+		}
+		if _, err := r.cfg.Store.Txn(ctx, ops...); err != nil {
+			return written, fmt.Errorf("write %d app statuses of node %s: %w", len(ops), r.cfg.Node, err)
+		}
+		for _, status := range batch {
+			r.log.Info("app transition", "app", status.App, "from", status.Transition.From, "to", status.Transition.To,
+				"event", status.Transition.Event, "reason", status.Transition.Reason)
+		}
+		written += len(batch)
+		r.unwritten = r.unwritten[len(batch):]
+	}
+	return written, nil
+}
+
+// leadingDistinctApps returns the longest prefix of statuses in which no
+// app appears twice.
+func leadingDistinctApps(statuses []state.AppStatus) []state.AppStatus {
+	seen := map[string]bool{}
+	for i, status := range statuses {
+		if seen[status.App] {
+			return statuses[:i]
+		}
+		seen[status.App] = true
+	}
+	return statuses
+}
