@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/sluice-io/sluice/reconciler"
 )
@@ -15,7 +16,9 @@ import (
 // writeTree writes files (path relative to root → content) in place, so
 // files the collector keeps open see the new content as they would in
 // procfs and cgroupfs.
-func writeTree(t *testing.T, root string, files map[string]string) {
+func writeTree(t *testing.T, root string, files map[string]string) { writeTreeB(t, root, files) }
+
+func writeTreeB(t testing.TB, root string, files map[string]string) {
 	t.Helper()
 	for rel, content := range files {
 		path := filepath.Join(root, rel)
@@ -27,6 +30,8 @@ func writeTree(t *testing.T, root string, files map[string]string) {
 		}
 	}
 }
+
+func secondsDuration(n int) time.Duration { return time.Duration(n) * time.Second }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
