@@ -31,6 +31,12 @@ func startEmbedded(t *testing.T) *state.Embedded {
 
 func newEtcdStore(t *testing.T) *state.EtcdStore {
 	t.Helper()
+	store, _ := newEtcdStoreWithServer(t)
+	return store
+}
+
+func newEtcdStoreWithServer(t *testing.T) (*state.EtcdStore, *state.Embedded) {
+	t.Helper()
 	server := startEmbedded(t)
 	cli, err := server.Client()
 	if err != nil {
@@ -40,7 +46,7 @@ func newEtcdStore(t *testing.T) *state.EtcdStore {
 	// Cleanups run last-in first-out: the store, then the client, then the server.
 	t.Cleanup(func() { cli.Close() })
 	t.Cleanup(func() { store.Close() })
-	return store
+	return store, server
 }
 
 func TestEtcdStoreConformance(t *testing.T) {
