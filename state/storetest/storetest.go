@@ -302,8 +302,12 @@ func testCompactBounds(t *testing.T, s state.Store) {
 	}
 	must(t, s.Compact(ctx, 3))
 	err := s.Compact(ctx, 2)
-	if !errors.Is(err, state.ErrCompacted) {
-		t.Fatalf("Compact(2) after Compact(3) = %v, want ErrCompacted", err)
+	var compacted *state.CompactedError
+	if !errors.As(err, &compacted) || !errors.Is(err, state.ErrCompacted) {
+		t.Fatalf("Compact(2) after Compact(3) = %v, want a *state.CompactedError", err)
+	}
+	if compacted.CompactRevision != 3 {
+		t.Fatalf("Compact(2) after Compact(3) says history starts at %d, want 3", compacted.CompactRevision)
 	}
 	kv, _, _, err := s.Get(ctx, "/a")
 	must(t, err)
