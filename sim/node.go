@@ -130,7 +130,8 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 // Name is the node's name.
 func (n *Node) Name() string { return n.name }
 
-// Clock is the node's virtual clock.
+// Clock is the node's virtual clock. Read it freely; advance it only
+// through Tick, which keeps the observations' intervals whole.
 func (n *Node) Clock() *Clock { return n.clock }
 
 // Now is the node's current virtual time.
@@ -180,13 +181,18 @@ func (n *Node) SetNetDemand(id string, mbit float64) error {
 
 // byID finds a container by sluice's ID, or nil.
 func (n *Node) byID(id string) *container {
-	i, ok := slices.BinarySearchFunc(n.all, id, func(c *container, id string) int {
-		return strings.Compare(c.id, id)
-	})
+	i, ok := n.index(id)
 	if !ok {
 		return nil
 	}
 	return n.all[i]
+}
+
+// index is where id is, or would go, in n.all.
+func (n *Node) index(id string) (int, bool) {
+	return slices.BinarySearchFunc(n.all, id, func(c *container, id string) int {
+		return strings.Compare(c.id, id)
+	})
 }
 
 // lookup finds the container a reconciler.Container value names: by its

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/sluice-io/sluice/reconciler"
 	"github.com/sluice-io/sluice/sim/cpu"
@@ -42,7 +41,7 @@ func (n *Node) Create(ctx context.Context, app string, spec state.ContainerSpec,
 	if err != nil {
 		return reconciler.Container{}, fmt.Errorf("create %s: %w", id, err)
 	}
-	at, _ := slices.BinarySearchFunc(n.all, id, func(c *container, id string) int { return strings.Compare(c.id, id) })
+	at, _ := n.index(id)
 	n.all = slices.Insert(n.all, at, c)
 	n.log.Info("container started", "id", id, "runtime_id", c.runtimeID, "cpuset", c.cpuset, "class", c.class)
 	return c.asReconciler(), nil
