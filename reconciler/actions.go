@@ -23,7 +23,7 @@ func (c *Core) actions(in Input, a *appState, app *appView) []Action {
 		// the policy's settings.
 		out := removeEach(app.extras, "extra container")
 		for _, spec := range app.spec.Containers {
-			if container, ok := app.kept[spec.Name]; ok && container.Running && container.SpecHash == SpecHash(spec) {
+			if container, ok := app.kept[spec.Name]; ok && container.Running && container.SpecHash == app.hashes[spec.Name] {
 				out = append(out, c.resourceActions(in, app.name, spec, container)...)
 			}
 		}
@@ -40,7 +40,7 @@ func (c *Core) converge(in Input, app *appView) []Action {
 	out := removeEach(app.extras, "extra container")
 	for _, spec := range startupOrder(app.spec.Containers) {
 		container, exists := app.kept[spec.Name]
-		hash := SpecHash(spec)
+		hash := app.hashes[spec.Name]
 		switch {
 		case !exists:
 			out = append(out, c.create(in, app.name, spec, hash, "", "missing")...)

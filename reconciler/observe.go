@@ -26,6 +26,9 @@ type appView struct {
 	extras []Container
 	// all is every container of the app, sorted by ID then runtime ID.
 	all []Container
+	// hashes holds SpecHash of each container of the spec, by name,
+	// computed once per Step.
+	hashes map[string]string
 }
 
 type world struct {
@@ -120,15 +123,15 @@ func sortedContainers(containers []Container) []Container {
 // containers with one ID, the one that runs the desired spec wins, so that
 // removing the extra never interrupts the good one.
 func (app *appView) pickKept() {
-	hashes := map[string]string{}
+	app.hashes = map[string]string{}
 	if app.spec != nil {
 		for _, spec := range app.spec.Containers {
-			hashes[spec.Name] = SpecHash(spec)
+			app.hashes[spec.Name] = SpecHash(spec)
 		}
 	}
 	for _, container := range app.all {
 		name := nameOf(container)
-		want, inSpec := hashes[name]
+		want, inSpec := app.hashes[name]
 		if app.spec != nil && !inSpec {
 			app.extras = append(app.extras, container)
 			continue

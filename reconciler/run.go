@@ -55,7 +55,9 @@ func (r *Runner) loop(ctx context.Context, updates <-chan storeUpdate, wakes <-c
 		case <-ctx.Done():
 			return
 		case update := <-updates:
-			r.applyUpdate(update)
+			if !r.applyUpdate(update) {
+				continue
+			}
 		case <-wakes:
 		case <-timer.C:
 		}
@@ -92,18 +94,35 @@ func (r *Runner) drain(updates <-chan storeUpdate, wakes <-chan struct{}) {
 	}
 }
 
-func (r *Runner) applyUpdate(update storeUpdate) {
+// applyUpdate folds an update into the view and reports whether it can
+// change what a pass does. Observations arrive every tick and the runner's
+// own status writes come back through the watch; neither is a reason for
+// a pass, and skipping them keeps an idle node's agent idle.
+func (r *Runner) applyUpdate(update storeUpdate) (relevant bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if update.view != nil {
 		r.view = update.view
+		relevant = true
 	}
 	if r.view == nil {
-		return
+		return false
 	}
 	for _, ev := range update.events {
 		r.view.Apply(ev)
+		relevant = relevant || r.wakesFor(ev)
 	}
+	return relevant
+}
+
+func (r *Runner) wakesFor(ev state.Event) bool {
+	switch kind, name := state.ParseKey(ev.Key); kind {
+	case state.KindApp, state.KindNode:
+		return true
+	case state.KindDecision:
+		return name == r.cfg.Node
+	}
+	return false
 }
 
 // nextPass is how long to wait after a pass: none if it changed something

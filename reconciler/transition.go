@@ -246,7 +246,7 @@ func createFailure(failures []ActionFailure, app string) (ActionFailure, bool) {
 func firstNewDeath(a *appState, app *appView) (string, bool) {
 	for _, spec := range app.spec.Containers {
 		container, ok := app.kept[spec.Name]
-		if ok && !container.Running && container.SpecHash == SpecHash(spec) && !a.counted[container.RuntimeID] {
+		if ok && !container.Running && container.SpecHash == app.hashes[spec.Name] && !a.counted[container.RuntimeID] {
 			return fmt.Sprintf("container %s %s", container.ID, exitNote(container)), true
 		}
 	}
@@ -261,8 +261,8 @@ func firstMissing(app *appView) (string, bool) {
 		switch {
 		case !ok:
 			return fmt.Sprintf("container %s is missing", state.ContainerID(app.name, spec.Name)), true
-		case container.SpecHash != SpecHash(spec):
-			return fmt.Sprintf("container %s runs spec hash %s, the spec wants %s", container.ID, container.SpecHash, SpecHash(spec)), true
+		case container.SpecHash != app.hashes[spec.Name]:
+			return fmt.Sprintf("container %s runs spec hash %s, the spec wants %s", container.ID, container.SpecHash, app.hashes[spec.Name]), true
 		case !container.Running:
 			return fmt.Sprintf("container %s is not running", container.ID), true
 		}
