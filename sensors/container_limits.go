@@ -38,13 +38,17 @@ func parseCPUMax(content string) (*float64, error) {
 	return parseCFSQuota(fields[0], fields[1])
 }
 
-// sharesFromWeight reports a v2 weight in v1 shares the way the scheduler
-// itself converts it (1024 shares per 100 weight, sched_weight_from_cgroup),
-// so observations speak in shares on both versions, as ContainerSpec and
-// decisions do. runc's older linear formula maps shares to weight
-// differently; what is reported here is the weight the scheduler applies.
+// sharesFromWeight reports a v2 weight in v1 shares, so observations
+// speak in shares on both versions, as specs and decisions do. It inverts
+// the linear mapping the cgroup actuator writes with (runc's
+// weight = 1 + (shares-2)·9999/262142, see actuators/cgroup
+// WeightFromShares): shares a decision set read back as the smallest
+// shares of the same weight step (1024 reads back as 999). A weight nobody
+// wrote, such as the default 100, reads as 2598 in that scale; the
+// scheduler's own view of it is 1024 shares, but the ratios between
+// containers are the same either way.
 func sharesFromWeight(weight uint64) uint64 {
-	return (weight*1024 + 50) / 100
+	return ((weight-1)*262142+9998)/9999 + 2
 }
 
 // parseCPUWeight reads v2 cpu.weight as shares.

@@ -127,7 +127,7 @@ func v2Tree(usageUsec, throttledUsec, pressure uint64, withSchedstat bool) map[s
 		"proc/77/net/dev":             netDevWith(10, 20),
 		dir + "cpu.stat":              "usage_usec " + itoa(usageUsec) + "\nuser_usec 1\nsystem_usec 1\nnr_periods 5\nnr_throttled 1\nthrottled_usec " + itoa(throttledUsec) + "\n",
 		dir + "cpu.max":               "max 100000\n",
-		dir + "cpu.weight":            "100\n",
+		dir + "cpu.weight":            "39\n",
 		dir + "cpuset.cpus.effective": "0-1\n",
 		dir + "memory.current":        "2048\n",
 		dir + "cgroup.threads":        "77\n",
@@ -169,8 +169,8 @@ func TestContainerCollectorV2(t *testing.T) {
 			if !near(got.CPUUsageCores, 0.5) || !near(got.ThrottledSeconds, 0.1) || !near(got.RunQueueWaitCores, tc.wantWait) {
 				t.Errorf("rates = usage %g throttled %g wait %g; want 0.5, 0.1, %g", got.CPUUsageCores, got.ThrottledSeconds, got.RunQueueWaitCores, tc.wantWait)
 			}
-			if got.CPUQuotaCores != nil || got.CPUShares != 1024 || got.CPUSet != "0-1" || got.MemoryBytes != 2048 {
-				t.Errorf("settings = quota %v shares %d cpuset %q memory %d; want unlimited, 1024, 0-1, 2048", got.CPUQuotaCores, got.CPUShares, got.CPUSet, got.MemoryBytes)
+			if got.CPUQuotaCores != nil || got.CPUShares != 999 || got.CPUSet != "0-1" || got.MemoryBytes != 2048 {
+				t.Errorf("settings = quota %v shares %d cpuset %q memory %d; want unlimited, 999 (weight 39), 0-1, 2048", got.CPUQuotaCores, got.CPUShares, got.CPUSet, got.MemoryBytes)
 			}
 		})
 	}

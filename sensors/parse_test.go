@@ -85,10 +85,17 @@ func TestParseCPULimits(t *testing.T) {
 	if _, err := parseCPUMax("max\n"); err == nil {
 		t.Error("cpu.max with one field accepted")
 	}
-	// The scheduler's own conversion: weight 100 is the default 1024 shares.
-	for weight, shares := range map[string]uint64{"100": 1024, "1": 10, "10000": 102400, "39": 399} {
+	// The inverse of the linear mapping the cgroup actuator writes with:
+	// shares 1024 are written as weight 39, which reads back as 999.
+	for weight, shares := range map[string]uint64{"39": 999, "1": 2, "10000": 262144, "100": 2598} {
 		if got, err := parseCPUWeight(weight); err != nil || got != shares {
 			t.Errorf("weight %s = %d shares, %v; want %d", weight, got, err, shares)
+		}
+	}
+	for _, shares := range []uint64{2, 512, 1024, 10000, 262144} {
+		weight := 1 + ((shares-2)*9999)/262142
+		if back := sharesFromWeight(weight); back > shares || shares-back > 26 {
+			t.Errorf("shares %d → weight %d → %d shares; want within one weight step below", shares, weight, back)
 		}
 	}
 	if _, err := parseCPUWeight("0"); err == nil {
