@@ -165,6 +165,31 @@ type Observation struct {
 	IntervalSeconds float64                `json:"interval_seconds"`
 	Host            HostObservation        `json:"host"`
 	Containers      []ContainerObservation `json:"containers"`
+	// Apps holds what is measured per app rather than per container, keyed
+	// by app name; absent when no app reported anything over the interval.
+	Apps map[string]AppObservation `json:"apps,omitempty"`
+}
+
+// AppObservation is one app's share of an Observation.
+type AppObservation struct {
+	// Latency is the end-to-end latency of the app's traces that completed
+	// over the interval: each trace counts once, with the duration of its
+	// root span, however many containers it crossed.
+	Latency *LatencyStats `json:"latency,omitempty"`
+}
+
+// LatencyStats summarises the latencies of the requests seen over one
+// interval. Quantiles and the maximum are in milliseconds and are zero when
+// Count is zero.
+type LatencyStats struct {
+	Count int64 `json:"count"`
+	// Errors counts the requests that ended in an error; they are included
+	// in Count and in the quantiles.
+	Errors int64   `json:"errors"`
+	P50Ms  float64 `json:"p50_ms"`
+	P95Ms  float64 `json:"p95_ms"`
+	P99Ms  float64 `json:"p99_ms"`
+	MaxMs  float64 `json:"max_ms"`
 }
 
 // HostObservation summarises the node itself.
@@ -204,6 +229,9 @@ type ContainerObservation struct {
 	NetTxBytes    uint64   `json:"net_tx_bytes,omitempty"`
 	// Work is the container's own account of its work queue, where it gives one.
 	Work *WorkReport `json:"work,omitempty"`
+	// Latency summarises the server spans the container reported over the
+	// interval (the requests it served); nil when it reported none.
+	Latency *LatencyStats `json:"latency,omitempty"`
 }
 
 // CPUSatisfaction is the share of the time the container wanted a CPU that it
