@@ -272,3 +272,15 @@ func (r *Runner) readSettings(ctx context.Context, containers []Container) (map[
 	}
 	return cpu, bandwidth
 }
+
+// LostWhenUnregistered is a RunnerConfig.NodeLost for a node that keeps its
+// registration (state.Keys.Node) on a heartbeat lease: when the lease
+// expires the store deletes the key, and the node's apps are lost until it
+// registers again. Register the node before starting the runner, or its
+// apps start out lost.
+func LostWhenUnregistered(node string) func(view *state.View, now time.Time) bool {
+	return func(view *state.View, now time.Time) bool {
+		_, registered := view.Nodes[node]
+		return !registered
+	}
+}

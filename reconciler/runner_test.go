@@ -436,3 +436,50 @@ func TestRunnerApplyFeedsTheView(t *testing.T) {
 		t.Fatalf("revision %d, calls %v", runner.Revision(), runtime.Calls())
 	}
 }
+
+func TestRunnerMarksAppsLostWhenTheHeartbeatLeaseExpires(t *testing.T) {
+	ctx := context.Background()
+	store := state.NewMemoryStore()
+	runtime := fake.NewRuntime()
+	n := newNode(t, store, runtime)
+	n.runner = reconciler.NewRunner(reconciler.RunnerConfig{
+		Node: "n1", Store: store, Runtime: runtime, Clock: n.clock, Random: rand.NewChaCha8([32]byte{}),
+		NodeLost: reconciler.LostWhenUnregistered("n1"),
+	})
+	register := func() int64 {
+		lease, err := store.Grant(ctx, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		op := state.Put(state.Keys.Node("n1"), []byte(`{"name":"n1","agent_version":"test","runtime":"fake","capacity":{"cpus":2,"memory_bytes":1}}`))
+		op.Lease = lease
+		if _, err := store.Txn(ctx, op); err != nil {
+			t.Fatal(err)
+		}
+		return lease
+	}
+	register()
+	store.ExpireLeases(n.clock.Now())
+	put(t, store, state.Keys.App("web"), webSpec)
+	n.mustPass()
+	n.mustPass()
+
+	n.clock.Advance(6 * time.Second)
+	if expired := store.ExpireLeases(n.clock.Now()); len(expired) != 1 {
+		t.Fatalf("expired leases %v, want the heartbeat's", expired)
+	}
+	runtime.ResetCalls()
+	n.mustPass()
+	if status, _ := currentStatus(t, store, "web"); status.Phase != state.Lost {
+		t.Fatalf("after the lease expired web is %q, want lost", status.Phase)
+	}
+	if calls := runtime.Calls(); len(calls) != 0 {
+		t.Fatalf("a lost node acted: %v", calls)
+	}
+
+	register()
+	n.mustPass()
+	n.mustPass()
+	wantTransitions(t, store, "web",
+		"->pending:create", "pending->ready:all-running", "ready->lost:node-lost", "lost->pending:node-back", "pending->ready:all-running")
+}
