@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -44,12 +45,14 @@ type Embedded struct {
 	etcd      *embed.Etcd
 	endpoints []string
 	zap       *zap.Logger
+	closing   *atomic.Bool
 }
 
 // StartEmbedded starts the server and returns once it serves clients, or
 // fails after cfg.ReadyTimeout.
 func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
-	etcdCfg, zapLogger, err := embedConfig(cfg)
+	closing := new(atomic.Bool)
+	etcdCfg, zapLogger, err := embedConfig(cfg, closing)
 	if err != nil {
 		return nil, err
 	}
@@ -74,10 +77,10 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 	for i, u := range etcdCfg.AdvertiseClientUrls {
 		endpoints[i] = u.String()
 	}
-	return &Embedded{etcd: server, endpoints: endpoints, zap: zapLogger}, nil
+	return &Embedded{etcd: server, endpoints: endpoints, zap: zapLogger, closing: closing}, nil
 }
 
-func embedConfig(cfg EmbeddedConfig) (*embed.Config, *zap.Logger, error) {
+func embedConfig(cfg EmbeddedConfig, closing *atomic.Bool) (*embed.Config, *zap.Logger, error) {
 	if cfg.DataDir == "" {
 		return nil, nil, errors.New("embedded etcd: a data dir is required")
 	}
@@ -100,7 +103,7 @@ func embedConfig(cfg EmbeddedConfig) (*embed.Config, *zap.Logger, error) {
 	etcdCfg.ListenPeerUrls = []url.URL{*peerURL}
 	etcdCfg.AdvertisePeerUrls = []url.URL{*peerURL}
 	etcdCfg.InitialCluster = etcdCfg.InitialClusterFromName(etcdCfg.Name)
-	zapLogger := zapToSlog(cfg.Logger)
+	zapLogger := zapToSlog(cfg.Logger, closing)
 	etcdCfg.Logger = "zap"
 	etcdCfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zapLogger)
 	return etcdCfg, zapLogger, nil
@@ -153,6 +156,7 @@ func (e *Embedded) Err() <-chan error { return e.etcd.Err() }
 
 // Close stops the server and waits for it to let go of its data dir.
 func (e *Embedded) Close() error {
+	e.closing.Store(true)
 	e.etcd.Close()
 	return nil
 }

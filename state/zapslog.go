@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sort"
+	"sync/atomic"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -11,25 +12,29 @@ import (
 
 // zapToSlog turns etcd's zap logging into records of logger, warnings and
 // above only. A nil logger gives a logger that drops everything.
-func zapToSlog(logger *slog.Logger) *zap.Logger {
+// Once closing is set, it drops everything: etcd reports its own orderly
+// shutdown as errors ("server closed", "use of closed network connection"),
+// which would read as failures of a clean stop.
+func zapToSlog(logger *slog.Logger, closing *atomic.Bool) *zap.Logger {
 	if logger == nil {
 		return zap.NewNop()
 	}
-	return zap.New(&slogCore{handler: logger.Handler()})
+	return zap.New(&slogCore{handler: logger.Handler(), closing: closing})
 }
 
 // slogCore is a zapcore.Core that writes to an slog.Handler.
 type slogCore struct {
 	handler slog.Handler
+	closing *atomic.Bool
 	fields  []zapcore.Field
 }
 
 func (c *slogCore) Enabled(level zapcore.Level) bool {
-	return level >= zapcore.WarnLevel && c.handler.Enabled(context.Background(), slogLevel(level))
+	return level >= zapcore.WarnLevel && !c.closing.Load() && c.handler.Enabled(context.Background(), slogLevel(level))
 }
 
 func (c *slogCore) With(fields []zapcore.Field) zapcore.Core {
-	return &slogCore{handler: c.handler, fields: append(append([]zapcore.Field(nil), c.fields...), fields...)}
+	return &slogCore{handler: c.handler, closing: c.closing, fields: append(append([]zapcore.Field(nil), c.fields...), fields...)}
 }
 
 func (c *slogCore) Check(entry zapcore.Entry, checked *zapcore.CheckedEntry) *zapcore.CheckedEntry {
