@@ -61,8 +61,8 @@ func TestPhaseAppsMergeStaticResources(t *testing.T) {
 		t.Fatalf("static-split apps = %+v", split)
 	}
 	quota := split[1].Spec.Containers[0].Resources.CPUQuotaCores
-	if quota == nil || *quota != 0.5 {
-		t.Errorf("hog quota in static-split = %v, want 0.5", quota)
+	if quota == nil || *quota != 0.2 {
+		t.Errorf("hog quota in static-split = %v, want 0.2", quota)
 	}
 	// The merge works on a copy: the scenario's own spec keeps no quota.
 	if hog, _ := s.Container(s.Hog); hog.Resources.CPUQuotaCores != nil {
