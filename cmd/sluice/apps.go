@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
+
+	"github.com/sluice-io/sluice/state"
+)
+
+func newApplyCommand(opts *globalOptions) *cobra.Command {
+	var files []string
+	cmd := &cobra.Command{
+		Use:   "apply -f FILE...",
+		Short: "Create or update apps from spec files (JSON or YAML)",
+		Example: `  sluice apply -f examples/apps/web.json
+  # the same, with the pinned etcdctl:
+  go tool etcdctl put /sluice/apps/web "$(cat examples/apps/web.json)"`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if len(files) == 0 {
+				return errors.New("-f: give at least one spec file")
+			}
+			specs, err := readSpecFiles(files)
+			if err != nil {
+				return err
+			}
+			return applySpecs(cmd.Context(), opts, specs)
+		},
+	}
+	cmd.Flags().StringSliceVarP(&files, "filename", "f", nil, "app spec files")
+	return cmd
+}
+
+// readSpecFiles parses and validates every file before anything is written,
+// so one bad file does not leave half of a set applied.
+func readSpecFiles(files []string) ([]state.AppSpec, error) {
+	var specs []state.AppSpec
+	for _, file := range files {
+		spec, err := readSpecFile(file)
+		if err != nil {
+			return nil, err
+		}
+		specs = append(specs, spec)
+	}
+	return specs, nil
+}
+
+func readSpecFile(file string) (state.AppSpec, error) {
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return state.AppSpec{}, fmt.Errorf("read spec: %w", err)
+	}
+	data, err := yaml.YAMLToJSON(raw)
+	if err != nil {
+		return state.AppSpec{}, fmt.Errorf("%s: not JSON or YAML: %w", file, err)
+	}
+	var spec state.AppSpec
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&spec); err != nil {
+		return state.AppSpec{}, fmt.Errorf("%s: %w", file, err)
+	}
+	if err := spec.Validate(); err != nil {
+		return state.AppSpec{}, fmt.Errorf("%s: %w", file, err)
+	}
+	return spec, nil
+}
+
+func applySpecs(ctx context.Context, opts *globalOptions, specs []state.AppSpec) error {
+	store, err := opts.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	ops := make([]state.Op, 0, len(specs))
+	for _, spec := range specs {
+		value, err := json.Marshal(spec)
+		if err != nil {
+			return fmt.Errorf("encode app %s: %w", spec.Name, err)
+		}
+		ops = append(ops, state.Put(state.Keys.App(spec.Name), value))
+	}
+	rev, err := store.Txn(ctx, ops...)
+	if err != nil {
+		return fmt.Errorf("write specs: %w", err)
+	}
+	for _, spec := range specs {
+		fmt.Fprintf(opts.stdout, "app/%s applied (revision %d)\n", spec.Name, rev)
+	}
+	return nil
+}
+
+func newDeleteCommand(opts *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "delete app NAME...",
+		Short: "Delete apps: their containers are stopped and removed",
+		Args:  cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if args[0] != "app" && args[0] != "apps" {
+				return fmt.Errorf("delete %s: only apps can be deleted", args[0])
+			}
+			return deleteApps(cmd.Context(), opts, args[1:])
+		},
+	}
+	return cmd
+}
+
+func deleteApps(ctx context.Context, opts *globalOptions, names []string) error {
+	store, err := opts.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	for _, name := range names {
+		_, found, _, err := store.Get(ctx, state.Keys.App(name))
+		if err != nil {
+			return fmt.Errorf("read app %s: %w", name, err)
+		}
+		if !found {
+			return fmt.Errorf("app %s: not found", name)
+		}
+		if _, err := store.Txn(ctx, state.Delete(state.Keys.App(name))); err != nil {
+			return fmt.Errorf("delete app %s: %w", name, err)
+		}
+		fmt.Fprintf(opts.stdout, "app/%s deleted\n", name)
+	}
+	return nil
+}
+
+// containerNames lists an app's containers for a table cell.
+func containerNames(spec state.AppSpec) string {
+	names := make([]string, len(spec.Containers))
+	for i, c := range spec.Containers {
+		names[i] = c.Name
+	}
+	return strings.Join(names, ",")
+}

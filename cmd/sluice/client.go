@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/sluice-io/sluice/state"
+)
+
+// dialTimeout bounds how long a command waits for etcd before it says so.
+const dialTimeout = 5 * time.Second
+
+// openStore connects to the etcd endpoints and checks that one answers, so
+// that a command fails with a clear message instead of hanging.
+func (o *globalOptions) openStore(ctx context.Context) (state.Store, error) {
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints:   o.endpoints,
+		DialTimeout: dialTimeout,
+		Logger:      zap.NewNop(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connect to etcd at %v: %w", o.endpoints, err)
+	}
+	probe, cancel := context.WithTimeout(ctx, dialTimeout)
+	defer cancel()
+	if _, err := cli.Get(probe, state.Root, clientv3.WithCountOnly()); err != nil {
+		cli.Close()
+		return nil, fmt.Errorf("etcd at %v does not answer (is `sluice agent` running, or is --etcd-endpoints right?): %w", o.endpoints, err)
+	}
+	return state.NewEtcdStore(cli), nil
+}
+
+// withView runs fn on the current view of the store.
+func (o *globalOptions) withView(ctx context.Context, fn func(state.View) error) error {
+	store, err := o.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	view, err := state.LoadView(ctx, store)
+	if err != nil {
+		return err
+	}
+	return fn(view)
+}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sluice-io/sluice/state"
+)
+
+// appDescription is everything `describe app` knows about one app.
+type appDescription struct {
+	appRow
+	Transitions []state.Transition                 `json:"transitions"`
+	Decisions   map[string]state.ContainerDecision `json:"decisions,omitempty"`
+	Reasons     []state.Reason                     `json:"reasons,omitempty"`
+}
+
+func newDescribeCommand(opts *globalOptions) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "describe app NAME",
+		Short: "Show an app's spec, lifecycle history and the decisions about it",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if args[0] != "app" {
+				return fmt.Errorf("describe %s: only apps can be described", args[0])
+			}
+			desc, err := describeApp(cmd.Context(), opts, args[1])
+			if err != nil {
+				return err
+			}
+			return render(opts.stdout, output, desc, func(t *table) { fillDescription(t, desc) })
+		},
+	}
+	addOutputFlag(cmd, &output)
+	return cmd
+}
+
+func describeApp(ctx context.Context, opts *globalOptions, name string) (appDescription, error) {
+	store, err := opts.openStore(ctx)
+	if err != nil {
+		return appDescription{}, err
+	}
+	defer store.Close()
+	view, err := state.LoadView(ctx, store)
+	if err != nil {
+		return appDescription{}, err
+	}
+	row := appRowOf(view, name)
+	if row.Spec == nil && row.Status == nil && row.Error == "" {
+		return appDescription{}, fmt.Errorf("app %s: not found", name)
+	}
+	desc := appDescription{appRow: row, Transitions: []state.Transition{}}
+	desc.Transitions, err = transitions(ctx, store, name, view.Revision)
+	if err != nil {
+		return appDescription{}, err
+	}
+	desc.Decisions, desc.Reasons = decisionsFor(view, name)
+	return desc, nil
+}
+
+// transitions reads the app's lifecycle from the history of its status key.
+// Compacted history is not an error: the older transitions are gone.
+func transitions(ctx context.Context, store state.Store, app string, upTo int64) ([]state.Transition, error) {
+	events, err := state.History(ctx, store, state.Keys.Status(app), upTo)
+	if err != nil {
+		return nil, err
+	}
+	out := []state.Transition{}
+	for _, ev := range events {
+		var status state.AppStatus
+		if ev.Deleted || json.Unmarshal(ev.Value, &status) != nil || status.Transition == nil {
+			continue
+		}
+		out = append(out, *status.Transition)
+	}
+	return out, nil
+}
+
+func decisionsFor(view state.View, app string) (map[string]state.ContainerDecision, []state.Reason) {
+	containers := map[string]state.ContainerDecision{}
+	var reasons []state.Reason
+	for _, node := range state.SortedKeys(view.Decisions) {
+		d := view.Decisions[node]
+		for _, id := range state.SortedKeys(d.Containers) {
+			if appOf(id) == app {
+				containers[id] = d.Containers[id]
+			}
+		}
+		for _, r := range d.Reasons {
+			if appOf(r.Container) == app {
+				reasons = append(reasons, r)
+			}
+		}
+	}
+	return containers, reasons
+}
+
+func appOf(containerID string) string {
+	app, _, _ := strings.Cut(containerID, "/")
+	return app
+}
+
+func fillDescription(t *table, d appDescription) {
+	t.row("Name:", d.Name)
+	t.row("Node:", dash(d.Node))
+	t.row("Phase:", d.Phase)
+	t.row("Error:", dash(d.Error))
+	if d.Status != nil {
+		t.row("Restarts:", d.Status.Restarts)
+		for _, c := range d.Status.Containers {
+			t.row("Container:", c.Name, "running="+fmt.Sprint(c.Running), "guid="+dash(c.GUID), "id="+dash(shortID(c.RuntimeID)))
+		}
+	}
+	for _, id := range state.SortedKeys(d.Decisions) {
+		t.row("Decision:", id, "cpu quota "+quota(d.Decisions[id].CPUQuotaCores))
+	}
+	for _, r := range d.Reasons {
+		t.row("Reason:", r.Rule, r.Container, r.Message)
+	}
+	t.row("Transitions:")
+	for _, tr := range d.Transitions {
+		t.row("", tr.Time.Format("15:04:05.000"), string(tr.From)+" -> "+string(tr.To), tr.Event, tr.Reason)
+	}
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// globalOptions are the flags every command shares.
+type globalOptions struct {
+	endpoints []string
+	logLevel  string
+	stdout    io.Writer
+	stderr    io.Writer
+}
+
+// defaultEndpoint is where `sluice agent` serves its embedded etcd.
+const defaultEndpoint = "http://127.0.0.1:2379"
+
+func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
+	opts := &globalOptions{stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:           "sluice",
+		Short:         "Keep latency-critical services fast next to noisy neighbours",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	flags := root.PersistentFlags()
+	flags.StringSliceVar(&opts.endpoints, "etcd-endpoints", []string{defaultEndpoint},
+		"etcd endpoints (the agent's embedded server by default)")
+	flags.StringVar(&opts.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	root.AddCommand(
+		newVersionCommand(opts),
+		newApplyCommand(opts),
+		newGetCommand(opts),
+		newDescribeCommand(opts),
+		newDeleteCommand(opts),
+		newBenchCommand(opts),
+		newExperimentCommand(opts),
+		newSimCommand(opts),
+	)
+	return root
+}
+
+func (o *globalOptions) logger() *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(strings.ToUpper(o.logLevel))); err != nil {
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(o.stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// quietLogger is the logger of batch commands (experiments, replays): their
+// progress lines say what happens, so the control loop's own info logs are
+// shown only when --log-level asks for them.
+func (o *globalOptions) quietLogger(cmd *cobra.Command) *slog.Logger {
+	if !cmd.Flags().Changed("log-level") {
+		o.logLevel = "warn"
+	}
+	return o.logger()
+}
+
+func newVersionCommand(opts *globalOptions) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "version",
+		Short: "Print the version of sluice",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return render(opts.stdout, output, map[string]string{"version": version}, func(t *table) {
+				t.row(version)
+			})
+		},
+	}
+	addOutputFlag(cmd, &output)
+	return cmd
+}
