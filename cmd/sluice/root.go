@@ -45,6 +45,9 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newBenchCommand(opts),
 		newExperimentCommand(opts),
 		newSimCommand(opts),
+		newReplayCommand(opts),
+		newRecordCommand(opts),
+		newPolicyCommand(opts),
 	)
 	return root
 }
