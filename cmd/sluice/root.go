@@ -38,6 +38,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	flags.StringVar(&opts.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	root.AddCommand(
 		newVersionCommand(opts),
+		newAgentCommand(opts),
 		newApplyCommand(opts),
 		newGetCommand(opts),
 		newDescribeCommand(opts),

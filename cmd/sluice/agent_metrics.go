@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sluice-io/sluice/sensors"
+)
+
+// agentMetrics is the agent's own Prometheus registry: no global state.
+type agentMetrics struct {
+	registry  *prometheus.Registry
+	sensors   *sensors.Metrics
+	steps     *prometheus.CounterVec
+	stepTimes prometheus.Histogram
+}
+
+func newAgentMetrics() *agentMetrics {
+	reg := prometheus.NewRegistry()
+	m := &agentMetrics{
+		registry: reg,
+		sensors:  sensors.NewMetrics(reg),
+		steps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_policy_steps_total",
+			Help: "Policy steps by outcome: a decision, or a policy error that kept the last decision.",
+		}, []string{"outcome"}),
+		stepTimes: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "sluice_policy_step_duration_seconds",
+			Help:    "Time from reading the view to recording the policy step's outcome.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12),
+		}),
+	}
+	reg.MustRegister(m.steps, m.stepTimes,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *agentMetrics) decided(decided bool, took time.Duration) {
+	outcome := "decision"
+	if !decided {
+		outcome = "policy_error"
+	}
+	m.steps.WithLabelValues(outcome).Inc()
+	m.stepTimes.Observe(took.Seconds())
+}
+
+// serve answers /metrics on addr until ctx ends.
+func (m *agentMetrics) serve(ctx context.Context, addr string, logger *slog.Logger) error {
+	listener, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry}))
+	server := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		server.Shutdown(shutdown)
+	}()
+	logger.Info("serving metrics", "addr", listener.Addr().String())
+	if err := server.Serve(listener); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

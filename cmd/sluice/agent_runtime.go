@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluice-io/sluice/actuators/cgroup"
+	"github.com/sluice-io/sluice/actuators/docker"
+	"github.com/sluice-io/sluice/actuators/tc"
+	"github.com/sluice-io/sluice/reconciler"
+	"github.com/sluice-io/sluice/sensors"
+	"github.com/sluice-io/sluice/sim"
+	"github.com/sluice-io/sluice/state"
+)
+
+// nodeRuntime is what the agent drives: the containers, their resources
+// and the sensors that observe them, on a real or a simulated node.
+type nodeRuntime interface {
+	Name() string
+	Info(agentVersion string) state.NodeInfo
+	Runtime() reconciler.Runtime
+	CPU() reconciler.CPUController
+	Bandwidth() reconciler.BandwidthController
+	Clock() reconciler.Clock
+	// Observe returns the observation of the interval that just ended.
+	Observe(ctx context.Context, store state.Store, interval time.Duration) (state.Observation, error)
+	Close() error
+}
+
+func openRuntime(ctx context.Context, ao *agentOptions, logger *slog.Logger) (nodeRuntime, error) {
+	switch ao.runtime {
+	case "sim":
+		return newSimRuntime(ao, logger)
+	case "docker":
+		node, err := newDockerRuntime(ctx, ao, logger)
+		if err != nil {
+			return nil, fmt.Errorf("%w\n(no Docker engine? --runtime sim runs the agent on a simulated node)", err)
+		}
+		return node, nil
+	case "auto":
+		node, err := newDockerRuntime(ctx, ao, logger)
+		if err == nil {
+			return node, nil
+		}
+		logger.Warn("no usable Docker engine: running a simulated node instead (start dockerd, or pass --runtime docker to insist)",
+			"err", err)
+		return newSimRuntime(ao, logger)
+	default:
+		return nil, fmt.Errorf("--runtime %s: unknown runtime (want auto, docker or sim)", ao.runtime)
+	}
+}
+
+// simRuntime is a simulated node advanced in real time: each interval of
+// wall time is one tick of the CPU model.
+type simRuntime struct{ node *sim.Node }
+
+func newSimRuntime(ao *agentOptions, logger *slog.Logger) (*simRuntime, error) {
+	node, err := sim.NewNode(sim.NodeConfig{
+		Name: ao.node, CPUs: ao.simCPUs, Epoch: time.Now().UTC().Truncate(time.Second), Logger: logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &simRuntime{node: node}, nil
+}
+
+func (s *simRuntime) Name() string { return sim.RuntimeName }
+
+func (s *simRuntime) Info(agentVersion string) state.NodeInfo {
+	info := s.node.Info()
+	info.AgentVersion = agentVersion
+	return info
+}
+
+func (s *simRuntime) Runtime() reconciler.Runtime               { return s.node }
+func (s *simRuntime) CPU() reconciler.CPUController             { return s.node }
+func (s *simRuntime) Bandwidth() reconciler.BandwidthController { return s.node }
+func (s *simRuntime) Clock() reconciler.Clock                   { return s.node.Clock() }
+func (s *simRuntime) Close() error                              { return nil }
+
+func (s *simRuntime) Observe(_ context.Context, _ state.Store, interval time.Duration) (state.Observation, error) {
+	return s.node.Tick(interval), nil
+}
+
+// dockerRuntime is a real node: Docker containers, cgroups, tc, and the
+// procfs and cgroup sensors.
+type dockerRuntime struct {
+	node      string
+	runtime   *docker.Runtime
+	cpu       *cgroup.Controller
+	bandwidth *tc.Controller
+	sensor    *sensors.Sensor
+	// apps holds the latest specs, for the class and cpuset of containers.
+	apps atomic.Pointer[map[string]state.AppSpec]
+}
+
+func newDockerRuntime(ctx context.Context, ao *agentOptions, logger *slog.Logger) (*dockerRuntime, error) {
+	rt, err := docker.New(ctx, docker.Config{Node: ao.node}, logger)
+	if err != nil {
+		return nil, err
+	}
+	d := &dockerRuntime{node: ao.node, runtime: rt}
+	if err := d.openActuators(logger); err != nil {
+		rt.Close()
+		return nil, err
+	}
+	if err := d.openSensor(ao, logger); err != nil {
+		rt.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *dockerRuntime) openActuators(logger *slog.Logger) error {
+	var err error
+	if d.cpu, err = cgroup.New(cgroup.Config{PIDs: d.runtime, Logger: logger}); err != nil {
+		return fmt.Errorf("cgroup actuator: %w", err)
+	}
+	if d.bandwidth, err = tc.New(tc.Config{PIDs: d.runtime, Logger: logger}); err != nil {
+		return fmt.Errorf("tc actuator: %w", err)
+	}
+	return nil
+}
+
+func (d *dockerRuntime) openSensor(ao *agentOptions, logger *slog.Logger) error {
+	host, err := sensors.NewHostCollector(sensors.HostConfig{}, logger)
+	if err != nil {
+		return err
+	}
+	empty := map[string]state.AppSpec{}
+	d.apps.Store(&empty)
+	d.sensor, err = sensors.NewSensor(sensors.SensorConfig{
+		Node: ao.node, Clock: time.Now, Host: host,
+		Containers: sensors.NewContainerCollector(sensors.ContainerConfig{}, d.runtime, logger),
+		Runtime:    d.runtime,
+		Metadata:   func(c reconciler.Container) sensors.Metadata { return sensors.MetadataFromApps(*d.apps.Load())(c) },
+		Logger:     logger,
+	})
+	return err
+}
+
+func (d *dockerRuntime) Name() string { return "docker" }
+
+func (d *dockerRuntime) Info(agentVersion string) state.NodeInfo {
+	capacity, _ := sensors.HostCapacity("/proc")
+	return state.NodeInfo{Name: d.node, AgentVersion: agentVersion, Runtime: "docker", Capacity: capacity}
+}
+
+func (d *dockerRuntime) Runtime() reconciler.Runtime               { return d.runtime }
+func (d *dockerRuntime) CPU() reconciler.CPUController             { return d.cpu }
+func (d *dockerRuntime) Bandwidth() reconciler.BandwidthController { return d.bandwidth }
+func (d *dockerRuntime) Clock() reconciler.Clock                   { return reconciler.WallClock }
+func (d *dockerRuntime) Close() error                              { return d.runtime.Close() }
+
+// Observe refreshes the specs the sensor enriches containers with (keeping
+// the last ones while the store is away) and reads the node.
+func (d *dockerRuntime) Observe(ctx context.Context, store state.Store, _ time.Duration) (state.Observation, error) {
+	if view, err := state.LoadView(ctx, store); err == nil {
+		d.apps.Store(&view.Apps)
+	}
+	return d.sensor.Tick(ctx)
+}
