@@ -61,8 +61,13 @@ type appRow struct {
 }
 
 func appRows(view state.View) []appRow {
+	// An app is listed while it has a spec, a rejected spec or a status: a
+	// deleted app stays visible as terminating, then terminated.
 	names := map[string]bool{}
 	for name := range view.Apps {
+		names[name] = true
+	}
+	for name := range view.Statuses {
 		names[name] = true
 	}
 	for key := range view.Errors {
