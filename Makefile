@@ -3,7 +3,7 @@ GO       ?= go
 BIN      := bin
 OUT      ?= out
 DATA_DIR ?= .sluice
-RUNTIME  ?= sim
+RUNTIME  ?= auto
 PKGS     := ./...
 
 .PHONY: all build run test bench lint demo clean
@@ -13,7 +13,7 @@ all: build
 build:
 	$(GO) build -o $(BIN)/sluice ./cmd/sluice
 
-## run: the agent on the embedded etcd (data under $(DATA_DIR)); RUNTIME=sim|docker
+## run: the agent on the embedded etcd (data under $(DATA_DIR)); RUNTIME=auto|docker|sim (auto: Docker when an engine answers, else a simulated node)
 run: build
 	$(BIN)/sluice agent --runtime $(RUNTIME) --data-dir $(DATA_DIR)
 
