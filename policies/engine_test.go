@@ -218,9 +218,10 @@ func TestDecideWithoutObservation(t *testing.T) {
 
 func TestDecideRefusesInvalidOutput(t *testing.T) {
 	for name, tc := range map[string]struct{ decision, want string }{
-		"unknown container": {`{"containers": {"shop/ghost": {"cpu_quota_cores": 0.5}}}`, "shop/ghost"},
-		"quota too big":     {`{"containers": {"batch/hog": {"cpu_quota_cores": 2}}}`, "cpu_quota_cores 2"},
-		"unknown field":     {`{"containers": {"batch/hog": {"cpu_quota": 0.5}}}`, "cpu_quota"},
+		"unknown container": {`{"containers": {"shop/ghost": {"cpu_quota_millicores": 500}}}`, "shop/ghost"},
+		"quota too big":     {`{"containers": {"batch/hog": {"cpu_quota_millicores": 2000}}}`, "cpu_quota_cores 2"},
+		"unknown field":     {`{"containers": {"batch/hog": {"cpu_quota_cores": 0.5}}}`, "cpu_quota_cores: unknown field"},
+		"shares not whole":  {`{"containers": {"batch/hog": {"cpu_shares": 2.5}}}`, "cpu_shares: want a whole number"},
 		"not an object":     {`[1]`, "want an object"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -275,7 +276,7 @@ decision := {"containers": {}, "carry": {"n": to_number(input.node.name)}}
 func TestPreviousDecisionReachesThePolicy(t *testing.T) {
 	engine, err := compileFiles(t, map[string]string{"echo.rego": `package sluice.shield
 
-decision := {"containers": {}, "carry": {"seen": input.previous.carry, "quota": input.previous.containers["batch/hog"].cpu_quota_cores}}
+decision := {"containers": {}, "carry": {"seen": input.previous.carry, "quota": input.previous.containers["batch/hog"].cpu_quota_millicores}}
 `})
 	if err != nil {
 		t.Fatal(err)
@@ -291,7 +292,7 @@ decision := {"containers": {}, "carry": {"seen": input.previous.carry, "quota": 
 		t.Fatal(err)
 	}
 	got, _ := json.Marshal(d.Carry)
-	want := `{"quota":0.3,"seen":{"nested":{"x":[1,"a"]},"step":2}}`
+	want := `{"quota":300,"seen":{"nested":{"x":[1,"a"]},"step":2}}`
 	if string(got) != want {
 		t.Errorf("carry = %s, want %s", got, want)
 	}
@@ -318,7 +319,7 @@ func TestDocumentsMatchGoldenFiles(t *testing.T) {
 		Node: testNode, Revision: 41, Time: testTime.Add(-250_000_000), BundleDigest: "sha256:0123",
 		Containers: map[string]state.ContainerDecision{"batch/hog": {}, "shop/victim": {}},
 		Reasons:    []state.Reason{},
-		Carry:      map[string]any{"victims": map[string]any{"shop/victim": map[string]any{"wanted_now": 0.75}}},
+		Carry:      map[string]any{"victims": map[string]any{"shop/victim": map[string]any{"wanted_now_millicores": 750.0}}},
 	}
 	input, err := Input(view, testNode)
 	if err != nil {

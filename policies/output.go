@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/open-policy-agent/opa/v1/ast"
+
 	"github.com/sluice-io/sluice/state"
 )
 
@@ -18,19 +20,18 @@ type policyOutput struct {
 	Carry      map[string]any
 }
 
-// parseOutput converts the decision rule's value (as OPA hands it over:
-// maps, slices, json.Number) without a JSON round trip, rejecting unknown
-// fields so that a typo in a policy ("cpu_quota") is an error instead of a
-// setting silently dropped.
-func parseOutput(value any) (policyOutput, error) {
+// parseOutput converts the decision rule's value straight from OPA's AST
+// (see rego.GenerateJSON in prepare), rejecting unknown fields so that a
+// typo in a policy ("cpu_quota") is an error, not a setting silently
+// dropped.
+func parseOutput(value ast.Value) (policyOutput, error) {
 	var out policyOutput
-	obj, ok := value.(map[string]any)
-	if !ok {
-		return out, fmt.Errorf("decision: want an object, got %s", typeName(value))
+	fields, err := objectFields(value)
+	if err != nil {
+		return out, fmt.Errorf("decision: %w", err)
 	}
-	for _, key := range state.SortedKeys(obj) {
-		field := obj[key]
-		var err error
+	for _, key := range state.SortedKeys(fields) {
+		field := fields[key]
 		switch key {
 		case "containers":
 			out.Containers, err = parseContainers(field)
@@ -54,15 +55,33 @@ func parseOutput(value any) (policyOutput, error) {
 	return out, nil
 }
 
-func parseContainers(value any) (map[string]state.ContainerDecision, error) {
-	obj, ok := value.(map[string]any)
+// objectFields maps an object's string keys to their values.
+func objectFields(value ast.Value) (map[string]ast.Value, error) {
+	obj, ok := value.(ast.Object)
 	if !ok {
-		return nil, fmt.Errorf("want an object keyed by container ID, got %s", typeName(value))
+		return nil, fmt.Errorf("want an object, got %s", ast.ValueName(value))
 	}
-	out := make(map[string]state.ContainerDecision, len(obj))
-	for _, id := range state.SortedKeys(obj) {
-		field := obj[id]
-		d, err := parseContainerDecision(field)
+	fields := make(map[string]ast.Value, obj.Len())
+	var err error
+	obj.Foreach(func(k, v *ast.Term) {
+		name, ok := k.Value.(ast.String)
+		if !ok {
+			err = fmt.Errorf("key %v: want a string", k)
+			return
+		}
+		fields[string(name)] = v.Value
+	})
+	return fields, err
+}
+
+func parseContainers(value ast.Value) (map[string]state.ContainerDecision, error) {
+	fields, err := objectFields(value)
+	if err != nil {
+		return nil, fmt.Errorf("want an object keyed by container ID: %w", err)
+	}
+	out := make(map[string]state.ContainerDecision, len(fields))
+	for _, id := range state.SortedKeys(fields) {
+		d, err := parseContainerDecision(fields[id])
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", id, err)
 		}
@@ -71,15 +90,15 @@ func parseContainers(value any) (map[string]state.ContainerDecision, error) {
 	return out, nil
 }
 
-func parseContainerDecision(value any) (state.ContainerDecision, error) {
+func parseContainerDecision(value ast.Value) (state.ContainerDecision, error) {
 	var d state.ContainerDecision
-	obj, ok := value.(map[string]any)
-	if !ok {
-		return d, fmt.Errorf("want an object, got %s", typeName(value))
+	fields, err := objectFields(value)
+	if err != nil {
+		return d, err
 	}
-	for _, key := range state.SortedKeys(obj) {
-		field := obj[key]
-		if field == nil {
+	for _, key := range state.SortedKeys(fields) {
+		field := fields[key]
+		if _, isNull := field.(ast.Null); isNull {
 			continue // null reads as "not set", like an absent field
 		}
 		number, err := toFloat(field)
@@ -87,8 +106,9 @@ func parseContainerDecision(value any) (state.ContainerDecision, error) {
 			return d, fmt.Errorf("%s: %w", key, err)
 		}
 		switch key {
-		case "cpu_quota_cores":
-			d.CPUQuotaCores = &number
+		case "cpu_quota_millicores":
+			cores := number / 1000
+			d.CPUQuotaCores = &cores
 		case "net_mbit":
 			d.NetMbit = &number
 		case "cpu_shares":
@@ -98,20 +118,27 @@ func parseContainerDecision(value any) (state.ContainerDecision, error) {
 			shares := uint64(number)
 			d.CPUShares = &shares
 		default:
-			return d, fmt.Errorf("%s: unknown field (want cpu_quota_cores, cpu_shares, net_mbit)", key)
+			return d, fmt.Errorf("%s: unknown field (want cpu_quota_millicores, cpu_shares, net_mbit)", key)
 		}
 	}
 	return d, nil
 }
 
-func parseReasons(value any) ([]state.Reason, error) {
-	list, ok := value.([]any)
-	if !ok {
-		return nil, fmt.Errorf("want an array or set, got %s", typeName(value))
+func parseReasons(value ast.Value) ([]state.Reason, error) {
+	var items []*ast.Term
+	switch list := value.(type) {
+	case ast.Set:
+		items = list.Slice()
+	case *ast.Array:
+		for i := range list.Len() {
+			items = append(items, list.Elem(i))
+		}
+	default:
+		return nil, fmt.Errorf("want an array or set, got %s", ast.ValueName(value))
 	}
-	reasons := make([]state.Reason, 0, len(list))
-	for i, item := range list {
-		r, err := parseReason(item)
+	reasons := make([]state.Reason, 0, len(items))
+	for i, item := range items {
+		r, err := parseReason(item.Value)
 		if err != nil {
 			return nil, fmt.Errorf("[%d]: %w", i, err)
 		}
@@ -132,14 +159,14 @@ func parseReasons(value any) ([]state.Reason, error) {
 	return reasons, nil
 }
 
-func parseReason(value any) (state.Reason, error) {
+func parseReason(value ast.Value) (state.Reason, error) {
 	var r state.Reason
-	obj, ok := value.(map[string]any)
-	if !ok {
-		return r, fmt.Errorf("want an object, got %s", typeName(value))
+	fields, err := objectFields(value)
+	if err != nil {
+		return r, err
 	}
-	for _, key := range state.SortedKeys(obj) {
-		field := obj[key]
+	for _, key := range state.SortedKeys(fields) {
+		field := fields[key]
 		var err error
 		switch key {
 		case "rule":
@@ -163,18 +190,17 @@ func parseReason(value any) (state.Reason, error) {
 	return r, nil
 }
 
-func parseValues(value any) (map[string]float64, error) {
-	obj, ok := value.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("want an object of numbers, got %s", typeName(value))
+func parseValues(value ast.Value) (map[string]float64, error) {
+	fields, err := objectFields(value)
+	if err != nil {
+		return nil, fmt.Errorf("want an object of numbers: %w", err)
 	}
-	if len(obj) == 0 {
+	if len(fields) == 0 {
 		return nil, nil
 	}
-	out := make(map[string]float64, len(obj))
-	for _, key := range state.SortedKeys(obj) {
-		field := obj[key]
-		number, err := toFloat(field)
+	out := make(map[string]float64, len(fields))
+	for _, key := range state.SortedKeys(fields) {
+		number, err := toFloat(fields[key])
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", key, err)
 		}
@@ -186,14 +212,18 @@ func parseValues(value any) (map[string]float64, error) {
 // parseCarry converts the carry to what a reader of the stored decision
 // decodes (numbers as float64), so the decision in hand equals the one the
 // next tick reads back from the log.
-func parseCarry(value any) (map[string]any, error) {
-	if value == nil {
+func parseCarry(value ast.Value) (map[string]any, error) {
+	if _, isNull := value.(ast.Null); isNull {
 		return nil, nil
 	}
-	if _, ok := value.(map[string]any); !ok {
-		return nil, fmt.Errorf("want an object, got %s", typeName(value))
+	if _, ok := value.(ast.Object); !ok {
+		return nil, fmt.Errorf("want an object, got %s", ast.ValueName(value))
 	}
-	normal, err := normalizeJSON(value)
+	plain, err := ast.JSON(value)
+	if err != nil {
+		return nil, err
+	}
+	normal, err := normalizeJSON(plain)
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +237,11 @@ func parseCarry(value any) (map[string]any, error) {
 func normalizeJSON(value any) (any, error) {
 	switch v := value.(type) {
 	case json.Number:
-		return toFloat(v)
+		f, err := strconv.ParseFloat(string(v), 64)
+		if err != nil || math.IsInf(f, 0) {
+			return nil, fmt.Errorf("number %s does not fit a float64", v)
+		}
+		return f, nil
 	case map[string]any:
 		out := make(map[string]any, len(v))
 		for _, key := range state.SortedKeys(v) {
@@ -234,51 +268,24 @@ func normalizeJSON(value any) (any, error) {
 	}
 }
 
-func toFloat(value any) (float64, error) {
-	var f float64
-	var err error
-	switch v := value.(type) {
-	case json.Number:
-		f, err = strconv.ParseFloat(string(v), 64)
-	case float64:
-		f = v
-	case int:
-		f = float64(v)
-	case int64:
-		f = float64(v)
-	default:
-		return 0, fmt.Errorf("want a number, got %s", typeName(value))
+func toFloat(value ast.Value) (float64, error) {
+	number, ok := value.(ast.Number)
+	if !ok {
+		return 0, fmt.Errorf("want a number, got %s", ast.ValueName(value))
 	}
-	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-		return 0, fmt.Errorf("number %v does not fit a float64", value)
+	f, ok := number.Float64()
+	if !ok || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, fmt.Errorf("number %s does not fit a float64", number)
 	}
 	return f, nil
 }
 
-func toString(value any) (string, error) {
-	s, ok := value.(string)
+func toString(value ast.Value) (string, error) {
+	s, ok := value.(ast.String)
 	if !ok {
-		return "", fmt.Errorf("want a string, got %s", typeName(value))
+		return "", fmt.Errorf("want a string, got %s", ast.ValueName(value))
 	}
-	return s, nil
-}
-
-func typeName(value any) string {
-	switch value.(type) {
-	case nil:
-		return "null"
-	case map[string]any:
-		return "an object"
-	case []any:
-		return "an array"
-	case string:
-		return "a string"
-	case bool:
-		return "a boolean"
-	case json.Number, float64, int, int64:
-		return "a number"
-	}
-	return fmt.Sprintf("%T", value)
+	return string(s), nil
 }
 
 func int64Number(i int64) json.Number { return json.Number(strconv.FormatInt(i, 10)) }

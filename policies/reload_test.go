@@ -19,7 +19,7 @@ func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Disca
 // policyWithQuota is a policy that caps the hog at a fixed quota, so a test
 // can tell which bundle made a decision.
 func policyWithQuota(quota string) string {
-	return "package sluice.shield\n\ndecision := {\"containers\": {\"batch/hog\": {\"cpu_quota_cores\": " + quota + "}}}\n"
+	return "package sluice.shield\n\ndecision := {\"containers\": {\"batch/hog\": {\"cpu_quota_millicores\": " + quota + "}}}\n"
 }
 
 func hogQuota(t *testing.T, e *Engine) float64 {
@@ -61,9 +61,9 @@ func bump(t *testing.T, dir, name, content string) {
 }
 
 func TestReloadPicksUpAChangedFile(t *testing.T) {
-	r, dir := newTestReloader(t, map[string]string{"p.rego": policyWithQuota("0.3")})
+	r, dir := newTestReloader(t, map[string]string{"p.rego": policyWithQuota("300")})
 	before := r.Engine().Digest()
-	bump(t, dir, "p.rego", policyWithQuota("0.4"))
+	bump(t, dir, "p.rego", policyWithQuota("400"))
 	if err := r.CheckDir(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestReloadPicksUpAChangedFile(t *testing.T) {
 }
 
 func TestReloadKeepsTheLastGoodBundle(t *testing.T) {
-	r, dir := newTestReloader(t, map[string]string{"p.rego": policyWithQuota("0.3")})
+	r, dir := newTestReloader(t, map[string]string{"p.rego": policyWithQuota("300")})
 	good := r.Engine()
 
 	bump(t, dir, "p.rego", "package sluice.shield\n\ndecision := {\n")
@@ -108,7 +108,7 @@ func TestReloadKeepsTheLastGoodBundle(t *testing.T) {
 		t.Fatal("a bundle calling http.send replaced the good engine")
 	}
 
-	bump(t, dir, "p.rego", policyWithQuota("0.5"))
+	bump(t, dir, "p.rego", policyWithQuota("500"))
 	if err := r.CheckDir(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -118,9 +118,9 @@ func TestReloadKeepsTheLastGoodBundle(t *testing.T) {
 }
 
 func TestReloadIgnoresATouchWithoutChange(t *testing.T) {
-	r, dir := newTestReloader(t, map[string]string{"p.rego": policyWithQuota("0.3")})
+	r, dir := newTestReloader(t, map[string]string{"p.rego": policyWithQuota("300")})
 	engine := r.Engine()
-	bump(t, dir, "p.rego", policyWithQuota("0.3"))
+	bump(t, dir, "p.rego", policyWithQuota("300"))
 	if err := r.CheckDir(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -130,10 +130,10 @@ func TestReloadIgnoresATouchWithoutChange(t *testing.T) {
 }
 
 func TestStorePoliciesOverrideTheDir(t *testing.T) {
-	r, dir := newTestReloader(t, map[string]string{"p.rego": policyWithQuota("0.3")})
+	r, dir := newTestReloader(t, map[string]string{"p.rego": policyWithQuota("300")})
 	ctx := context.Background()
 	view := state.NewView()
-	view.Policies["p.rego"] = []byte(policyWithQuota("0.6"))
+	view.Policies["p.rego"] = []byte(policyWithQuota("600"))
 
 	engine, err := r.SyncView(ctx, &view)
 	if err != nil {
@@ -144,7 +144,7 @@ func TestStorePoliciesOverrideTheDir(t *testing.T) {
 	}
 
 	// While the store rules, the dir's changes wait.
-	bump(t, dir, "p.rego", policyWithQuota("0.4"))
+	bump(t, dir, "p.rego", policyWithQuota("400"))
 	if err := r.CheckDir(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -198,16 +198,16 @@ func TestNewReloaderFailsWithoutAGoodBundle(t *testing.T) {
 }
 
 func TestRunReloadsAndStopsWithContext(t *testing.T) {
-	r, dir := newTestReloader(t, map[string]string{"p.rego": policyWithQuota("0.3")})
+	r, dir := newTestReloader(t, map[string]string{"p.rego": policyWithQuota("300")})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		r.Run(ctx, 5*time.Millisecond)
 	}()
-	bump(t, dir, "p.rego", policyWithQuota("0.7"))
+	bump(t, dir, "p.rego", policyWithQuota("700"))
 	deadline := time.After(5 * time.Second)
-	for r.Engine().Digest() == Digest(map[string][]byte{"p.rego": []byte(policyWithQuota("0.3"))}) {
+	for r.Engine().Digest() == Digest(map[string][]byte{"p.rego": []byte(policyWithQuota("300"))}) {
 		select {
 		case <-deadline:
 			t.Fatal("Run did not reload the changed file")

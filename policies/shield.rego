@@ -1,6 +1,7 @@
 # Shield latency-critical (LC) containers from best-effort (BE) neighbours
 # that share their CPUs, by capping the neighbours' CFS quota to what the
-# victim leaves free. docs/policies.md documents the input and output.
+# victim leaves free. docs/policies.md documents the input and output; CPU
+# amounts are integer millicores throughout.
 #
 # The cap is work-conserving: it follows the victim's demand tick by tick,
 # so the neighbours get every core-second the victim does not want, less a
@@ -10,236 +11,188 @@ package sluice.shield
 t := data.thresholds
 
 # ---------------------------------------------------------------------------
-# Who shares CPUs with whom.
-
-lc[id] := c if {
-	some id, c in input.containers
-	c.class == "latency-critical"
-}
-
-be[id] := c if {
-	some id, c in input.containers
-	c.class == "best-effort"
-}
-
-# neighbours[victim] is the set of BE containers whose CPUs overlap the victim's.
-neighbours[victim] := ids if {
-	some victim, v in lc
-	ids := {id | some id, b in be; overlaps(v.cpus, b.cpus)}
-	count(ids) > 0
-}
-
-overlaps(a, b) if {
-	some cpu in a
-	cpu in b
-}
-
-# shared_cpus[victim] are the victim's CPUs that some neighbour may run on;
-# their count is the capacity the victim and its neighbours divide.
-shared_cpus[victim] := {cpu |
-	some cpu in lc[victim].cpus
-	some id in ids
-	cpu in be[id].cpus
-} if {
-	some victim, ids in neighbours
-}
-
-capacity[victim] := count(shared_cpus[victim])
-
-# ---------------------------------------------------------------------------
-# What the victim wants.
+# Victims: latency-critical containers with best-effort contenders. The
+# engine lists, per container, the containers of the other class whose CPUs
+# overlap its own, and how many of its CPUs they may run on.
+#
+# The rules below are complete rules built by comprehensions, evaluated
+# once per decision; later rules only look values up in them.
 
 carried := object.get(input, ["previous", "carry", "victims"], {})
 
-# wanted_now is the CPU the victim wanted over the last interval: what it
-# ran plus what it waited for, or what its work queue says it needs to keep
-# up with arrivals and drain its backlog, whichever is larger.
-wanted_now[victim] := max([run_demand, work_demand(v)]) if {
-	some victim, v in lc
-	neighbours[victim]
-	run_demand := v.usage_cores + v.wait_cores
+victims := {victim: f |
+	some victim in input.classes["latency-critical"]
+	v := input.containers[victim]
+	count(v.contenders) > 0
+
+	# The CPU the victim wanted over the last interval: what it ran plus
+	# what it waited for, or what its work queue needs to keep up with
+	# arrivals and drain its backlog, whichever is larger.
+	run_demand := v.usage_millicores + v.wait_millicores
+	now := max([run_demand, work_demand(v)])
+
+	# A cap decided now takes effect one tick later; adding the rise since
+	# the previous tick keeps a rising demand from being starved by that lag.
+	rise := max([0, now - object.get(carried, [victim, "wanted_now_millicores"], now)])
+	wanted := now + (t.trend_gain * rise)
+	capacity := v.contended_cpus * 1000
+
+	f := {
+		"neighbours": v.contenders,
+		"capacity": capacity,
+		"usage": v.usage_millicores,
+		"wait": v.wait_millicores,
+		"backlog": object.get(v, ["work", "backlog_cpu_ms"], 0),
+		"wanted_now": now,
+		"wanted": wanted,
+		# What the victim leaves free: its neighbours' budget while shielding.
+		"tracking": max([t.min_quota_millicores, (capacity - wanted) - t.headroom_millicores]),
+	}
 }
 
-work_demand(v) := (v.work.arrived / input.observation.interval_seconds) + (v.work.backlog / t.drain_seconds) if {
-	input.observation.interval_seconds > 0
+work_demand(v) := demand if {
+	demand := v.work.arrived_millicores + (v.work.backlog_cpu_ms * t.backlog_drain_per_second)
 } else := 0
-
-# rise is how much the demand grew since the previous tick. A cap decided
-# now takes effect one tick later; adding the rise keeps a rising demand
-# from being starved by that lag.
-rise(victim) := max([0, wanted_now[victim] - carried[victim].wanted_now]) if {
-	carried[victim].wanted_now
-} else := 0
-
-wanted[victim] := now + (t.trend_gain * rise(victim)) if {
-	some victim, now in wanted_now
-}
-
-satisfaction(v) := v.usage_cores / (v.usage_cores + v.wait_cores) if {
-	v.usage_cores + v.wait_cores > 0
-} else := 1
-
-backlog(v) := object.get(v, ["work", "backlog"], 0)
-
-# ---------------------------------------------------------------------------
-# Pressure: a set of named signals per victim, so that further signals (a
-# latency SLO) add a rule here and change nothing else.
-
-pressure[victim] contains "satisfaction" if {
-	some victim in object.keys(wanted_now)
-	v := lc[victim]
-	satisfaction(v) < t.satisfaction_min
-	v.wait_cores >= t.wait_min_cores
-}
-
-pressure[victim] contains "backlog" if {
-	some victim in object.keys(wanted_now)
-	backlog(lc[victim]) > t.backlog_max_cpu_seconds
-}
-
-under_pressure(victim) if count(pressure[victim]) > 0
 
 # A neighbour contends when it presses against the cap in force: the kernel
 # throttled it, or it used all of its quota.
 contending(victim) if {
-	some id in neighbours[victim]
-	be_contends(be[id])
+	some id, _ in victims[victim].neighbours
+	input.containers[id].throttled_us > 0
 }
 
-be_contends(b) if b.throttled_seconds > 0
+contending(victim) if {
+	some id, _ in victims[victim].neighbours
+	b := input.containers[id]
+	b.usage_millicores >= b.quota_millicores - t.contend_margin_millicores
+}
 
-be_contends(b) if b.usage_cores >= b.quota_cores - t.contend_margin_cores
+# ---------------------------------------------------------------------------
+# Pressure: named signals, one rule each, so that a further signal (a
+# latency SLO) is one more rule here and changes nothing else.
+
+# CPU satisfaction usage / (usage + wait) below the threshold, compared
+# without dividing.
+pressure contains [victim, "satisfaction"] if {
+	some victim, f in victims
+	f.wait >= t.wait_min_millicores
+	f.usage * 1000 < t.satisfaction_min_permille * (f.usage + f.wait)
+}
+
+pressure contains [victim, "backlog"] if {
+	some victim, f in victims
+	f.backlog > t.backlog_max_cpu_ms
+}
+
+under_pressure := {victim | some [victim, _] in pressure}
 
 # ---------------------------------------------------------------------------
 # The budget: the CPU all of a victim's neighbours may use on the shared
-# CPUs together. tracking is what the victim leaves free.
+# CPUs together. Under pressure, and while a neighbour presses against the
+# cap, it is what the victim leaves free (tracking). Once nothing contends
+# it grows by a release step a tick, never below tracking, and the cap goes
+# when the budget reaches the shared capacity.
 
-tracking[victim] := max([t.min_quota_cores, capacity[victim] - wanted[victim] - t.headroom_cores]) if {
-	some victim in object.keys(wanted_now)
-}
+budget := {victim: b | some victim, f in victims; b := victim_budget(victim, f)}
 
-shielding(victim) if carried[victim].budget
-
-budget[victim] := {"rule": "shield", "cores": tracking[victim]} if {
-	some victim in object.keys(wanted_now)
-	under_pressure(victim)
-}
-
-budget[victim] := {"rule": "track", "cores": tracking[victim]} if {
-	some victim in object.keys(wanted_now)
-	not under_pressure(victim)
-	shielding(victim)
+victim_budget(victim, f) := {"rule": "shield", "millicores": f.tracking} if {
+	under_pressure[victim]
+} else := {"rule": "track", "millicores": f.tracking} if {
+	carried[victim].budget_millicores
 	contending(victim)
+} else := {"rule": "release", "millicores": released} if {
+	released := max([f.tracking, carried[victim].budget_millicores + t.release_step_millicores])
+	released < f.capacity
 }
 
-budget[victim] := {"rule": "release", "cores": released} if {
-	some victim in object.keys(wanted_now)
-	not under_pressure(victim)
-	not contending(victim)
-	released := max([tracking[victim], carried[victim].budget + t.release_step_cores])
-	released < capacity[victim]
-}
-
-# unshielded victims had a budget and lose it this tick.
-unshielded contains victim if {
-	some victim in object.keys(carried)
-	carried[victim].budget
-	not budget[victim]
-}
+# Victims whose neighbours were capped on the previous tick and are not now.
+unshielded := {victim | some victim, c in carried; c.budget_millicores; not budget[victim]}
 
 # ---------------------------------------------------------------------------
 # Per-neighbour caps. A victim's budget is split evenly among its
-# neighbours; a neighbour that may also run on CPUs outside the shared set
+# neighbours; a neighbour that may also run on CPUs the victim does not use
 # keeps those whole. A neighbour of several shielded victims takes the
 # smallest cap any of them allows.
 
-share(victim, id) := max([t.min_quota_cores, budget[victim].cores / count(neighbours[victim])]) + count(unshared) if {
-	unshared := {cpu | some cpu in be[id].cpus; not cpu in shared_cpus[victim]}
+neighbour_share := {victim: share |
+	some victim, b in budget
+	share := max([t.min_quota_millicores, floor(b.millicores / count(victims[victim].neighbours))])
 }
 
-cap[id] := min(caps) if {
-	some id in object.keys(be)
-	caps := [share(victim, id) | some victim in object.keys(budget); id in neighbours[victim]]
-	count(caps) > 0
+# Each cap is the smallest of the shares and of the spec's own quota, which
+# is a ceiling a cap never lifts.
+caps := {id: min(array.concat(shares, spec_quota)) |
+	some id in input.classes["best-effort"]
+	b := input.containers[id]
+	shares := [share |
+		some victim, overlap in b.contenders
+		share := neighbour_share[victim] + ((count(b.cpus) - overlap) * 1000)
+	]
+	count(shares) > 0
+	spec_quota := [quota | quota := b.spec.cpu_quota_millicores]
 }
-
-# The spec's own quota, when it sets one, is a ceiling the cap never lifts.
-quota(id) := round4(min([cap[id], spec_quota])) if {
-	spec_quota := input.containers[id].spec.cpu_quota_cores
-} else := round4(cap[id]) if {
-	cap[id]
-} else := object.get(input.containers[id], ["spec", "cpu_quota_cores"], null)
-
-round4(x) := round(x * 10000) / 10000
 
 # ---------------------------------------------------------------------------
-# Output.
+# Output. Containers the policy leaves out keep their spec's resources.
 
 decision := {
-	"containers": {id: container_decision(id) | some id in object.keys(input.containers)},
+	"containers": {id: {"cpu_quota_millicores": cap} | some id, cap in caps},
 	"reasons": reasons,
-	"carry": {"victims": {victim: carry(victim) | some victim in object.keys(wanted_now)}},
+	"carry": {"victims": {victim: carry(victim, f) | some victim, f in victims}},
 }
 
-container_decision(id) := {field: value |
-	some field, value in {
-		"cpu_quota_cores": quota(id),
-		"cpu_shares": object.get(input.containers[id], ["spec", "cpu_shares"], null),
-		"net_mbit": object.get(input.containers[id], ["spec", "net_mbit"], null),
-	}
-	value != null
-}
-
-carry(victim) := {"wanted_now": round4(wanted_now[victim]), "budget": round4(budget[victim].cores)} if {
+carry(victim, f) := {"wanted_now_millicores": f.wanted_now, "budget_millicores": budget[victim].millicores} if {
 	budget[victim]
-} else := {"wanted_now": round4(wanted_now[victim])}
+} else := {"wanted_now_millicores": f.wanted_now}
 
-reasons contains reason if {
+reasons contains {
+	"rule": b.rule,
+	"container": victim,
+	"message": sprintf("%s: %s; %d neighbours capped at %d millicores each", [
+		b.rule, describe(victim, f), count(f.neighbours), share,
+	]),
+	"values": object.union(victim_values(f), {
+		"budget_millicores": b.millicores,
+		"neighbour_cap_millicores": share,
+	}),
+} if {
 	some victim, b in budget
-	v := lc[victim]
-	reason := {
-		"rule": b.rule,
-		"container": victim,
-		"message": sprintf("%s: %s; neighbours %v may use %.3f of %d shared cores", [
-			b.rule, describe(victim), sort(neighbours[victim]), b.cores, capacity[victim],
-		]),
-		"values": victim_values(victim, v, {"budget_cores": round4(b.cores)}),
-	}
+	f := victims[victim]
+	share := neighbour_share[victim]
 }
 
-reasons contains reason if {
+reasons contains {
+	"rule": "unshield",
+	"container": victim,
+	"message": sprintf("unshield: %s; neighbours uncapped", [describe(victim, f)]),
+	"values": victim_values(f),
+} if {
 	some victim in unshielded
-	v := lc[victim]
-	reason := {
-		"rule": "unshield",
-		"container": victim,
-		"message": sprintf("unshield: %s; neighbours uncapped", [describe(victim)]),
-		"values": victim_values(victim, v, {}),
-	}
+	f := victims[victim]
 }
 
-reasons contains reason if {
-	some id in object.keys(cap)
-	reason := {
-		"rule": "cap",
-		"container": id,
-		"message": sprintf("cap: %s quota %.3f cores to leave CPU for its latency-critical neighbours", [id, quota(id)]),
-		"values": {"cap_cores": quota(id), "usage_cores": round4(be[id].usage_cores)},
-	}
+reasons contains {
+	"rule": "unshield",
+	"container": victim,
+	"message": sprintf("unshield: %s is gone or has no best-effort neighbour; neighbours uncapped", [victim]),
+} if {
+	some victim in unshielded
+	not victims[victim]
 }
 
-describe(victim) := sprintf("satisfaction %.3f, wait %.3f, wanted %.3f cores, pressure %v", [
-	satisfaction(lc[victim]), lc[victim].wait_cores, wanted[victim], sort(object.get(pressure, victim, set())),
+describe(victim, f) := sprintf("satisfaction %.3f, wait %d, wanted %d of %d millicores, pressure [%s]", [
+	satisfaction(f), f.wait, f.wanted, f.capacity, concat(",", {signal | some [victim, signal] in pressure}),
 ])
 
-victim_values(victim, v, extra) := object.union(
-	{
-		"satisfaction": round4(satisfaction(v)),
-		"usage_cores": round4(v.usage_cores),
-		"wait_cores": round4(v.wait_cores),
-		"backlog_cpu_seconds": round4(backlog(v)),
-		"wanted_cores": round4(wanted[victim]),
-		"capacity_cores": capacity[victim],
-	},
-	extra,
-)
+satisfaction(f) := round((f.usage * 1000) / (f.usage + f.wait)) / 1000 if {
+	f.usage + f.wait > 0
+} else := 1
+
+victim_values(f) := {
+	"satisfaction": satisfaction(f),
+	"usage_millicores": f.usage,
+	"wait_millicores": f.wait,
+	"backlog_cpu_ms": f.backlog,
+	"wanted_millicores": f.wanted,
+	"capacity_millicores": f.capacity,
+}

@@ -3,29 +3,33 @@ package sluice.shield_test
 import data.sluice.shield
 
 # ---------------------------------------------------------------------------
-# Fixtures: one CPU, a latency-critical victim and a best-effort hog.
+# Fixtures: one CPU, a latency-critical victim and a best-effort hog, in
+# millicores, with the contenders the engine would compute.
 
 victim(usage, wait) := {
-	"app": "shop", "name": "victim", "class": "latency-critical",
-	"cpuset": "0", "cpus": [0], "in_spec": true, "observed": true, "spec": {},
-	"usage_cores": usage, "wait_cores": wait, "throttled_seconds": 0,
+	"class": "latency-critical", "cpus": [0], "observed": true, "spec": {},
+	"contenders": {"batch/hog": 1}, "contended_cpus": 1,
+	"usage_millicores": usage, "wait_millicores": wait, "throttled_us": 0,
 }
 
 hog(usage) := {
-	"app": "batch", "name": "hog", "class": "best-effort",
-	"cpuset": "0", "cpus": [0], "in_spec": true, "observed": true, "spec": {},
-	"usage_cores": usage, "wait_cores": 1 - usage, "throttled_seconds": 0,
+	"class": "best-effort", "cpus": [0], "observed": true, "spec": {},
+	"contenders": {"shop/victim": 1}, "contended_cpus": 1,
+	"usage_millicores": usage, "wait_millicores": 1000 - usage, "throttled_us": 0,
 }
 
-capped_hog(usage, quota) := object.union(hog(usage), {
-	"quota_cores": quota,
-	"throttled_seconds": 0.05,
-})
+capped_hog(usage, quota) := patched(hog(usage), {"quota_millicores": quota, "throttled_us": 50000})
+
+idle_hog(usage, quota) := patched(hog(usage), {"quota_millicores": quota})
 
 node_input(containers) := {
 	"node": {"name": "node-1", "cpus": 1, "memory_bytes": 0, "net_mbit": 0, "labels": {}},
-	"observation": {"time": "2030-01-02T03:04:05Z", "interval_seconds": 0.25, "host": {"cpus": 1, "cpu_usage_cores": 1}},
+	"observation": {"time": "2030-01-02T03:04:05Z", "interval_seconds": 0.25, "host": {"cpus": 1, "usage_millicores": 1000}},
 	"containers": containers,
+	"classes": {
+		"latency-critical": [id | some id, c in containers; c.class == "latency-critical"],
+		"best-effort": [id | some id, c in containers; c.class == "best-effort"],
+	},
 }
 
 with_carry(base, victims) := object.union(base, {"previous": {
@@ -33,7 +37,11 @@ with_carry(base, victims) := object.union(base, {"previous": {
 	"containers": {}, "carry": {"victims": victims},
 }})
 
-near(a, b) if abs(a - b) < 0.0001
+# patched replaces fields whole; object.union would merge nested objects
+# such as contenders.
+patched(obj, fields) := object.union(object.remove(obj, object.keys(fields)), fields)
+
+quota_of(d, id) := d.containers[id].cpu_quota_millicores
 
 rules_for(d, container) := {r.rule | some r in d.reasons; r.container == container}
 
@@ -41,157 +49,176 @@ rules_for(d, container) := {r.rule | some r in d.reasons; r.container == contain
 # Shield, track, release, unshield.
 
 test_no_neighbour_no_cap if {
-	d := shield.decision with input as node_input({"shop/victim": victim(0.7, 0.3)})
-	d.containers == {"shop/victim": {}}
+	alone := patched(victim(700, 300), {"contenders": {}, "contended_cpus": 0})
+	d := shield.decision with input as node_input({"shop/victim": alone})
+	d.containers == {}
 	count(d.reasons) == 0
+	d.carry.victims == {}
 }
 
 test_no_pressure_no_cap if {
-	d := shield.decision with input as node_input({"shop/victim": victim(0.3, 0), "batch/hog": hog(0.7)})
-	not d.containers["batch/hog"].cpu_quota_cores
+	d := shield.decision with input as node_input({"shop/victim": victim(300, 0), "batch/hog": hog(700)})
+	d.containers == {}
 	count(d.reasons) == 0
-	near(d.carry.victims["shop/victim"].wanted_now, 0.3)
-	not d.carry.victims["shop/victim"].budget
+	d.carry.victims["shop/victim"] == {"wanted_now_millicores": 300}
 }
 
 test_pressure_caps_the_hog_to_what_the_victim_leaves_free if {
-	d := shield.decision with input as node_input({"shop/victim": victim(0.5, 0.2), "batch/hog": hog(0.5)})
+	d := shield.decision with input as node_input({"shop/victim": victim(500, 200), "batch/hog": hog(500)})
 
-	# 1 core − 0.7 wanted − 0.03 headroom
-	near(d.containers["batch/hog"].cpu_quota_cores, 0.27)
-	not d.containers["shop/victim"].cpu_quota_cores
+	# 1000 − 700 wanted − 30 headroom
+	d.containers == {"batch/hog": {"cpu_quota_millicores": 270}}
 	rules_for(d, "shop/victim") == {"shield"}
-	rules_for(d, "batch/hog") == {"cap"}
-	near(d.carry.victims["shop/victim"].budget, 0.27)
+	d.carry.victims["shop/victim"] == {"wanted_now_millicores": 700, "budget_millicores": 270}
 }
 
 test_shield_reason_names_the_values if {
-	d := shield.decision with input as node_input({"shop/victim": victim(0.5, 0.2), "batch/hog": hog(0.5)})
+	d := shield.decision with input as node_input({"shop/victim": victim(500, 200), "batch/hog": hog(500)})
 	some r in d.reasons
 	r.rule == "shield"
-	near(r.values.satisfaction, 0.7143)
-	near(r.values.wait_cores, 0.2)
-	near(r.values.wanted_cores, 0.7)
-	near(r.values.budget_cores, 0.27)
+	r.values.satisfaction == 0.714
+	r.values.wait_millicores == 200
+	r.values.wanted_millicores == 700
+	r.values.budget_millicores == 270
+	r.values.neighbour_cap_millicores == 270
 	contains(r.message, "satisfaction 0.714")
-	contains(r.message, "batch/hog")
+	contains(r.message, "pressure [satisfaction]")
+	contains(r.message, "capped at 270 millicores")
 }
 
 test_a_little_wait_is_not_pressure if {
-	d := shield.decision with input as node_input({"shop/victim": victim(0.1, 0.01), "batch/hog": hog(0.89)})
-	not d.containers["batch/hog"].cpu_quota_cores
+	d := shield.decision with input as node_input({"shop/victim": victim(100, 10), "batch/hog": hog(890)})
+	d.containers == {}
 }
 
 test_backlog_is_pressure if {
-	v := object.union(victim(0.5, 0), {"work": {"arrived": 0.125, "served": 0.125, "backlog": 0.1}})
-	d := shield.decision with input as node_input({"shop/victim": v, "batch/hog": hog(0.5)})
+	v := patched(victim(500, 0), {"work": {"arrived_millicores": 500, "served_millicores": 500, "backlog_cpu_ms": 100}})
+	d := shield.decision with input as node_input({"shop/victim": v, "batch/hog": hog(500)})
 
-	# wanted = 0.125/0.25 + 0.1/0.5 = 0.7
-	near(d.containers["batch/hog"].cpu_quota_cores, 0.27)
+	# wanted = 500 arriving + 100 ms of backlog drained at 2/s = 700
+	quota_of(d, "batch/hog") == 270
 	some r in d.reasons
-	r.rule == "shield"
-	contains(r.message, "backlog")
+	contains(r.message, "pressure [backlog]")
 }
 
 test_work_queue_demand_beats_usage if {
-	v := object.union(victim(0.4, 0.1), {"work": {"arrived": 0.2, "served": 0.1, "backlog": 0.1}})
-	d := shield.decision with input as node_input({"shop/victim": v, "batch/hog": hog(0.6)})
+	v := patched(victim(400, 100), {"work": {"arrived_millicores": 800, "served_millicores": 400, "backlog_cpu_ms": 100}})
+	d := shield.decision with input as node_input({"shop/victim": v, "batch/hog": hog(600)})
 
-	# max(0.5, 0.2/0.25 + 0.1/0.5 = 1.0) leaves nothing: the floor holds.
-	near(d.carry.victims["shop/victim"].wanted_now, 1)
-	near(d.containers["batch/hog"].cpu_quota_cores, 0.05)
+	# max(500, 800 + 2 × 100) leaves nothing: the floor holds.
+	d.carry.victims["shop/victim"].wanted_now_millicores == 1000
+	quota_of(d, "batch/hog") == 50
 }
 
 test_rising_demand_adds_its_rise if {
 	doc := with_carry(
-		node_input({"shop/victim": victim(0.5, 0.1), "batch/hog": hog(0.5)}),
-		{"shop/victim": {"wanted_now": 0.5}},
+		node_input({"shop/victim": victim(500, 100), "batch/hog": hog(500)}),
+		{"shop/victim": {"wanted_now_millicores": 500}},
 	)
 	d := shield.decision with input as doc
 
-	# wanted 0.6 + rise 0.1: 1 − 0.7 − 0.03
-	near(d.containers["batch/hog"].cpu_quota_cores, 0.27)
+	# wanted 600 + rise 100: 1000 − 700 − 30
+	quota_of(d, "batch/hog") == 270
 }
 
 test_track_follows_a_falling_demand_while_the_hog_presses if {
 	doc := with_carry(
-		node_input({"shop/victim": victim(0.3, 0), "batch/hog": capped_hog(0.4, 0.4)}),
-		{"shop/victim": {"wanted_now": 0.5, "budget": 0.4}},
+		node_input({"shop/victim": victim(300, 0), "batch/hog": capped_hog(400, 400)}),
+		{"shop/victim": {"wanted_now_millicores": 500, "budget_millicores": 400}},
 	)
 	d := shield.decision with input as doc
-	near(d.containers["batch/hog"].cpu_quota_cores, 0.67)
+	quota_of(d, "batch/hog") == 670
+	rules_for(d, "shop/victim") == {"track"}
+}
+
+test_a_hog_using_its_whole_quota_contends_unthrottled if {
+	full := patched(hog(390), {"quota_millicores": 400})
+	doc := with_carry(
+		node_input({"shop/victim": victim(300, 0), "batch/hog": full}),
+		{"shop/victim": {"wanted_now_millicores": 300, "budget_millicores": 400}},
+	)
+	d := shield.decision with input as doc
 	rules_for(d, "shop/victim") == {"track"}
 }
 
 test_release_steps_up_when_nothing_contends if {
-	idle_hog := object.union(hog(0.1), {"quota_cores": 0.3})
 	doc := with_carry(
-		node_input({"shop/victim": victim(0.8, 0), "batch/hog": idle_hog}),
-		{"shop/victim": {"wanted_now": 0.8, "budget": 0.3}},
+		node_input({"shop/victim": victim(800, 0), "batch/hog": idle_hog(100, 300)}),
+		{"shop/victim": {"wanted_now_millicores": 800, "budget_millicores": 300}},
 	)
 	d := shield.decision with input as doc
 
-	# max(tracking 1 − 0.8 − 0.03, 0.3 + release step 0.1)
-	near(d.containers["batch/hog"].cpu_quota_cores, 0.4)
+	# max(tracking 1000 − 800 − 30, 300 + release step 100)
+	quota_of(d, "batch/hog") == 400
 	rules_for(d, "shop/victim") == {"release"}
 }
 
 test_release_never_goes_below_what_the_victim_leaves_free if {
-	idle_hog := object.union(hog(0.1), {"quota_cores": 0.3})
 	doc := with_carry(
-		node_input({"shop/victim": victim(0.1, 0), "batch/hog": idle_hog}),
-		{"shop/victim": {"wanted_now": 0.1, "budget": 0.3}},
+		node_input({"shop/victim": victim(100, 0), "batch/hog": idle_hog(100, 300)}),
+		{"shop/victim": {"wanted_now_millicores": 100, "budget_millicores": 300}},
 	)
 	d := shield.decision with input as doc
-	near(d.containers["batch/hog"].cpu_quota_cores, 0.87)
+	quota_of(d, "batch/hog") == 870
 }
 
 test_unshield_drops_the_cap_past_capacity if {
-	idle_hog := object.union(hog(0.1), {"quota_cores": 0.95})
 	doc := with_carry(
-		node_input({"shop/victim": victim(0.02, 0), "batch/hog": idle_hog}),
-		{"shop/victim": {"wanted_now": 0.02, "budget": 0.95}},
+		node_input({"shop/victim": victim(20, 0), "batch/hog": idle_hog(100, 950)}),
+		{"shop/victim": {"wanted_now_millicores": 20, "budget_millicores": 950}},
 	)
 	d := shield.decision with input as doc
-	d.containers["batch/hog"] == {}
+	d.containers == {}
 	rules_for(d, "shop/victim") == {"unshield"}
-	not d.carry.victims["shop/victim"].budget
+	not d.carry.victims["shop/victim"].budget_millicores
+}
+
+test_unshield_when_the_victim_is_gone if {
+	doc := with_carry(
+		node_input({"batch/hog": patched(idle_hog(900, 500), {"contenders": {}})}),
+		{"shop/victim": {"wanted_now_millicores": 500, "budget_millicores": 500}},
+	)
+	d := shield.decision with input as doc
+	d.containers == {}
+	rules_for(d, "shop/victim") == {"unshield"}
 }
 
 # ---------------------------------------------------------------------------
-# CPU sets, several neighbours, spec limits.
-
-test_disjoint_cpus_do_not_contend if {
-	far_hog := object.union(hog(1), {"cpuset": "1", "cpus": [1]})
-	doc := object.union(node_input({"shop/victim": victim(0.5, 0.5), "batch/hog": far_hog}), {"node": {"cpus": 2}})
-	d := shield.decision with input as doc
-	count(d.reasons) == 0
-	d.containers["batch/hog"] == {}
-}
+# Several neighbours, CPUs outside the victim's, spec limits.
 
 test_budget_is_split_and_unshared_cpus_kept if {
-	wide_hog := object.union(hog(1.5), {"name": "wide", "cpuset": "0-1", "cpus": [0, 1]})
+	v := patched(victim(500, 200), {"contenders": {"batch/hog": 1, "batch/wide": 1}})
+	wide := patched(hog(1500), {"cpus": [0, 1], "contenders": {"shop/victim": 1}})
 	doc := object.union(
-		node_input({"shop/victim": victim(0.5, 0.2), "batch/hog": hog(0.3), "batch/wide": wide_hog}),
+		node_input({"shop/victim": v, "batch/hog": hog(300), "batch/wide": wide}),
 		{"node": {"cpus": 2}},
 	)
 	d := shield.decision with input as doc
 
-	# (1 − 0.7 − 0.03) / 2 each, and the wide one keeps CPU 1 whole.
-	near(d.containers["batch/hog"].cpu_quota_cores, 0.135)
-	near(d.containers["batch/wide"].cpu_quota_cores, 1.135)
+	# (1000 − 700 − 30) / 2 each, and the wide one keeps CPU 1 whole.
+	quota_of(d, "batch/hog") == 135
+	quota_of(d, "batch/wide") == 1135
+}
+
+test_a_neighbour_of_two_victims_takes_the_smaller_cap if {
+	first := patched(victim(500, 200), {"contenders": {"batch/hog": 1}})
+	second := patched(victim(900, 100), {"cpus": [1], "contenders": {"batch/hog": 1}})
+	both := patched(hog(1000), {"cpus": [0, 1], "contenders": {"shop/victim": 1, "shop/other": 1}})
+	doc := object.union(
+		node_input({"shop/victim": first, "shop/other": second, "batch/hog": both}),
+		{"node": {"cpus": 2}},
+	)
+	d := shield.decision with input as doc
+
+	# first allows 270 + CPU 1; second allows max(50, 1000 − 1000 − 30) + CPU 0.
+	quota_of(d, "batch/hog") == 1050
 }
 
 test_spec_quota_is_a_ceiling if {
-	limited := object.union(hog(0.2), {"spec": {"cpu_quota_cores": 0.2, "cpu_shares": 2}})
-	calm := shield.decision with input as node_input({"shop/victim": victim(0.3, 0), "batch/hog": limited})
-	calm.containers["batch/hog"] == {"cpu_quota_cores": 0.2, "cpu_shares": 2}
+	limited := patched(hog(200), {"spec": {"cpu_quota_millicores": 200, "cpu_shares": 2}})
+	calm := shield.decision with input as node_input({"shop/victim": victim(300, 0), "batch/hog": limited})
+	calm.containers == {}
 
-	pressed := shield.decision with input as node_input({"shop/victim": victim(0.5, 0.2), "batch/hog": limited})
-	near(pressed.containers["batch/hog"].cpu_quota_cores, 0.2)
-}
-
-test_every_container_gets_a_decision if {
-	d := shield.decision with input as node_input({"shop/victim": victim(0.5, 0.2), "batch/hog": hog(0.5)})
-	object.keys(d.containers) == {"shop/victim", "batch/hog"}
+	pressed := shield.decision with input as node_input({"shop/victim": victim(500, 200), "batch/hog": limited})
+	quota_of(pressed, "batch/hog") == 200
 }
