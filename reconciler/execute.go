@@ -50,6 +50,9 @@ func (r *Runner) execute(ctx context.Context, now time.Time, actions []Action) i
 		}
 		done[key] = action.String()
 		r.log.Info("action done", "action", action.String())
+		if r.cfg.ActionDone != nil {
+			r.cfg.ActionDone(action, r.view)
+		}
 	}
 	for id := range touched {
 		if !blocked[id] {

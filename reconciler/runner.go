@@ -66,6 +66,11 @@ type RunnerConfig struct {
 	// and the time; nil means never. While it holds, the core records the
 	// node's apps as lost and touches nothing.
 	NodeLost func(view *state.View, now time.Time) bool
+	// ActionDone, if set, is called after each action the actuators carried
+	// out, with the view the pass acted on (read it, keep nothing of it).
+	// It lets the agent time the loop from an observation to the actuator
+	// write; it runs inside the pass, so it must return quickly.
+	ActionDone func(action Action, view *state.View)
 }
 
 // DefaultRetryBackoff paces the runner's retries of the store and runtime.
