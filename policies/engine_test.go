@@ -359,3 +359,20 @@ func compareGolden(t *testing.T, name string, got []byte) {
 		t.Errorf("%s differs from the golden file (run with -update after checking):\n%s", name, pretty.Bytes())
 	}
 }
+
+// docs/policies.md shows the golden documents; it must not drift from them.
+func TestDocsShowTheGoldenDocuments(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "policies.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"input.json", "decision.json"} {
+		golden, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(doc, bytes.TrimSpace(golden)) {
+			t.Errorf("docs/policies.md does not show testdata/%s as it is now", name)
+		}
+	}
+}

@@ -1,0 +1,45 @@
+// Package policies turns a View into a Decision with a Rego policy bundle:
+// it loads, checks, prepares and evaluates the bundle, validates what the
+// policy returns, and reloads the bundle when it changes. shield.rego, the
+// default policy, and its tests live in this directory too; docs/policies.md
+// documents the input and output documents.
+//
+// A decision is a pure function of the bundle digest and the view at a
+// revision: the policy sees no clock but the observation's time, no network
+// and no randomness, and whatever it must remember from one tick to the
+// next travels in the decision's Carry, through the log. That is what lets
+// a recording replay byte for byte.
+//
+// The caller (the agent's policy step, the simulator, replay) works with
+// the package in five steps:
+//
+//  1. Load. NewReloader(ctx, dir, logger) loads the bundle in dir (*.rego
+//     and an optional data.json; an empty dir means Default, the bundle
+//     compiled into sluice) and fails if that first bundle does not compile.
+//     Without a Reloader, LoadDir or LoadFiles gives a *Bundle and
+//     NewEngine compiles it.
+//  2. Prepare. Each bundle is compiled and its query prepared once, under
+//     Capabilities: no http.send, net.*, opa.runtime or random builtins.
+//     On every view the caller calls Reloader.SyncView, which switches to
+//     the files under /sluice/policies/ while there are any; it runs
+//     Reloader.Run(ctx, interval) on a goroutine it owns to pick up edits
+//     of the directory. A bundle that fails to compile never replaces a
+//     good engine: SyncView and CheckDir return a compile-stage *Error and
+//     the last good engine stays in force.
+//  3. Decide. Engine.Decide(ctx, view, node) builds the input from the
+//     view, evaluates data.sluice.shield.decision with the observation's
+//     time as OPA's clock, and stamps the result with the view's revision,
+//     the observation's time and the bundle digest. ErrNoObservation means
+//     there is nothing to decide on yet: wait for the node's sensors.
+//  4. Validate. Decide validates the output before returning it (Validate:
+//     known containers only, quotas within the node's CPUs, shares and
+//     bandwidth within their ranges). Any failure is an *Error with Stage
+//     "eval" or "validate", and the caller must not act on it.
+//  5. Record. Write the Decision under state.Keys.Decision(node). On an
+//     *Error, keep the last good decision in force and write
+//     err.PolicyError(node, view.Revision, observationTime) under
+//     state.Keys.PolicyError(node) instead, so the failure is in the log.
+//
+// RunTests runs a bundle's *_test.rego files with OPA's tester, under the
+// same capabilities; `sluice policy test DIR` and TestRegoPolicies use it.
+package policies
