@@ -108,11 +108,11 @@ func (h *Heartbeat) Renew(ctx context.Context) error {
 	return h.Register(ctx)
 }
 
-// Run registers, renews every TTL/3 until ctx ends, then revokes the
-// lease. Failures are logged and retried at the next renewal: the node
-// keeps running while the store is away.
+// Run registers (unless Register already did), renews every TTL/3 until
+// ctx ends, then revokes the lease. Failures are logged and retried at the
+// next renewal: the node keeps running while the store is away.
 func (h *Heartbeat) Run(ctx context.Context) error {
-	if err := h.Register(ctx); err != nil {
+	if err := h.Renew(ctx); err != nil {
 		h.logger.Warn("registration failed; retrying", "err", err)
 	}
 	ticker := time.NewTicker(h.ttl / 3)

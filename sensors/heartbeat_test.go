@@ -111,3 +111,29 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// An agent registers before it starts the reconciler (so its apps are not
+// taken for lost) and then hands the heartbeat to Run: Run must keep that
+// lease, not grant a second one that would linger until its TTL.
+func TestHeartbeatRunKeepsAnEarlierRegistration(t *testing.T) {
+	store := state.NewMemoryStore()
+	metrics := NewMetrics(nil)
+	hb, err := NewHeartbeat(store, HeartbeatConfig{Info: nodeInfo, TTL: 3 * time.Second, Metrics: metrics})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hb.Register(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- hb.Run(ctx) }()
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := testutil.ToFloat64(metrics.registrations); got != 1 {
+		t.Errorf("registrations = %v, want 1: Run granted a second lease", got)
+	}
+}
