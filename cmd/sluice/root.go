@@ -49,6 +49,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newReplayCommand(opts),
 		newRecordCommand(opts),
 		newPolicyCommand(opts),
+		newLogsCommand(opts),
 	)
 	return root
 }

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sluice-io/sluice/actuators/docker"
+	"github.com/sluice-io/sluice/reconciler"
+	"github.com/sluice-io/sluice/state"
+)
+
+func newLogsCommand(opts *globalOptions) *cobra.Command {
+	var follow bool
+	var container string
+	cmd := &cobra.Command{
+		Use:   "logs APP",
+		Short: "Print (or follow) the logs of an app's containers on this host's Docker engine",
+		Example: `  sluice logs victim -f
+  sluice logs web --container frontend`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return appLogs(cmd.Context(), opts, args[0], container, follow)
+		},
+	}
+	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new lines until interrupted")
+	cmd.Flags().StringVar(&container, "container", "", "only this container of the app")
+	return cmd
+}
+
+func appLogs(ctx context.Context, opts *globalOptions, app, only string, follow bool) error {
+	var node string
+	if err := opts.withView(ctx, func(view state.View) error {
+		status, ok := view.Statuses[app]
+		if !ok {
+			return fmt.Errorf("app %s: no status yet (is it applied, and is an agent running?)", app)
+		}
+		node = status.Node
+		return nil
+	}); err != nil {
+		return err
+	}
+	rt, err := docker.New(ctx, docker.Config{Node: node}, opts.logger())
+	if err != nil {
+		return fmt.Errorf("logs are read from this host's Docker engine: %w", err)
+	}
+	defer rt.Close()
+	containers, err := appContainers(ctx, rt, app, only)
+	if err != nil {
+		return err
+	}
+	if follow && len(containers) > 1 {
+		return fmt.Errorf("app %s has %d containers: pick the one to follow with --container", app, len(containers))
+	}
+	for _, c := range containers {
+		if len(containers) > 1 {
+			fmt.Fprintf(opts.stdout, "==> %s (%s) <==\n", c.ID, c.GUID)
+		}
+		if err := rt.Logs(ctx, c, follow, opts.stdout); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// appContainers finds the app's containers; following several at once
+// would interleave them, so -f needs one (choose it with --container).
+func appContainers(ctx context.Context, rt *docker.Runtime, app, only string) ([]reconciler.Container, error) {
+	all, err := rt.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []reconciler.Container
+	for _, c := range all {
+		if c.App == app && (only == "" || c.Name == only) {
+			out = append(out, c)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("app %s: no container%s on this host's Docker engine", app, forContainer(only))
+	}
+	return out, nil
+}
+
+func forContainer(name string) string {
+	if name == "" {
+		return ""
+	}
+	return " named " + name
+}
