@@ -2,6 +2,8 @@ package traces
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"testing"
@@ -93,3 +95,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func toFloat(c prometheus.Collector) float64 { return testutil.ToFloat64(c) }
+
+func base64Decode(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
+func hexString(b []byte) string             { return hex.EncodeToString(b) }

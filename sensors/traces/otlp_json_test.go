@@ -10,6 +10,7 @@ import (
 
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 )
 
 func mustHex(t *testing.T, s string) []byte {
@@ -120,5 +121,17 @@ func TestOTLPHTTPReceiverDecodesJSON(t *testing.T) {
 	got := c.Snapshot().Containers["shop/backend"]
 	if got.Count != 1 || got.Errors != 1 || got.MaxMs != 250 {
 		t.Errorf("backend latency = %+v, want one failed 250 ms request", got)
+	}
+}
+
+func TestOTLPJSONWithHexIDsRoundTrips(t *testing.T) {
+	for i, req := range otlpSeeds(t) {
+		got, err := decodeOTLPJSON(otlpJSONWithHexIDs(t, req))
+		if err != nil {
+			t.Fatalf("seed %d: %v", i, err)
+		}
+		if !proto.Equal(got, req) {
+			t.Errorf("seed %d changed:\n got %v\nwant %v", i, got, req)
+		}
 	}
 }
