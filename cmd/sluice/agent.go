@@ -31,6 +31,18 @@ type agentOptions struct {
 	metricsAddr  string
 	heartbeatTTL time.Duration
 	simCPUs      int
+	// hooks let tests and benchmarks watch the loop; never set by flags.
+	hooks agentHooks
+}
+
+// agentHooks are called from the agent's loops as they work. Nil fields
+// are skipped. Each runs on its loop's goroutine and must return quickly.
+type agentHooks struct {
+	// observationWriting is called as an observation is handed to the store.
+	observationWriting func(obs state.Observation)
+	// actionDone is called after the reconciler carried out an action, with
+	// the view it acted on (whose decision holds the observation's time).
+	actionDone func(action reconciler.Action, view *state.View)
 }
 
 func newAgentCommand(opts *globalOptions) *cobra.Command {
@@ -115,7 +127,9 @@ func (a *agent) run(ctx context.Context) error {
 	group.Go(func() error { return a.decider(reloader).Run(ctx) })
 	group.Go(func() error { return a.runner().Run(ctx) })
 	group.Go(func() error { return a.observe(ctx) })
-	group.Go(func() error { return sensors.NewLostNodeWatcher(a.store, time.Now, a.metrics.sensors, a.logger).Run(ctx) })
+	group.Go(func() error {
+		return sensors.NewLostNodeWatcher(a.store, time.Now, a.metrics.sensors, a.logger).Run(ctx)
+	})
 	if a.opts.metricsAddr != "" {
 		group.Go(func() error { return a.metrics.serve(ctx, a.opts.metricsAddr, a.logger) })
 	}
@@ -131,7 +145,8 @@ func (a *agent) runner() *reconciler.Runner {
 	return reconciler.NewRunner(reconciler.RunnerConfig{
 		Node: a.opts.node, Store: a.store, Runtime: a.node.Runtime(), CPU: a.node.CPU(), Bandwidth: a.node.Bandwidth(),
 		Clock: a.node.Clock(), Logger: a.logger, ResyncInterval: 10 * a.opts.interval,
-		NodeLost: reconciler.LostWhenUnregistered(a.opts.node),
+		NodeLost:   reconciler.LostWhenUnregistered(a.opts.node),
+		ActionDone: a.opts.hooks.actionDone,
 	})
 }
 
@@ -153,6 +168,9 @@ func (a *agent) observe(ctx context.Context) error {
 		if err != nil {
 			a.logger.Warn("observation failed", "err", err)
 			continue
+		}
+		if a.opts.hooks.observationWriting != nil {
+			a.opts.hooks.observationWriting(obs)
 		}
 		if err := writer.Export(ctx, obs); err != nil {
 			a.logger.Warn("observation buffered; the store is unreachable", "err", err)
