@@ -93,6 +93,8 @@ type dockerRuntime struct {
 	cpu       *cgroup.Controller
 	bandwidth *tc.Controller
 	sensor    *sensors.Sensor
+	// work reads sineload's reports of its work queue from its output.
+	work *sensors.WorkLog
 	// apps holds the latest specs, for the class and cpuset of containers.
 	apps atomic.Pointer[map[string]state.AppSpec]
 }
@@ -107,7 +109,7 @@ func newDockerRuntime(ctx context.Context, ao *agentOptions, logger *slog.Logger
 		rt.Close()
 		return nil, err
 	}
-	if err := d.openSensor(ao, logger); err != nil {
+	if err := d.openSensor(ctx, ao, logger); err != nil {
 		rt.Close()
 		return nil, err
 	}
@@ -125,9 +127,12 @@ func (d *dockerRuntime) openActuators(logger *slog.Logger) error {
 	return nil
 }
 
-func (d *dockerRuntime) openSensor(ao *agentOptions, logger *slog.Logger) error {
+func (d *dockerRuntime) openSensor(ctx context.Context, ao *agentOptions, logger *slog.Logger) error {
 	host, err := sensors.NewHostCollector(sensors.HostConfig{}, logger)
 	if err != nil {
+		return err
+	}
+	if d.work, err = sensors.NewWorkLog(ctx, sensors.WorkLogConfig{Logs: d.runtime, Logger: logger}); err != nil {
 		return err
 	}
 	empty := map[string]state.AppSpec{}
@@ -137,6 +142,7 @@ func (d *dockerRuntime) openSensor(ao *agentOptions, logger *slog.Logger) error 
 		Containers: sensors.NewContainerCollector(sensors.ContainerConfig{}, d.runtime, logger),
 		Runtime:    d.runtime,
 		Metadata:   func(c reconciler.Container) sensors.Metadata { return sensors.MetadataFromApps(*d.apps.Load())(c) },
+		Work:       d.work,
 		Logger:     logger,
 	})
 	return err
@@ -153,7 +159,15 @@ func (d *dockerRuntime) Runtime() reconciler.Runtime               { return d.ru
 func (d *dockerRuntime) CPU() reconciler.CPUController             { return d.cpu }
 func (d *dockerRuntime) Bandwidth() reconciler.BandwidthController { return d.bandwidth }
 func (d *dockerRuntime) Clock() reconciler.Clock                   { return reconciler.WallClock }
-func (d *dockerRuntime) Close() error                              { return d.runtime.Close() }
+
+// Close stops following the containers' logs before the engine's client
+// goes away under them.
+func (d *dockerRuntime) Close() error {
+	if d.work != nil {
+		d.work.Close()
+	}
+	return d.runtime.Close()
+}
 
 // Observe refreshes the specs the sensor enriches containers with (keeping
 // the last ones while the store is away) and reads the node.
