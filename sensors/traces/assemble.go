@@ -48,8 +48,9 @@ type openTrace struct {
 	id TraceID
 	// root is the span without a parent, kept apart from spans so that it
 	// survives the per-trace bound.
-	root  *spanRecord
-	spans []spanRecord
+	root    spanRecord
+	hasRoot bool
+	spans   []spanRecord
 	// seen counts every span, stored or not.
 	seen     int
 	lastTick uint64
@@ -61,9 +62,9 @@ type openTrace struct {
 // extent of the spans whose parents never came.
 func (t *openTrace) summarize() TraceSummary {
 	s := TraceSummary{TraceID: t.id.String(), Spans: t.seen, Containers: t.containers()}
-	if t.root != nil {
+	if t.hasRoot {
 		s.Complete = true
-		s.setRoot(*t.root, t.root.end(), t.root.failed)
+		s.setRoot(t.root, t.root.end(), t.root.failed)
 		return s
 	}
 	tops := t.topmost()
@@ -108,8 +109,8 @@ func (t *openTrace) topmost() []spanRecord {
 }
 
 func (t *openTrace) containers() []string {
-	var names []string
-	if t.root != nil {
+	names := make([]string, 0, len(t.spans)+1)
+	if t.hasRoot {
 		names = append(names, t.root.container)
 	}
 	for _, r := range t.spans {

@@ -121,7 +121,7 @@ func (c *core) extend(s *Span, b Binding) {
 	r := spanRecord{id: s.ID, parent: s.Parent, start: s.Start, duration: s.Duration,
 		name: s.Name, app: b.App, container: b.Container, failed: s.Error}
 	if s.Parent.IsZero() {
-		t.root = &r
+		t.root, t.hasRoot = r, true
 		return
 	}
 	// Older traces make room for this one's spans; a single trace larger

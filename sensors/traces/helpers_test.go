@@ -29,7 +29,7 @@ type runningCollector struct {
 
 // startCollector runs a collector on loopback until the test ends (or
 // stop is called), resolving the test bindings.
-func startCollector(t *testing.T, config Config) *runningCollector {
+func startCollector(t testing.TB, config Config) *runningCollector {
 	t.Helper()
 	if config.Receivers == (Receivers{}) {
 		config.Receivers = loopbackReceivers

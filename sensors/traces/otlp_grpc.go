@@ -61,7 +61,7 @@ func (r *otlpGRPCReceiver) Export(_ context.Context, req *coltracepb.ExportTrace
 
 // exportOTLP is what both OTLP receivers do with a decoded request.
 func (c *Collector) exportOTLP(receiver string, req *coltracepb.ExportTraceServiceRequest) *coltracepb.ExportTraceServiceResponse {
-	spans, invalid := spansFromOTLP(req, nil)
+	spans, invalid := spansFromOTLP(req, make([]Span, 0, countOTLPSpans(req)))
 	c.forward(req, len(spans)+invalid)
 	resp := &coltracepb.ExportTraceServiceResponse{}
 	if rejected := c.ingest(receiver, spans, invalid); rejected > 0 {
@@ -86,4 +86,14 @@ func (c countingCodec) Unmarshal(data mem.BufferSlice, v any) error {
 		c.onError(err)
 	}
 	return err
+}
+
+func countOTLPSpans(req *coltracepb.ExportTraceServiceRequest) int {
+	n := 0
+	for _, rs := range req.GetResourceSpans() {
+		for _, ss := range rs.GetScopeSpans() {
+			n += len(ss.GetSpans())
+		}
+	}
+	return n
 }
