@@ -8,6 +8,11 @@
 // t is seconds since start; arrived, served and backlog are CPU-seconds
 // (arrived and served over the tick, backlog at t); demand is the mean
 // offered load over the tick, in cores.
+//
+// With an OTLP endpoint (--otlp-endpoint, or OTEL_EXPORTER_OTLP_ENDPOINT
+// as the agent sets it) every unit served is also a server span, sent
+// through the OpenTelemetry SDK with the container's SLUICE_GUID as its
+// service name; see tracing.go.
 package main
 
 import (
@@ -29,6 +34,7 @@ type config struct {
 	tick     time.Duration
 	duration time.Duration
 	workers  int
+	tracing  tracingConfig
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -42,6 +48,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.tick, "tick", 250*time.Millisecond, "interval between reports")
 	fs.DurationVar(&c.duration, "duration", 0, "stop after this long (0: run until SIGTERM)")
 	fs.IntVar(&c.workers, "workers", 1, "server threads; the most work served is one core per worker")
+	fs.StringVar(&c.tracing.endpoint, "otlp-endpoint", "", "OTLP gRPC endpoint for a server span per unit (default $OTEL_EXPORTER_OTLP_ENDPOINT; none: no spans)")
+	fs.StringVar(&c.tracing.service, "service-name", "", "service name of the spans (default $SLUICE_GUID, else sineload)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -77,6 +85,7 @@ func main() {
 	if errors.Is(err, flag.ErrHelp) {
 		return
 	}
+	cfg.tracing = cfg.tracing.withEnv(os.Getenv)
 	if err == nil {
 		err = run(ctx, cfg, os.Stdout)
 	}
@@ -103,6 +112,14 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		elapsed: func() time.Duration { return time.Since(start) },
 		burn:    func(d time.Duration) { burnCPU(d, threadClock) },
 	}
+	if cfg.tracing.endpoint != "" {
+		t, err := newTracer(ctx, cfg.tracing, cfg.sched, start)
+		if err != nil {
+			return err
+		}
+		srv.onServed = t.served
+		defer flushSpans(t)
+	}
 	var wg sync.WaitGroup
 	for range cfg.workers {
 		wg.Go(func() { srv.work(ctx) })
@@ -110,6 +127,20 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	err := emitReports(ctx, srv, cfg.tick, json.NewEncoder(out))
 	wg.Wait()
 	return err
+}
+
+// spanFlushTimeout bounds the wait for the agent at exit, which must stay
+// well inside docker stop's grace period.
+const spanFlushTimeout = 3 * time.Second
+
+// flushSpans sends what is queued at exit. A failure is reported but does
+// not fail the run: the work was done and reported on stdout either way.
+func flushSpans(t *tracer) {
+	ctx, cancel := context.WithTimeout(context.Background(), spanFlushTimeout)
+	defer cancel()
+	if err := t.shutdown(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "sineload:", err)
+	}
 }
 
 // threadClock is threadCPUTime for callers that checked it works at start.

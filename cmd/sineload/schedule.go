@@ -69,3 +69,24 @@ func (s schedule) waitForNext(t time.Duration, minWait, maxWait time.Duration) t
 func (s schedule) phase(t time.Duration) float64 {
 	return 2 * math.Pi * t.Seconds() / s.period.Seconds()
 }
+
+// arrival is when unit (numbered from 0) arrived: the first instant at
+// which arrivedUnits counts it. notAfter is a time by which it had
+// arrived (when it was claimed); the search is a bisection over
+// nanoseconds, so it agrees with arrivedUnits exactly.
+func (s schedule) arrival(unit int64, notAfter time.Duration) time.Duration {
+	lo, hi := time.Duration(0), notAfter
+	if s.arrivedUnits(lo) > unit {
+		return lo
+	}
+	// Invariant: unit has not arrived at lo and has at hi.
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if s.arrivedUnits(mid) > unit {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return hi
+}
