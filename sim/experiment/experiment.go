@@ -1,33 +1,27 @@
-// Package experiment runs a scenario's phases in closed loop on the
-// simulated node: every tick the node is observed, the observation is
-// written to the store, the policy decides on the store's view, and the
-// reconciler applies the decision to the node, all in one goroutine so the
-// run is a pure function of the scenario, its seed and the policy bundle.
+// Package experiment runs a scenario's phases in closed loop, on the
+// simulated node (Run) or on this host's Docker engine and cgroups
+// (RunReal). Both drive one loop: every tick the node is observed, the
+// observation is written to the store, the policy decides on the store's
+// view, and the reconciler applies the decision to the node. In the
+// simulator it all runs in one goroutine, so the run is a pure function of
+// the scenario, its seed and the policy bundle.
 package experiment
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
-	"math/rand/v2"
-	"time"
 
 	"github.com/sluice-io/sluice/policies"
 	"github.com/sluice-io/sluice/reconciler"
-	"github.com/sluice-io/sluice/sim"
 	"github.com/sluice-io/sluice/sim/report"
 	"github.com/sluice-io/sluice/sim/scenario"
 	"github.com/sluice-io/sluice/state"
 )
-
-// NodeName is the simulated node every phase runs on.
-const NodeName = "sim-node"
-
-// Epoch is the virtual time every phase starts at, fixed so runs compare.
-var Epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // StoreFactory opens a fresh, empty store for one phase and returns the
 // function that closes it.
@@ -57,55 +51,94 @@ type Result struct {
 	Recording state.Recording
 }
 
-// Run runs every phase of the scenario in order, each on a clean node and
+// phaseNode is what one phase runs on: a fresh simulated node, or the real
+// node cleaned of the previous phase's containers.
+type phaseNode interface {
+	// Info is the node's registration, written when the phase starts.
+	Info() state.NodeInfo
+	// Runner gives the reconciler its actuators; the loop sets the store.
+	Runner() reconciler.RunnerConfig
+	// Tick lets the node run to the end of tick k and returns what its
+	// sensors saw over the tick.
+	Tick(ctx context.Context, k int) (state.Observation, error)
+	// Measure turns the tick into the report's measurements. ok is false
+	// when the tick could not be measured on its own and is folded into
+	// the next one.
+	Measure(obs state.Observation) (m tickMeasure, ok bool, err error)
+	// Close ends the phase: whatever it started is gone afterwards.
+	Close(ctx context.Context) error
+}
+
+// tickMeasure is one tick as a node measured it: the victim's work queue
+// and CPU, the hog's CPU and quota.
+type tickMeasure struct {
+	Seconds, IntervalSeconds float64
+	Victim, Hog              containerMeasure
+}
+
+type containerMeasure struct {
+	DemandCores, UsageCores, WaitCores float64
+	Work                               *state.WorkReport
+	QuotaCores                         *float64
+}
+
+// mode is what differs between the simulator and the real node around the
+// shared loop.
+type mode struct {
+	name string
+	// node opens the node of phase index.
+	node func(ctx context.Context, index int) (phaseNode, error)
+	// progress describes a finished phase after its name.
+	progress func(phase scenario.Phase, events int) string
+}
+
+// run runs every phase of the scenario in order, each on a clean node and
 // a clean store.
-func Run(ctx context.Context, cfg Config) (*Result, error) {
+func runLoop(ctx context.Context, cfg Config, m mode) (*Result, error) {
 	engine, err := policies.NewEngine(ctx, cfg.Bundle)
 	if err != nil {
 		return nil, fmt.Errorf("policy bundle: %w", err)
 	}
 	sc := *cfg.Scenario
-	res := &Result{Recording: state.Recording{Header: recordingHeader(sc, cfg.Bundle)}}
+	res := &Result{Recording: state.Recording{Header: recordingHeader(sc, cfg.Bundle, m.name)}}
 	for i, phase := range sc.Phases {
-		rows, segment, err := runPhase(ctx, cfg, engine, i)
+		rows, segment, err := runPhase(ctx, cfg, m, engine, i)
 		if err != nil {
 			return nil, fmt.Errorf("phase %s: %w", phase.Name, err)
 		}
 		res.Rows = append(res.Rows, rows...)
 		res.Recording.Segments = append(res.Recording.Segments, segment)
 		if cfg.Progress != nil {
-			fmt.Fprintf(cfg.Progress, "phase %d/%d %-14s %5.0f s simulated, %d events\n",
-				i+1, len(sc.Phases), phase.Name, phase.DurationSeconds, len(segment.Events))
+			fmt.Fprintf(cfg.Progress, "phase %d/%d %-14s %s\n", i+1, len(sc.Phases), phase.Name, m.progress(phase, len(segment.Events)))
 		}
 	}
 	res.Summary = report.Summarize(sc, res.Rows)
-	res.Summary.Mode = report.ModeSim
+	res.Summary.Mode = m.name
 	return res, nil
 }
 
-func recordingHeader(sc scenario.Scenario, bundle *policies.Bundle) state.RecordingHeader {
+func recordingHeader(sc scenario.Scenario, bundle *policies.Bundle, mode string) state.RecordingHeader {
 	files := map[string]string{}
 	for name, content := range bundle.Files {
 		files[name] = string(content)
 	}
-	return state.RecordingHeader{Scenario: sc.Name, Mode: string(report.ModeSim), Seed: sc.Seed,
+	return state.RecordingHeader{Scenario: sc.Name, Mode: mode, Seed: sc.Seed,
 		Policy: files, PolicyDigest: bundle.Digest}
 }
 
 // phaseRun is the loop of one phase: its node, store and reconciler.
 type phaseRun struct {
 	sc      scenario.Scenario
-	index   int
 	phase   scenario.Phase
 	engine  *policies.Engine
 	store   state.Store
-	node    *sim.Node
+	node    phaseNode
+	nodeID  string
 	runner  *reconciler.Runner
-	tick    time.Duration
 	pending []scenario.PhaseApp
 }
 
-func runPhase(ctx context.Context, cfg Config, engine *policies.Engine, index int) ([]report.Row, state.Segment, error) {
+func runPhase(ctx context.Context, cfg Config, m mode, engine *policies.Engine, index int) (rows []report.Row, segment state.Segment, err error) {
 	sc := *cfg.Scenario
 	phase := sc.Phases[index]
 	store, closeStore, err := cfg.Stores(phase.Name)
@@ -113,68 +146,75 @@ func runPhase(ctx context.Context, cfg Config, engine *policies.Engine, index in
 		return nil, state.Segment{}, fmt.Errorf("open store: %w", err)
 	}
 	defer closeStore()
-	run, err := newPhaseRun(ctx, cfg, engine, store, index)
+	node, err := m.node(ctx, index)
+	if err != nil {
+		return nil, state.Segment{}, err
+	}
+	// The node is cleaned up even when the phase fails or is interrupted.
+	defer func() { err = errors.Join(err, node.Close(ctx)) }()
+	run, err := newPhaseRun(ctx, cfg, engine, store, node, index)
 	if err != nil {
 		return nil, state.Segment{}, err
 	}
 	ticks := int(math.Round(phase.DurationSeconds / sc.TickSeconds))
-	rows := make([]report.Row, 0, ticks)
+	rows = make([]report.Row, 0, ticks)
 	for k := range ticks {
-		row, err := run.step(ctx, k)
+		row, ok, err := run.step(ctx, k)
 		if err != nil {
 			return nil, state.Segment{}, fmt.Errorf("tick %d: %w", k, err)
 		}
-		rows = append(rows, row)
+		if ok {
+			rows = append(rows, row)
+		}
 	}
-	segment, err := run.recording(ctx)
+	segment, err = run.recording(ctx)
 	return rows, segment, err
 }
 
-func newPhaseRun(ctx context.Context, cfg Config, engine *policies.Engine, store state.Store, index int) (*phaseRun, error) {
+func newPhaseRun(ctx context.Context, cfg Config, engine *policies.Engine, store state.Store, node phaseNode, index int) (*phaseRun, error) {
 	sc := *cfg.Scenario
-	seed := uint64(sc.Seed)*1000 + uint64(index)
-	node, err := sim.NewNode(sim.NodeConfig{Name: NodeName, CPUs: sc.Node.CPUs, Epoch: Epoch, Seed: seed, Logger: cfg.Logger})
-	if err != nil {
-		return nil, fmt.Errorf("simulated node: %w", err)
-	}
-	if err := putJSON(ctx, store, state.Keys.Node(NodeName), node.Info()); err != nil {
+	info := node.Info()
+	if err := putJSON(ctx, store, state.Keys.Node(info.Name), info); err != nil {
 		return nil, err
 	}
-	var seedBytes [32]byte
-	seedBytes[0], seedBytes[1] = byte(seed), byte(seed>>8)
-	runner := reconciler.NewRunner(reconciler.RunnerConfig{
-		Node: NodeName, Store: store, Runtime: node, CPU: node, Bandwidth: node,
-		Clock: node.Clock(), Random: rand.NewChaCha8(seedBytes), Logger: cfg.Logger,
-	})
+	runnerConfig := node.Runner()
+	runnerConfig.Node, runnerConfig.Store, runnerConfig.Logger = info.Name, store, cfg.Logger
 	return &phaseRun{
-		sc: sc, index: index, phase: sc.Phases[index], engine: engine, store: store, node: node, runner: runner,
-		tick:    time.Duration(sc.TickSeconds * float64(time.Second)),
+		sc: sc, phase: sc.Phases[index], engine: engine, store: store, node: node, nodeID: info.Name,
+		runner:  reconciler.NewRunner(runnerConfig),
 		pending: sc.PhaseApps(index),
 	}, nil
 }
 
 // step is one tick: start the apps whose time has come, converge, let the
 // node run for the tick, observe, decide and apply.
-func (p *phaseRun) step(ctx context.Context, k int) (report.Row, error) {
+func (p *phaseRun) step(ctx context.Context, k int) (report.Row, bool, error) {
 	if err := p.startDue(ctx, float64(k)*p.sc.TickSeconds); err != nil {
-		return report.Row{}, err
+		return report.Row{}, false, err
 	}
 	if err := p.reconcile(ctx); err != nil {
-		return report.Row{}, err
+		return report.Row{}, false, err
 	}
-	obs := p.node.Tick(p.tick)
-	if err := putJSON(ctx, p.store, state.Keys.Observation(NodeName), obs); err != nil {
-		return report.Row{}, err
+	obs, err := p.node.Tick(ctx, k)
+	if err != nil {
+		return report.Row{}, false, err
+	}
+	if err := putJSON(ctx, p.store, state.Keys.Observation(p.nodeID), obs); err != nil {
+		return report.Row{}, false, err
 	}
 	if p.phase.Control == scenario.ControlPolicy {
 		if err := p.decide(ctx); err != nil {
-			return report.Row{}, err
+			return report.Row{}, false, err
 		}
 		if err := p.reconcile(ctx); err != nil {
-			return report.Row{}, err
+			return report.Row{}, false, err
 		}
 	}
-	return p.row(float64(k+1) * p.sc.TickSeconds), nil
+	measured, ok, err := p.node.Measure(obs)
+	if err != nil || !ok {
+		return report.Row{}, false, err
+	}
+	return p.row(measured), true, nil
 }
 
 func (p *phaseRun) startDue(ctx context.Context, now float64) error {
@@ -202,7 +242,7 @@ func (p *phaseRun) decide(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	op, ok, err := policies.Step(ctx, p.engine, &view, NodeName)
+	op, ok, err := policies.Step(ctx, p.engine, &view, p.nodeID)
 	if err != nil || !ok {
 		return err
 	}
@@ -210,33 +250,23 @@ func (p *phaseRun) decide(ctx context.Context) error {
 	return err
 }
 
-// row turns the node's truth about the tick into a report row.
-func (p *phaseRun) row(seconds float64) report.Row {
+// row turns the node's measurements of a tick into a report row.
+func (p *phaseRun) row(m tickMeasure) report.Row {
 	row := report.Row{
-		Phase: p.phase.Name, Control: p.phase.Control, Seconds: seconds, IntervalSeconds: p.sc.TickSeconds,
+		Phase: p.phase.Name, Control: p.phase.Control, Seconds: m.Seconds, IntervalSeconds: m.IntervalSeconds,
 		SharedCapacityCores: float64(len(p.sc.SharedCPUs())),
+		VictimDemandCores:   m.Victim.DemandCores,
+		VictimUsageCores:    m.Victim.UsageCores,
+		VictimWaitCores:     m.Victim.WaitCores,
+		HogUsageCores:       m.Hog.UsageCores,
+		HogQuotaCores:       m.Hog.QuotaCores,
 	}
-	for _, c := range p.node.LastTick() {
-		switch c.ID {
-		case p.sc.Victim:
-			victimInto(&row, c, p.sc.TickSeconds)
-		case p.sc.Hog:
-			row.HogUsageCores = c.Usage
-			row.HogQuotaCores = c.QuotaCores
-		}
-	}
-	return row
-}
-
-func victimInto(row *report.Row, c sim.ContainerTick, dt float64) {
-	row.VictimDemandCores = c.Demand
-	row.VictimUsageCores = c.Usage
-	row.VictimWaitCores = c.Wait
-	if w := c.Work; w != nil {
-		row.VictimServedCores = w.Served / dt
+	if w := m.Victim.Work; w != nil {
+		row.VictimServedCores = w.Served / m.IntervalSeconds
 		row.VictimBacklogEndCPUSeconds = w.Backlog
 		row.VictimBacklogStartCPUSeconds = w.Backlog - w.Arrived + w.Served
 	}
+	return row
 }
 
 // recording reads the phase's whole log back from the store.

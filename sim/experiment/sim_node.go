@@ -1,0 +1,84 @@
+package experiment
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/sluice-io/sluice/reconciler"
+	"github.com/sluice-io/sluice/sim"
+	"github.com/sluice-io/sluice/sim/report"
+	"github.com/sluice-io/sluice/sim/scenario"
+	"github.com/sluice-io/sluice/state"
+)
+
+// NodeName is the simulated node every phase runs on.
+const NodeName = "sim-node"
+
+// Epoch is the virtual time every phase starts at, fixed so runs compare.
+var Epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Run runs every phase of the scenario in order on a fresh simulated node
+// and a clean store.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	return runLoop(ctx, cfg, mode{
+		name: report.ModeSim,
+		node: func(_ context.Context, index int) (phaseNode, error) { return newSimPhaseNode(cfg, index) },
+		progress: func(phase scenario.Phase, events int) string {
+			return fmt.Sprintf("%5.0f s simulated, %d events", phase.DurationSeconds, events)
+		},
+	})
+}
+
+// simPhaseNode is a phase's simulated node, seeded from the scenario's seed
+// and the phase's index.
+type simPhaseNode struct {
+	sc   scenario.Scenario
+	node *sim.Node
+	seed uint64
+	tick time.Duration
+	k    int
+}
+
+func newSimPhaseNode(cfg Config, index int) (*simPhaseNode, error) {
+	sc := *cfg.Scenario
+	seed := uint64(sc.Seed)*1000 + uint64(index)
+	node, err := sim.NewNode(sim.NodeConfig{Name: NodeName, CPUs: sc.Node.CPUs, Epoch: Epoch, Seed: seed, Logger: cfg.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("simulated node: %w", err)
+	}
+	return &simPhaseNode{sc: sc, node: node, seed: seed, tick: time.Duration(sc.TickSeconds * float64(time.Second))}, nil
+}
+
+func (s *simPhaseNode) Info() state.NodeInfo { return s.node.Info() }
+
+func (s *simPhaseNode) Runner() reconciler.RunnerConfig {
+	var seedBytes [32]byte
+	seedBytes[0], seedBytes[1] = byte(s.seed), byte(s.seed>>8)
+	return reconciler.RunnerConfig{
+		Runtime: s.node, CPU: s.node, Bandwidth: s.node, Clock: s.node.Clock(), Random: rand.NewChaCha8(seedBytes),
+	}
+}
+
+func (s *simPhaseNode) Tick(_ context.Context, k int) (state.Observation, error) {
+	s.k = k
+	return s.node.Tick(s.tick), nil
+}
+
+// Measure reads the model's truth about the tick, which every tick has.
+func (s *simPhaseNode) Measure(state.Observation) (tickMeasure, bool, error) {
+	m := tickMeasure{Seconds: float64(s.k+1) * s.sc.TickSeconds, IntervalSeconds: s.sc.TickSeconds}
+	for _, c := range s.node.LastTick() {
+		switch c.ID {
+		case s.sc.Victim:
+			m.Victim = containerMeasure{DemandCores: c.Demand, UsageCores: c.Usage, WaitCores: c.Wait, Work: c.Work}
+		case s.sc.Hog:
+			m.Hog = containerMeasure{UsageCores: c.Usage, QuotaCores: c.QuotaCores}
+		}
+	}
+	return m, true, nil
+}
+
+// Close drops the node: the next phase gets a fresh one.
+func (s *simPhaseNode) Close(context.Context) error { return nil }
