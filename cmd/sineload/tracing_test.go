@@ -44,7 +44,7 @@ const testGUID = "sineload-0a1b2c"
 
 // startAgentIntake runs sluice's own trace intake on loopback, with the
 // test GUID bound to the victim container.
-func startAgentIntake(t *testing.T) *traces.Collector {
+func startAgentIntake(t testing.TB) *traces.Collector {
 	t.Helper()
 	c, err := traces.New(traces.Config{
 		Receivers: traces.Receivers{OTLPGRPC: "127.0.0.1:0"},
@@ -139,5 +139,26 @@ func TestRunWithAnEndpointSendsASpanForEveryUnitServed(t *testing.T) {
 	}
 	if got.P50Ms < 1 {
 		t.Errorf("median latency %g ms, less than the 1 ms of CPU a unit takes", got.P50Ms)
+	}
+}
+
+// BenchmarkServedSpan is what tracing adds to each unit served (the unit
+// itself burns 1 ms by default): finding its arrival, making the span and
+// queueing it for the batch exporter, which sends to a loopback intake.
+func BenchmarkServedSpan(b *testing.B) {
+	intake := startAgentIntake(b)
+	tr, err := newTracer(context.Background(), tracingConfig{endpoint: intake.Addrs().OTLPGRPC, service: testGUID}, testSchedule, time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for i := range b.N {
+		at := time.Duration(i) * time.Millisecond
+		unit := max(testSchedule.arrivedUnits(at)-1, 0)
+		tr.served(unit, at, at+time.Millisecond)
+	}
+	b.StopTimer()
+	if err := tr.shutdown(context.Background()); err != nil {
+		b.Fatal(err)
 	}
 }
