@@ -1,12 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sluice-io/sluice/internal/fsutil"
 	"github.com/sluice-io/sluice/policies"
 	"github.com/sluice-io/sluice/state"
 )
@@ -40,16 +41,12 @@ is the one stored under /sluice/policies/, else the --policy directory.`,
 }
 
 func record(cmd *cobra.Command, opts *globalOptions, ro *recordOptions) error {
-	ctx := cmd.Context()
-	store, err := opts.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	view, err := state.LoadView(ctx, store)
-	if err != nil {
-		return err
-	}
+	return opts.withStoreView(cmd.Context(), func(store state.Store, view state.View) error {
+		return recordRange(cmd.Context(), opts, ro, store, view)
+	})
+}
+
+func recordRange(ctx context.Context, opts *globalOptions, ro *recordOptions, store state.Store, view state.View) error {
 	to := ro.to
 	if to == 0 || to > view.Revision {
 		to = view.Revision
@@ -95,13 +92,5 @@ func writeTo(path string, stdout io.Writer, write func(io.Writer) error) error {
 	if path == "-" {
 		return write(stdout)
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := write(f); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return f.Close()
+	return fsutil.WriteFile(path, write)
 }

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/sluice-io/sluice/internal/fsutil"
+
 	"github.com/sluice-io/sluice/sim/report"
 	"github.com/sluice-io/sluice/sim/scenario"
 	"github.com/sluice-io/sluice/state"
@@ -34,21 +36,9 @@ func WriteOutputs(dir string, sc scenario.Scenario, res *Result) error {
 		{SummaryFile, res.Summary.WriteJSON},
 	}
 	for _, out := range writers {
-		if err := writeFile(filepath.Join(dir, out.name), out.write); err != nil {
+		if err := fsutil.WriteFile(filepath.Join(dir, out.name), out.write); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func writeFile(path string, write func(io.Writer) error) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := write(f); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return f.Close()
 }
