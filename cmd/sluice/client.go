@@ -36,6 +36,12 @@ func (o *globalOptions) openStore(ctx context.Context) (state.Store, error) {
 
 // withView runs fn on the current view of the store.
 func (o *globalOptions) withView(ctx context.Context, fn func(state.View) error) error {
+	return o.withStoreView(ctx, func(_ state.Store, view state.View) error { return fn(view) })
+}
+
+// withStoreView runs fn with an open store and its current view, for
+// commands that read further (history) after the view.
+func (o *globalOptions) withStoreView(ctx context.Context, fn func(state.Store, state.View) error) error {
 	store, err := o.openStore(ctx)
 	if err != nil {
 		return err
@@ -45,5 +51,5 @@ func (o *globalOptions) withView(ctx context.Context, fn func(state.View) error)
 	if err != nil {
 		return err
 	}
-	return fn(view)
+	return fn(store, view)
 }

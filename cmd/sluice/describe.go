@@ -41,26 +41,21 @@ func newDescribeCommand(opts *globalOptions) *cobra.Command {
 }
 
 func describeApp(ctx context.Context, opts *globalOptions, name string) (appDescription, error) {
-	store, err := opts.openStore(ctx)
-	if err != nil {
-		return appDescription{}, err
-	}
-	defer store.Close()
-	view, err := state.LoadView(ctx, store)
-	if err != nil {
-		return appDescription{}, err
-	}
-	row := appRowOf(view, name)
-	if row.Spec == nil && row.Status == nil && row.Error == "" {
-		return appDescription{}, fmt.Errorf("app %s: not found", name)
-	}
-	desc := appDescription{appRow: row, Transitions: []state.Transition{}}
-	desc.Transitions, err = transitions(ctx, store, name, view.Revision)
-	if err != nil {
-		return appDescription{}, err
-	}
-	desc.Decisions, desc.Reasons = decisionsFor(view, name)
-	return desc, nil
+	var desc appDescription
+	err := opts.withStoreView(ctx, func(store state.Store, view state.View) error {
+		row := appRowOf(view, name)
+		if row.Spec == nil && row.Status == nil && row.Error == "" {
+			return fmt.Errorf("app %s: not found", name)
+		}
+		transitions, err := transitions(ctx, store, name, view.Revision)
+		if err != nil {
+			return err
+		}
+		desc = appDescription{appRow: row, Transitions: transitions}
+		desc.Decisions, desc.Reasons = decisionsFor(view, name)
+		return nil
+	})
+	return desc, err
 }
 
 // transitions reads the app's lifecycle from the history of its status key.
