@@ -22,6 +22,11 @@ func TestLatencyStatsAgreeWithHandComputedQuantiles(t *testing.T) {
 		name: "ten", ms: []float64{12, 3, 7, 45, 9, 1, 30, 5, 18, 2}, errors: 2,
 		want: state.LatencyStats{Count: 10, Errors: 2, P50Ms: 7, P95Ms: 45, P99Ms: 45, MaxMs: 45},
 	}, {
+		// 11 samples: p50 is the 6th (ceil 5.5), p95 the 11th (ceil 10.45,
+		// where rounding would give the 10th), p99 the 11th.
+		name: "eleven", ms: oneToN(11),
+		want: state.LatencyStats{Count: 11, P50Ms: 6, P95Ms: 11, P99Ms: 11, MaxMs: 11},
+	}, {
 		// 1..100 ms: the k-th percentile is k ms by nearest rank.
 		name: "hundred", ms: oneToN(100),
 		want: state.LatencyStats{Count: 100, P50Ms: 50, P95Ms: 95, P99Ms: 99, MaxMs: 100},
