@@ -45,7 +45,7 @@ func (c *Collector) bindOTLPHTTP(address string) (receiverServer, error) {
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		ErrorLog:          nil,
+		IdleTimeout:       2 * time.Minute,
 	}
 	return r, nil
 }
