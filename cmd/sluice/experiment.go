@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -48,9 +51,9 @@ func newExperimentRunCommand(opts *globalOptions, use, short, mode string) *cobr
 		},
 	}
 	flags := cmd.Flags()
-	flags.StringVar(&eo.mode, "mode", mode, "where to run: sim")
+	flags.StringVar(&eo.mode, "mode", mode, "where to run: sim (the simulated node) or real (containers on this host's Docker engine)")
 	flags.StringVar(&eo.out, "out", "", "output directory (default out/<scenario>)")
-	flags.StringVar(&eo.store, "store", "memory", "store of the simulated node: memory or etcd (an embedded server per phase)")
+	flags.StringVar(&eo.store, "store", "memory", "store of each phase: memory or etcd (an embedded server per phase)")
 	flags.StringVar(&eo.policyDir, "policy", "", "policy directory (default: the scenario's policy_dir)")
 	flags.Float64Var(&eo.durationScale, "duration-scale", 1, "shorten (or lengthen) every phase by this factor")
 	addOutputFlag(cmd, &eo.output)
@@ -61,8 +64,8 @@ func runExperiment(cmd *cobra.Command, opts *globalOptions, eo *experimentOption
 	if eo.durationScale <= 0 {
 		return fmt.Errorf("--duration-scale %g: must be > 0", eo.durationScale)
 	}
-	if eo.mode != "sim" {
-		return fmt.Errorf("--mode %s: unknown mode (want sim)", eo.mode)
+	if eo.mode != "sim" && eo.mode != "real" {
+		return fmt.Errorf("--mode %s: unknown mode (want sim or real)", eo.mode)
 	}
 	sc, err := scenario.Load(file)
 	if err != nil {
@@ -79,9 +82,10 @@ func runExperiment(cmd *cobra.Command, opts *globalOptions, eo *experimentOption
 	}
 	out := firstNonEmpty(eo.out, filepath.Join("out", scaled.Name))
 	start := time.Now()
-	res, err := experiment.Run(cmd.Context(), experiment.Config{
+	cfg := experiment.Config{
 		Scenario: &scaled, Bundle: bundle, Stores: stores, Logger: opts.quietLogger(cmd), Progress: opts.stderr,
-	})
+	}
+	res, err := runMode(cmd.Context(), eo.mode, cfg)
 	if err != nil {
 		return err
 	}
@@ -91,6 +95,17 @@ func runExperiment(cmd *cobra.Command, opts *globalOptions, eo *experimentOption
 	fmt.Fprintf(opts.stderr, "%s: %d phases in %.1f s wall time, outputs in %s\n",
 		scaled.Name, len(scaled.Phases), time.Since(start).Seconds(), out)
 	return renderSummary(opts, eo.output, res)
+}
+
+// runMode runs the experiment where asked. A real run ends on an
+// interrupt like on an error: its containers are removed before it returns.
+func runMode(ctx context.Context, mode string, cfg experiment.Config) (*experiment.Result, error) {
+	if mode == "sim" {
+		return experiment.Run(ctx, cfg)
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return experiment.RunReal(ctx, experiment.RealConfig{Config: cfg})
 }
 
 func renderSummary(opts *globalOptions, output string, res *experiment.Result) error {

@@ -1,0 +1,277 @@
+package experiment
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/sluice-io/sluice/actuators/cgroup"
+	"github.com/sluice-io/sluice/actuators/docker"
+	"github.com/sluice-io/sluice/reconciler"
+	"github.com/sluice-io/sluice/sensors"
+	"github.com/sluice-io/sluice/sim/report"
+	"github.com/sluice-io/sluice/sim/scenario"
+	"github.com/sluice-io/sluice/state"
+)
+
+// RealConfig is a run on this host: real containers on the Docker engine,
+// their CPU settings in cgroups, usage and run-queue wait from cgroups and
+// the victim's work from its own reports on its output.
+type RealConfig struct {
+	Config
+	// DockerHost is the engine's address; empty means DOCKER_HOST or the
+	// default socket.
+	DockerHost string
+	// NodeName labels the run's containers; empty means a name unique to
+	// the run, so that nothing else on the engine is touched.
+	NodeName string
+	// WorkTimeout is how long the victim may go without reporting work
+	// before its phase fails [5 s].
+	WorkTimeout time.Duration
+}
+
+// cleanupTimeout bounds the removal of a phase's containers, which runs
+// even after the run's context has ended.
+const cleanupTimeout = 30 * time.Second
+
+// RunReal runs every phase of the scenario on this host's Docker engine,
+// each from a clean node: the phase's containers are removed when it ends,
+// also when it fails or ctx ends. Ticks follow the wall clock. The process
+// itself is pinned, for the run, to the CPUs no container of the scenario
+// is pinned to, so the loop does not compete with the victim.
+func RunReal(ctx context.Context, cfg RealConfig) (*Result, error) {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.NodeName == "" {
+		cfg.NodeName = uniqueNodeName(cfg.Scenario.Name)
+	}
+	if cfg.WorkTimeout <= 0 {
+		cfg.WorkTimeout = 5 * time.Second
+	}
+	restore, err := pinAwayFromScenario(*cfg.Scenario)
+	if err != nil {
+		logger.Warn("the experiment shares CPUs with its containers", "err", err)
+	}
+	defer restore()
+	rt, err := docker.New(ctx, docker.Config{Node: cfg.NodeName, Host: cfg.DockerHost}, logger)
+	if err != nil {
+		return nil, err
+	}
+	defer rt.Close()
+	if err := checkImages(ctx, rt, *cfg.Scenario); err != nil {
+		return nil, err
+	}
+	cpu, err := cgroup.New(cgroup.Config{PIDs: rt, Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("cgroup actuator: %w", err)
+	}
+	cfg.Logger = logger
+	return runLoop(ctx, cfg.Config, mode{
+		name: report.ModeReal,
+		node: func(ctx context.Context, _ int) (phaseNode, error) { return newRealPhaseNode(ctx, cfg, rt, cpu) },
+		progress: func(phase scenario.Phase, events int) string {
+			return fmt.Sprintf("%5.0f s on node %s, %d events", phase.DurationSeconds, cfg.NodeName, events)
+		},
+	})
+}
+
+// uniqueNodeName is the scenario's name with a random suffix.
+func uniqueNodeName(scenarioName string) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return "experiment-" + strings.ToLower(scenarioName) + "-" + hex.EncodeToString(b[:])
+}
+
+// checkImages fails early, with the fix, when an app's image is missing:
+// the reconciler would otherwise retry the creation for the whole phase.
+func checkImages(ctx context.Context, rt *docker.Runtime, sc scenario.Scenario) error {
+	for _, app := range sc.Apps {
+		for _, c := range app.Spec.Containers {
+			if _, err := rt.Client().ImageInspect(ctx, c.Image); err != nil {
+				return fmt.Errorf("image %s of %s: %w (make images builds the workload images)",
+					c.Image, state.ContainerID(app.Spec.Name, c.Name), err)
+			}
+		}
+	}
+	return nil
+}
+
+// realPhaseNode is the host during one phase: the run's runtime and cgroup
+// actuator, and sensors of its own, so that rates start afresh.
+type realPhaseNode struct {
+	cfg        RealConfig
+	runtime    *docker.Runtime
+	cpu        *cgroup.Controller
+	sensor     *sensors.Sensor
+	containers *sensors.ContainerCollector
+	work       *sensors.WorkLog
+	tick       time.Duration
+
+	// start is when the phase's clock started: once the apps due at 0
+	// run. lastObserved is the end of the previous tick.
+	start, lastObserved time.Time
+	// lastWork is when the victim last reported work.
+	lastWork time.Time
+	pending  pendingTicks
+}
+
+// pendingTicks accumulates ticks in which the victim reported no work,
+// in CPU-seconds, to fold them into the next tick that has a report.
+type pendingTicks struct {
+	seconds, victimUsage, victimWait, hogUsage float64
+}
+
+func newRealPhaseNode(ctx context.Context, cfg RealConfig, rt *docker.Runtime, cpu *cgroup.Controller) (*realPhaseNode, error) {
+	host, err := sensors.NewHostCollector(sensors.HostConfig{}, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	work, err := sensors.NewWorkLog(ctx, sensors.WorkLogConfig{Logs: rt, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	apps := map[string]state.AppSpec{}
+	for _, a := range cfg.Scenario.Apps {
+		apps[a.Spec.Name] = a.Spec
+	}
+	containers := sensors.NewContainerCollector(sensors.ContainerConfig{}, rt, cfg.Logger)
+	sensor, err := sensors.NewSensor(sensors.SensorConfig{
+		Node: cfg.NodeName, Clock: time.Now, Host: host, Containers: containers, Runtime: rt,
+		Metadata: sensors.MetadataFromApps(apps), Work: work, Logger: cfg.Logger,
+	})
+	if err != nil {
+		work.Close()
+		containers.Close()
+		return nil, err
+	}
+	return &realPhaseNode{
+		cfg: cfg, runtime: rt, cpu: cpu, sensor: sensor, containers: containers, work: work,
+		tick: time.Duration(cfg.Scenario.TickSeconds * float64(time.Second)),
+	}, nil
+}
+
+func (r *realPhaseNode) Info() state.NodeInfo {
+	capacity, _ := sensors.HostCapacity("/proc")
+	return state.NodeInfo{Name: r.cfg.NodeName, Runtime: "docker", Capacity: capacity}
+}
+
+func (r *realPhaseNode) Runner() reconciler.RunnerConfig {
+	return reconciler.RunnerConfig{Runtime: r.runtime, CPU: r.cpu, Clock: reconciler.WallClock}
+}
+
+// Tick waits for the end of tick k on the wall clock and observes the
+// node. The phase's clock starts at the first call, after the apps due at
+// 0 were created, with a reading that gives the first tick its rates. A
+// tick that starts late (a container took long to create) still lasts at
+// least half a tick, so that every tick is long enough to measure.
+func (r *realPhaseNode) Tick(ctx context.Context, k int) (state.Observation, error) {
+	if r.start.IsZero() {
+		obs, err := r.sensor.Tick(ctx)
+		if err != nil {
+			return obs, err
+		}
+		r.start, r.lastObserved, r.lastWork = obs.Time, obs.Time, obs.Time
+	}
+	deadline := r.start.Add(time.Duration(k+1) * r.tick)
+	if earliest := r.lastObserved.Add(r.tick / 2); deadline.Before(earliest) {
+		deadline = earliest
+	}
+	if err := sleepUntil(ctx, deadline); err != nil {
+		return state.Observation{}, err
+	}
+	obs, err := r.sensor.Tick(ctx)
+	if err != nil {
+		return obs, err
+	}
+	r.lastObserved = obs.Time
+	return obs, nil
+}
+
+func sleepUntil(ctx context.Context, deadline time.Time) error {
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
+}
+
+// Measure reads the victim's and the hog's CPU from the observation and
+// the victim's work from its reports. A tick in which the victim reported
+// nothing is folded into the next one, so that work and CPU always cover
+// the same stretch of time.
+func (r *realPhaseNode) Measure(obs state.Observation) (tickMeasure, bool, error) {
+	victim, hog := findContainer(obs, r.cfg.Scenario.Victim), findContainer(obs, r.cfg.Scenario.Hog)
+	dt := obs.IntervalSeconds
+	r.pending.seconds += dt
+	var quota *float64
+	if hog != nil {
+		r.pending.hogUsage += hog.CPUUsageCores * dt
+		quota = hog.CPUQuotaCores
+	}
+	if victim != nil {
+		r.pending.victimUsage += victim.CPUUsageCores * dt
+		r.pending.victimWait += victim.RunQueueWaitCores * dt
+	}
+	if victim == nil || victim.Work == nil || r.pending.seconds <= 0 {
+		if silent := obs.Time.Sub(r.lastWork); silent > r.cfg.WorkTimeout {
+			return tickMeasure{}, false, fmt.Errorf("victim %s reported no work for %.1f s (is it running sineload, whose reports are on its output?)",
+				r.cfg.Scenario.Victim, silent.Seconds())
+		}
+		return tickMeasure{}, false, nil
+	}
+	r.lastWork = obs.Time
+	p := r.pending
+	r.pending = pendingTicks{}
+	return tickMeasure{
+		Seconds: obs.Time.Sub(r.start).Seconds(), IntervalSeconds: p.seconds,
+		Victim: containerMeasure{
+			DemandCores: victim.Work.Arrived / p.seconds, UsageCores: p.victimUsage / p.seconds,
+			WaitCores: p.victimWait / p.seconds, Work: victim.Work,
+		},
+		Hog: containerMeasure{UsageCores: p.hogUsage / p.seconds, QuotaCores: quota},
+	}, true, nil
+}
+
+func findContainer(obs state.Observation, id string) *state.ContainerObservation {
+	for i := range obs.Containers {
+		if obs.Containers[i].ID == id {
+			return &obs.Containers[i]
+		}
+	}
+	return nil
+}
+
+// Close removes every container of the node and stops reading them. It
+// brings its own deadline: it must run after an interrupt too.
+func (r *realPhaseNode) Close(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	err := removeAll(ctx, r.runtime)
+	r.work.Close()
+	r.containers.Close()
+	return err
+}
+
+func removeAll(ctx context.Context, rt *docker.Runtime) error {
+	left, err := rt.List(ctx)
+	if err != nil {
+		return fmt.Errorf("remove the phase's containers: %w", err)
+	}
+	var errs []error
+	for _, c := range left {
+		if err := rt.Remove(ctx, c); err != nil {
+			errs = append(errs, fmt.Errorf("remove %s: %w", c.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
