@@ -6,12 +6,14 @@ import (
 	"io/fs"
 	"path/filepath"
 	"strconv"
+
+	"github.com/sluice-io/sluice/actuators/cgroup"
 )
 
 // containerFiles are the files of one container kept open between ticks.
 // Optional ones are nil where the node does not have them.
 type containerFiles struct {
-	mode CgroupMode
+	version cgroup.Version
 	// usage is v1 cpuacct.usage; on v2 cpu.stat carries usage too.
 	usage   *openFile
 	cpuStat *openFile
@@ -35,7 +37,7 @@ type fileSpec struct {
 }
 
 func openContainerFiles(dirs cgroupDirs, procRoot string, pid int) (containerFiles, error) {
-	files := containerFiles{mode: dirs.mode}
+	files := containerFiles{version: dirs.version}
 	for _, spec := range files.specs(dirs, procRoot, pid) {
 		open := openKept
 		if spec.reopen {
@@ -57,7 +59,7 @@ func openContainerFiles(dirs cgroupDirs, procRoot string, pid int) (containerFil
 
 func (f *containerFiles) specs(dirs cgroupDirs, procRoot string, pid int) []fileSpec {
 	netDev := filepath.Join(procRoot, strconv.Itoa(pid), "net", "dev")
-	if dirs.mode == CgroupV2 {
+	if dirs.version == cgroup.V2 {
 		return []fileSpec{
 			{&f.cpuStat, filepath.Join(dirs.cpu, "cpu.stat"), false, false},
 			{&f.quota, filepath.Join(dirs.cpu, "cpu.max"), true, false},
@@ -163,7 +165,7 @@ func (f *containerFiles) readCPU() (cpuCounters, error) {
 	if err != nil {
 		return cpuCounters{}, err
 	}
-	if f.mode == CgroupV2 {
+	if f.version == cgroup.V2 {
 		counters, err := parseCPUStatV2(content)
 		if err != nil {
 			return counters, fmt.Errorf("%s: %w", f.cpuStat.path, err)
@@ -186,12 +188,12 @@ func (f *containerFiles) readCPULimits() (*float64, uint64, error) {
 		if err != nil {
 			return nil, 0, err
 		}
-		if f.mode == CgroupV2 {
-			quota, err = parseCPUMax(content)
+		if f.version == cgroup.V2 {
+			quota, err = cgroup.ParseCPUMax(content)
 		} else {
 			var period string
 			if period, err = f.period.read(); err == nil {
-				quota, err = parseCFSQuota(content, period)
+				quota, err = cgroup.ParseCFSQuota(content, period)
 			}
 		}
 		if err != nil {
@@ -203,8 +205,8 @@ func (f *containerFiles) readCPULimits() (*float64, uint64, error) {
 		if err != nil {
 			return nil, 0, err
 		}
-		if f.mode == CgroupV2 {
-			shares, err = parseCPUWeight(content)
+		if f.version == cgroup.V2 {
+			shares, err = cgroup.ParseCPUWeight(content)
 		} else {
 			shares, err = parseUint(content)
 		}

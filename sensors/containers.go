@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sluice-io/sluice/actuators/cgroup"
 	"github.com/sluice-io/sluice/reconciler"
 	"github.com/sluice-io/sluice/state"
 )
@@ -27,8 +28,9 @@ type ContainerConfig struct {
 	ProcRoot string
 	// CgroupRoot is where the cgroup hierarchies are mounted [/sys/fs/cgroup].
 	CgroupRoot string
-	// Mode forces a cgroup layout; 0 detects it from CgroupRoot.
-	Mode CgroupMode
+	// Version forces a cgroup API; 0 detects it from CgroupRoot
+	// (cgroup.DetectVersionAt).
+	Version cgroup.Version
 	// Interface is the container's network interface [eth0].
 	Interface string
 }
@@ -38,10 +40,10 @@ func (c ContainerConfig) withDefaults() ContainerConfig {
 		c.ProcRoot = "/proc"
 	}
 	if c.CgroupRoot == "" {
-		c.CgroupRoot = "/sys/fs/cgroup"
+		c.CgroupRoot = cgroup.DefaultRoot
 	}
-	if c.Mode == 0 {
-		c.Mode = DetectCgroupMode(c.CgroupRoot)
+	if c.Version == 0 {
+		c.Version = cgroup.DetectVersionAt(c.CgroupRoot)
 	}
 	if c.Interface == "" {
 		c.Interface = "eth0"
@@ -65,7 +67,7 @@ func NewContainerCollector(config ContainerConfig, locator Locator, logger *slog
 	return &ContainerCollector{
 		config:  config,
 		locator: locator,
-		logger:  logger.With("sensor", "containers", "cgroup", config.Mode.String()),
+		logger:  logger.With("sensor", "containers", "cgroup", fmt.Sprintf("v%d", config.Version)),
 		tracked: map[string]*trackedContainer{},
 	}
 }
@@ -142,11 +144,11 @@ func (cc *ContainerCollector) open(ctx context.Context, c reconciler.Container) 
 	if err != nil {
 		return nil, err
 	}
-	membership, err := parseProcCgroup(content)
+	group, err := cgroup.GroupFromProcCgroup(cc.config.Version, content)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cgroupFile, err)
 	}
-	dirs, err := resolveCgroupDirs(cc.config.CgroupRoot, cc.config.Mode, membership)
+	dirs, err := groupDirs(cc.config.CgroupRoot, group)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cgroupFile, err)
 	}

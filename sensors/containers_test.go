@@ -119,6 +119,20 @@ func TestContainerCollectorRestartAndVanish(t *testing.T) {
 	}
 }
 
+func TestContainerCollectorMalformedProcCgroup(t *testing.T) {
+	root := t.TempDir()
+	tree := v1Tree(1e9, 0, 0, 0, "4242\n", 0, 0)
+	tree["proc/4242/cgroup"] = "garbage\n"
+	writeTree(t, root, tree)
+	cc := NewContainerCollector(ContainerConfig{ProcRoot: filepath.Join(root, "proc"), CgroupRoot: filepath.Join(root, "cg")},
+		pidsByID{victim.ID: 4242}, discardLogger())
+	defer cc.Close()
+	obs, err := cc.Collect(context.Background(), t0, []reconciler.Container{victim})
+	if cgroupFile := filepath.Join(root, "proc", "4242", "cgroup"); err == nil || !strings.Contains(err.Error(), cgroupFile) || len(obs) != 0 {
+		t.Errorf("malformed %s: %d observations, err %v; want none and an error naming the file", cgroupFile, len(obs), err)
+	}
+}
+
 func v2Tree(usageUsec, throttledUsec, pressure uint64, withSchedstat bool) map[string]string {
 	dir := "cg/system.slice/docker-def.scope/"
 	files := map[string]string{

@@ -4,46 +4,40 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/sluice-io/sluice/actuators/cgroup"
 )
 
-func TestParseProcCgroup(t *testing.T) {
-	v1 := "12:memory:/docker/abc\n4:cpu,cpuacct:/docker/abc\n3:cpuset:/docker/abc\n1:name=systemd:/docker/abc\n0::/\n"
-	pc, err := parseProcCgroup(v1)
+func TestGroupDirs(t *testing.T) {
+	dirsOf := func(v cgroup.Version, procCgroup string) (cgroupDirs, error) {
+		g, err := cgroup.GroupFromProcCgroup(v, procCgroup)
+		if err != nil {
+			return cgroupDirs{}, err
+		}
+		return groupDirs("/cg", g)
+	}
+	separate := "4:memory:/docker/a\n3:cpuset:/docker/a\n2:cpuacct:/docker/a\n1:cpu:/docker/a\n0::/docker/a\n"
+	dirs, err := dirsOf(cgroup.V1, separate)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"memory": "/docker/abc", "cpu": "/docker/abc", "cpuacct": "/docker/abc", "cpuset": "/docker/abc", "systemd": "/docker/abc"}
-	if !reflect.DeepEqual(pc.v1, want) || !pc.hasUnified || pc.unified != "/" {
-		t.Errorf("v1 parse = %+v, want v1 %v and unified /", pc, want)
-	}
-	pc, err = parseProcCgroup("0::/system.slice/docker-abc.scope\n")
-	if err != nil || pc.unified != "/system.slice/docker-abc.scope" || len(pc.v1) != 0 {
-		t.Errorf("v2 parse = %+v, %v", pc, err)
-	}
-	if _, err := parseProcCgroup("garbage\n"); err == nil || !strings.Contains(err.Error(), "line 1") {
-		t.Errorf("malformed line: err = %v, want one naming line 1", err)
-	}
-}
-
-func TestResolveCgroupDirs(t *testing.T) {
-	pc, _ := parseProcCgroup("4:memory:/docker/a\n3:cpuset:/docker/a\n2:cpuacct:/docker/a\n1:cpu:/docker/a\n0::/docker/a\n")
-	dirs, err := resolveCgroupDirs("/cg", CgroupV1, pc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := cgroupDirs{mode: CgroupV1, cpu: "/cg/cpu/docker/a", cpuacct: "/cg/cpuacct/docker/a", cpuset: "/cg/cpuset/docker/a", memory: "/cg/memory/docker/a", pressure: "/cg/unified/docker/a"}
+	want := cgroupDirs{version: cgroup.V1, cpu: "/cg/cpu/docker/a", cpuacct: "/cg/cpuacct/docker/a", cpuset: "/cg/cpuset/docker/a", memory: "/cg/memory/docker/a", pressure: "/cg/unified/docker/a"}
 	if dirs != want {
 		t.Errorf("v1 dirs = %+v, want %+v", dirs, want)
 	}
-	dirs, err = resolveCgroupDirs("/cg", CgroupV2, pc)
-	if err != nil || dirs.cpu != "/cg/docker/a" || dirs.memory != "/cg/docker/a" {
+	comounted := "12:memory:/docker/abc\n4:cpu,cpuacct:/docker/abc\n3:cpuset:/docker/abc\n1:name=systemd:/docker/abc\n0::/\n"
+	if dirs, err := dirsOf(cgroup.V1, comounted); err != nil || dirs.cpuacct != "/cg/cpuacct/docker/abc" || dirs.pressure != "" {
+		t.Errorf("co-mounted v1 dirs = %+v, %v; want cpuacct under /cg/cpuacct and no pressure from the unified root", dirs, err)
+	}
+	dirs, err = dirsOf(cgroup.V2, separate)
+	if err != nil || dirs.cpu != "/cg/docker/a" || dirs.memory != "/cg/docker/a" || dirs.pressure != "/cg/docker/a" {
 		t.Errorf("v2 dirs = %+v, %v", dirs, err)
 	}
-	noMemory, _ := parseProcCgroup("1:cpu:/x\n")
-	if _, err := resolveCgroupDirs("/cg", CgroupV1, noMemory); err == nil {
+	noMemory := "1:cpu:/x\n"
+	if _, err := dirsOf(cgroup.V1, noMemory); err == nil {
 		t.Error("a v1 process in no cpuacct cgroup resolved without error")
 	}
-	if _, err := resolveCgroupDirs("/cg", CgroupV2, noMemory); err == nil {
+	if _, err := dirsOf(cgroup.V2, noMemory); err == nil {
 		t.Error("a v2 layout without a 0:: line resolved without error")
 	}
 }
@@ -65,42 +59,7 @@ func TestParseCPUStat(t *testing.T) {
 	}
 }
 
-func TestParseCPULimits(t *testing.T) {
-	quota, err := parseCFSQuota("50000\n", "100000\n")
-	if err != nil || quota == nil || *quota != 0.5 {
-		t.Errorf("quota 50000/100000 = %v, %v; want 0.5", quota, err)
-	}
-	if quota, err := parseCFSQuota("-1\n", "100000\n"); err != nil || quota != nil {
-		t.Errorf("quota -1 = %v, %v; want unlimited", quota, err)
-	}
-	if _, err := parseCFSQuota("1000", "0"); err == nil {
-		t.Error("period 0 accepted")
-	}
-	if quota, err := parseCPUMax("150000 100000\n"); err != nil || quota == nil || *quota != 1.5 {
-		t.Errorf("cpu.max 150000 100000 = %v, %v; want 1.5", quota, err)
-	}
-	if quota, err := parseCPUMax("max 100000\n"); err != nil || quota != nil {
-		t.Errorf("cpu.max max = %v, %v; want unlimited", quota, err)
-	}
-	if _, err := parseCPUMax("max\n"); err == nil {
-		t.Error("cpu.max with one field accepted")
-	}
-	// The inverse of the linear mapping the cgroup actuator writes with:
-	// shares 1024 are written as weight 39, which reads back as 999.
-	for weight, shares := range map[string]uint64{"39": 999, "1": 2, "10000": 262144, "100": 2598} {
-		if got, err := parseCPUWeight(weight); err != nil || got != shares {
-			t.Errorf("weight %s = %d shares, %v; want %d", weight, got, err, shares)
-		}
-	}
-	for _, shares := range []uint64{2, 512, 1024, 10000, 262144} {
-		weight := 1 + ((shares-2)*9999)/262142
-		if back := sharesFromWeight(weight); back > shares || shares-back > 26 {
-			t.Errorf("shares %d → weight %d → %d shares; want within one weight step below", shares, weight, back)
-		}
-	}
-	if _, err := parseCPUWeight("0"); err == nil {
-		t.Error("weight 0 accepted")
-	}
+func TestParseCPUSetFile(t *testing.T) {
 	if list, err := parseCPUSetFile("0-1,3\n"); err != nil || list != "0-1,3" {
 		t.Errorf("cpuset = %q, %v", list, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-io/sluice/actuators/cgroup"
 	"github.com/sluice-io/sluice/internal/testenv"
 	"github.com/sluice-io/sluice/reconciler"
 )
@@ -18,8 +19,8 @@ import (
 // testCgroup is a cgroup made for one test, in every hierarchy the
 // container collector reads.
 type testCgroup struct {
-	mode CgroupMode
-	dirs []string
+	version cgroup.Version
+	dirs    []string
 }
 
 // newTestCgroup creates the cgroup pinned to cpus and removes it when the
@@ -27,8 +28,8 @@ type testCgroup struct {
 func newTestCgroup(t *testing.T, root, cpus string) *testCgroup {
 	t.Helper()
 	name := fmt.Sprintf("sluice-sensors-test-%d", os.Getpid())
-	cg := &testCgroup{mode: DetectCgroupMode(root)}
-	if cg.mode == CgroupV2 {
+	cg := &testCgroup{version: cgroup.DetectVersionAt(root)}
+	if cg.version == cgroup.V2 {
 		// Controllers must be enabled for the root's children first.
 		for _, c := range []string{"+cpu", "+cpuset", "+memory"} {
 			_ = os.WriteFile(filepath.Join(root, "cgroup.subtree_control"), []byte(c), 0)
@@ -55,7 +56,7 @@ func newTestCgroup(t *testing.T, root, cpus string) *testCgroup {
 		})
 	}
 	cpusetDir := cg.dirs[0]
-	if cg.mode == CgroupV1 {
+	if cg.version == cgroup.V1 {
 		cpusetDir = cg.dirs[2]
 		// A v1 cpuset takes no tasks until it has memory nodes.
 		mems, err := os.ReadFile(filepath.Join(filepath.Dir(cpusetDir), "cpuset.mems"))
@@ -123,7 +124,7 @@ func TestRealCgroup(t *testing.T) {
 
 	locator[c.ID] = cg.spin(t)
 	usage, wait := measure(t, cc, c, time.Second)
-	t.Logf("one spinner on CPU 0 (%s): usage %.3f cores, run-queue wait %.3f cores", cg.mode, usage, wait)
+	t.Logf("one spinner on CPU 0 (%s): usage %.3f cores, run-queue wait %.3f cores", cg.version, usage, wait)
 	if usage < 0.05 || usage > 1.1 {
 		t.Errorf("one spinner used %.3f cores; want up to 1 (it shares CPU 0 with the machine)", usage)
 	}

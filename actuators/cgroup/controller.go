@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/containerd/cgroups/v3"
-
 	"github.com/sluice-io/sluice/reconciler"
 )
 
@@ -93,17 +91,25 @@ func New(cfg Config) (*Controller, error) {
 }
 
 // DetectVersion says which cgroup API the host's resource controllers
-// speak. A hybrid host (v1 controllers plus an empty v2 hierarchy at
-// /sys/fs/cgroup/unified, as systemd sets up) counts as v1, because that is
-// where the cpu, cpuset and memory controllers are.
+// speak, from the hierarchies mounted at DefaultRoot (see DetectVersionAt).
 func DetectVersion() (Version, error) {
-	switch cgroups.Mode() {
-	case cgroups.Unified:
-		return V2, nil
-	case cgroups.Legacy, cgroups.Hybrid:
-		return V1, nil
+	if _, err := os.Stat(DefaultRoot); err != nil {
+		return 0, fmt.Errorf("no cgroup hierarchy mounted at %s: %w", DefaultRoot, err)
 	}
-	return 0, fmt.Errorf("no cgroup hierarchy mounted at %s", DefaultRoot)
+	return DetectVersionAt(DefaultRoot), nil
+}
+
+// DetectVersionAt says which cgroup API the hierarchies mounted at root
+// speak: only a unified hierarchy has cgroup.controllers at its top, so a
+// fixture tree mimics v2 by holding that file. A hybrid host (v1
+// controllers plus an empty v2 hierarchy at <root>/unified, as systemd sets
+// up) counts as v1, because that is where the cpu, cpuset and memory
+// controllers are.
+func DetectVersionAt(root string) Version {
+	if _, err := os.Stat(filepath.Join(root, "cgroup.controllers")); err == nil {
+		return V2
+	}
+	return V1
 }
 
 // Version is the cgroup API the controller writes.

@@ -1,9 +1,16 @@
 package cgroup
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/containerd/cgroups/v3"
+
+	"github.com/sluice-io/sluice/internal/testenv"
 )
 
 func TestGroupFromProcCgroup(t *testing.T) {
@@ -77,5 +84,36 @@ func TestDriverGroups(t *testing.T) {
 		if _, err := DriverGroups(V1, id); err == nil {
 			t.Errorf("DriverGroups accepted runtime ID %q", id)
 		}
+	}
+}
+
+func TestDetectVersionAt(t *testing.T) {
+	v1 := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(v1, "unified"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got := DetectVersionAt(v1); got != V1 {
+		t.Errorf("a root without cgroup.controllers detected as %s, want %s", got, V1)
+	}
+	v2 := t.TempDir()
+	if err := os.WriteFile(filepath.Join(v2, "cgroup.controllers"), []byte("cpuset cpu memory\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := DetectVersionAt(v2); got != V2 {
+		t.Errorf("a root with cgroup.controllers detected as %s, want %s", got, V2)
+	}
+}
+
+// TestDetectVersionAgreesWithTheCgroupsLibrary checks the file test against
+// the filesystem type the containerd library looks at, on this host.
+func TestDetectVersionAgreesWithTheCgroupsLibrary(t *testing.T) {
+	testenv.RequireCgroups(t)
+	want, known := map[cgroups.CGMode]Version{cgroups.Unified: V2, cgroups.Hybrid: V1, cgroups.Legacy: V1}[cgroups.Mode()]
+	if !known {
+		testenv.Unavailable(t, fmt.Sprintf("cgroups library sees no hierarchy at %s (mode %d)", DefaultRoot, cgroups.Mode()))
+	}
+	got, err := DetectVersion()
+	if err != nil || got != want {
+		t.Errorf("DetectVersion() = %s, %v; the cgroups library's mode %d means %s", got, err, cgroups.Mode(), want)
 	}
 }

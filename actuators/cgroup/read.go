@@ -30,22 +30,21 @@ func memoryFile(v Version) File {
 
 // parseCPU turns the contents of the files cpuFiles names (keyed by file
 // name) into CPU settings. Shares are always reported; on v2 they are the
-// shares equivalent of cpu.weight (see SharesFromWeight).
+// shares equivalent of cpu.weight (see ParseCPUWeight).
 func parseCPU(v Version, files map[string]string) (reconciler.CPUResources, error) {
 	var r reconciler.CPUResources
 	var err error
 	if v == V2 {
-		if r.QuotaCores, err = parseCPUMax(files["cpu.max"]); err != nil {
+		if r.QuotaCores, err = ParseCPUMax(files["cpu.max"]); err != nil {
 			return r, err
 		}
-		weight, err := parseUint("cpu.weight", files["cpu.weight"])
+		shares, err := ParseCPUWeight(files["cpu.weight"])
 		if err != nil {
 			return r, err
 		}
-		shares := SharesFromWeight(weight)
 		r.Shares = &shares
 	} else {
-		if r.QuotaCores, err = parseCFSQuota(files["cpu.cfs_quota_us"], files["cpu.cfs_period_us"]); err != nil {
+		if r.QuotaCores, err = ParseCFSQuota(files["cpu.cfs_quota_us"], files["cpu.cfs_period_us"]); err != nil {
 			return r, err
 		}
 		shares, err := parseUint("cpu.shares", files["cpu.shares"])
@@ -58,8 +57,9 @@ func parseCPU(v Version, files map[string]string) (reconciler.CPUResources, erro
 	return r, nil
 }
 
-// parseCPUMax reads v2's "cpu.max": "max 100000" or "20000 100000".
-func parseCPUMax(content string) (*float64, error) {
+// ParseCPUMax reads v2's "cpu.max", "max 100000" or "20000 100000", as
+// cores; nil means no quota.
+func ParseCPUMax(content string) (*float64, error) {
 	quota, period, ok := strings.Cut(strings.TrimSpace(content), " ")
 	if !ok {
 		return nil, fmt.Errorf("cpu.max %q: want \"<quota|max> <period>\"", content)
@@ -67,12 +67,12 @@ func parseCPUMax(content string) (*float64, error) {
 	if quota == "max" {
 		return nil, nil
 	}
-	return parseCFSQuota(quota, period)
+	return ParseCFSQuota(quota, period)
 }
 
-// parseCFSQuota turns a quota and period in µs into cores; a negative quota
-// (v1's -1) means none.
-func parseCFSQuota(quotaText, periodText string) (*float64, error) {
+// ParseCFSQuota turns a quota and period in µs (v1's cpu.cfs_quota_us and
+// cpu.cfs_period_us) into cores; a negative quota (v1's -1) means none.
+func ParseCFSQuota(quotaText, periodText string) (*float64, error) {
 	quota, err := strconv.ParseInt(strings.TrimSpace(quotaText), 10, 64)
 	if err != nil {
 		return nil, fmt.Errorf("cpu quota %q: %w", quotaText, err)
@@ -89,6 +89,23 @@ func parseCFSQuota(quotaText, periodText string) (*float64, error) {
 	}
 	cores := float64(quota) / float64(period)
 	return &cores, nil
+}
+
+// ParseCPUWeight reads v2's cpu.weight as v1 shares (SharesFromWeight), so
+// readers speak in shares on both versions, as specs and decisions do.
+// Shares sluice wrote read back as the smallest shares of the same weight
+// step (1024 reads back as 999); a weight nobody wrote, such as the default
+// 100, reads as 2598 in that scale. The scheduler's own view of it is 1024
+// shares, but the ratios between groups are the same either way.
+func ParseCPUWeight(content string) (uint64, error) {
+	weight, err := parseUint("cpu.weight", content)
+	if err != nil {
+		return 0, err
+	}
+	if weight < minWeight || weight > maxWeight {
+		return 0, fmt.Errorf("cpu.weight %q: must be in [%d, %d]", strings.TrimSpace(content), minWeight, maxWeight)
+	}
+	return SharesFromWeight(weight), nil
 }
 
 // parseMemoryLimit reads memory.limit_in_bytes (v1) or memory.max (v2). v1

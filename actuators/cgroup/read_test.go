@@ -77,3 +77,42 @@ func TestParseMemoryLimit(t *testing.T) {
 		t.Error("parseMemoryLimit accepted -1 as a file content")
 	}
 }
+
+func TestParseCPUFiles(t *testing.T) {
+	quota, err := ParseCFSQuota("50000\n", "100000\n")
+	if err != nil || quota == nil || *quota != 0.5 {
+		t.Errorf("quota 50000/100000 = %v, %v; want 0.5", quota, err)
+	}
+	if quota, err := ParseCFSQuota("-1\n", "100000\n"); err != nil || quota != nil {
+		t.Errorf("quota -1 = %v, %v; want unlimited", quota, err)
+	}
+	if _, err := ParseCFSQuota("1000", "0"); err == nil {
+		t.Error("period 0 accepted")
+	}
+	if quota, err := ParseCPUMax("150000 100000\n"); err != nil || quota == nil || *quota != 1.5 {
+		t.Errorf("cpu.max 150000 100000 = %v, %v; want 1.5", quota, err)
+	}
+	if quota, err := ParseCPUMax("max 100000\n"); err != nil || quota != nil {
+		t.Errorf("cpu.max max = %v, %v; want unlimited", quota, err)
+	}
+	if _, err := ParseCPUMax("max\n"); err == nil {
+		t.Error("cpu.max with one field accepted")
+	}
+	// Shares 1024 are written as weight 39, which reads back as 999.
+	for weight, shares := range map[string]uint64{"39\n": 999, "1": 2, "10000": 262144, "100": 2598} {
+		if got, err := ParseCPUWeight(weight); err != nil || got != shares {
+			t.Errorf("weight %q = %d shares, %v; want %d", weight, got, err, shares)
+		}
+	}
+	for _, shares := range []uint64{2, 512, 1024, 10000, 262144} {
+		weight := WeightFromShares(shares)
+		if back := SharesFromWeight(weight); back > shares || shares-back > 26 {
+			t.Errorf("shares %d → weight %d → %d shares; want within one weight step below", shares, weight, back)
+		}
+	}
+	for _, bad := range []string{"0", "10001", "heavy"} {
+		if got, err := ParseCPUWeight(bad); err == nil {
+			t.Errorf("weight %q accepted as %d shares", bad, got)
+		}
+	}
+}
