@@ -3,6 +3,7 @@ package reconciler
 import (
 	"context"
 	"errors"
+	"maps"
 	"time"
 
 	"github.com/sluice-io/sluice/state"
@@ -109,20 +110,38 @@ func (r *Runner) applyUpdate(update storeUpdate) (relevant bool) {
 		return false
 	}
 	for _, ev := range update.events {
-		r.view.Apply(ev)
-		relevant = relevant || r.wakesFor(ev)
+		if r.applyEvent(ev) {
+			relevant = true
+		}
 	}
 	return relevant
 }
 
-func (r *Runner) wakesFor(ev state.Event) bool {
-	switch kind, name := state.ParseKey(ev.Key); kind {
-	case state.KindApp, state.KindNode:
-		return true
-	case state.KindDecision:
-		return name == r.cfg.Node
+// applyEvent folds ev into the view and reports whether it can change what
+// a pass does. The policy records a decision every tick, with a new time
+// and revision even when the containers' settings stay the same; only a
+// change of those settings is a reason for a pass.
+func (r *Runner) applyEvent(ev state.Event) bool {
+	kind, name := state.ParseKey(ev.Key)
+	if kind != state.KindDecision || name != r.cfg.Node {
+		r.view.Apply(ev)
+		return kind == state.KindApp || kind == state.KindNode
 	}
-	return false
+	before, had := r.view.Decisions[name]
+	r.view.Apply(ev)
+	after, has := r.view.Decisions[name]
+	return had != has || !maps.EqualFunc(before.Containers, after.Containers, sameContainerDecision)
+}
+
+func sameContainerDecision(a, b state.ContainerDecision) bool {
+	return equalPtr(a.CPUQuotaCores, b.CPUQuotaCores) && equalPtr(a.CPUShares, b.CPUShares) && equalPtr(a.NetMbit, b.NetMbit)
+}
+
+func equalPtr[T comparable](a, b *T) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
 }
 
 // nextPass is how long to wait after a pass: none if it changed something
