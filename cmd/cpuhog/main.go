@@ -5,27 +5,20 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
+
+	"github.com/sluice-io/sluice/internal/workload"
 )
 
 func parseFlags(args []string, stderr io.Writer) (threads int, err error) {
-	fs := flag.NewFlagSet("cpuhog", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := workload.NewFlagSet("cpuhog", stderr)
 	fs.IntVar(&threads, "threads", 1, "threads to keep busy, one core each")
-	if err := fs.Parse(args); err != nil {
+	if err := workload.Parse(fs, args); err != nil {
 		return 0, err
-	}
-	if fs.NArg() > 0 {
-		return 0, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if threads < 1 {
 		return 0, fmt.Errorf("--threads %d must be at least 1", threads)
@@ -34,19 +27,14 @@ func parseFlags(args []string, stderr io.Writer) (threads int, err error) {
 }
 
 func main() {
-	// As PID 1 of a container, a process that installs no handler ignores
-	// SIGTERM and docker stop has to wait for its timeout; handle it.
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	threads, err := parseFlags(os.Args[1:], os.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "cpuhog:", err)
-		os.Exit(1)
-	}
-	hog(ctx, threads)
+	workload.Main("cpuhog", func(ctx context.Context, args []string, _, stderr io.Writer) error {
+		threads, err := parseFlags(args, stderr)
+		if err != nil {
+			return err
+		}
+		hog(ctx, threads)
+		return nil
+	})
 }
 
 // hog spins on threads OS threads until ctx ends and returns the number of

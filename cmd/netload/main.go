@@ -12,30 +12,15 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
+
+	"github.com/sluice-io/sluice/internal/workload"
 )
 
 const usage = "usage: netload sink --listen ADDR | netload send --to ADDR [--duration 3s]"
 
-func main() {
-	// As PID 1 of a container, a process that installs no handler ignores
-	// SIGTERM and docker stop has to wait for its timeout; handle it.
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "netload:", err)
-		os.Exit(1)
-	}
-}
+func main() { workload.Main("netload", run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {

@@ -18,15 +18,13 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/sluice-io/sluice/internal/workload"
 )
 
 type config struct {
@@ -38,8 +36,7 @@ type config struct {
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
-	fs := flag.NewFlagSet("sineload", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := workload.NewFlagSet("sineload", stderr)
 	var c config
 	fs.Float64Var(&c.sched.base, "base", 0.5, "mean demand, in cores")
 	fs.Float64Var(&c.sched.amplitude, "amplitude", 0.3, "amplitude of the sine around --base, in cores (at most --base)")
@@ -50,11 +47,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.workers, "workers", 1, "server threads; the most work served is one core per worker")
 	fs.StringVar(&c.tracing.endpoint, "otlp-endpoint", "", "OTLP gRPC endpoint for a server span per unit (default $OTEL_EXPORTER_OTLP_ENDPOINT; none: no spans)")
 	fs.StringVar(&c.tracing.service, "service-name", "", "service name of the spans (default $SLUICE_GUID, else sineload)")
-	if err := fs.Parse(args); err != nil {
+	if err := workload.Parse(fs, args); err != nil {
 		return config{}, err
-	}
-	if fs.NArg() > 0 {
-		return config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	return c, c.validate()
 }
@@ -77,22 +71,14 @@ func (c config) validate() error {
 }
 
 func main() {
-	// As PID 1 of a container, a process that installs no handler ignores
-	// SIGTERM and docker stop has to wait for its timeout; handle it.
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	cfg, err := parseFlags(os.Args[1:], os.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return
-	}
-	cfg.tracing = cfg.tracing.withEnv(os.Getenv)
-	if err == nil {
-		err = run(ctx, cfg, os.Stdout)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "sineload:", err)
-		os.Exit(1)
-	}
+	workload.Main("sineload", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		cfg, err := parseFlags(args, stderr)
+		if err != nil {
+			return err
+		}
+		cfg.tracing = cfg.tracing.withEnv(os.Getenv)
+		return run(ctx, cfg, stdout)
+	})
 }
 
 // run serves work and reports every tick until ctx ends or the duration
