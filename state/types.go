@@ -2,6 +2,7 @@ package state
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"time"
 )
@@ -42,6 +43,18 @@ type ContainerSpec struct {
 	Resources Resources `json:"resources,omitempty"`
 	// Demand drives the simulated runtime; a real runtime ignores it.
 	Demand *DemandSpec `json:"demand,omitempty"`
+	// SLO is the latency the service promises; only a latency-critical
+	// container has one. A policy tightens its neighbours while the
+	// container's latency is above it.
+	SLO *SLOSpec `json:"slo,omitempty"`
+}
+
+// SLOSpec is a latency objective for the requests a container serves, as
+// measured by its server spans (ContainerObservation.Latency).
+type SLOSpec struct {
+	// LatencyP99Ms is the bound on the 99th percentile of the latency of
+	// the requests served in one interval, in milliseconds.
+	LatencyP99Ms float64 `json:"latency_p99_ms"`
 }
 
 // PortSpec publishes a container port on the host.
@@ -77,6 +90,10 @@ type DemandSpec struct {
 	StepTo        float64 `json:"step_to,omitempty"`
 	// File is a CSV of "seconds,cores" rows for kind csv.
 	File string `json:"file,omitempty"`
+	// RequestCPUMs is the CPU time one request takes to serve, in
+	// milliseconds, for the simulator's latency model of a latency-critical
+	// container; 0 means the default, one millisecond (sineload's --unit).
+	RequestCPUMs float64 `json:"request_cpu_ms,omitempty"`
 }
 
 var namePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
@@ -132,6 +149,26 @@ func (c ContainerSpec) validate() error {
 	}
 	if r.NetMbit != nil && *r.NetMbit <= 0 {
 		return fmt.Errorf("%s: resources.net_mbit must be > 0, got %g", c.Name, *r.NetMbit)
+	}
+	if d := c.Demand; d != nil && !(d.RequestCPUMs >= 0 && d.RequestCPUMs <= maxRequestCPUMs) {
+		return fmt.Errorf("%s: demand.request_cpu_ms must be in [0, %g] (0: the default), got %g", c.Name, float64(maxRequestCPUMs), d.RequestCPUMs)
+	}
+	return c.validateSLO()
+}
+
+// maxRequestCPUMs bounds a request's CPU time at a minute: beyond that a
+// "request" is a batch job, and the latency model has nothing to say.
+const maxRequestCPUMs = 60_000
+
+func (c ContainerSpec) validateSLO() error {
+	if c.SLO == nil {
+		return nil
+	}
+	if c.Class != LatencyCritical {
+		return fmt.Errorf("%s: slo: only a %s container has one, this one is %s", c.Name, LatencyCritical, c.Class)
+	}
+	if p99 := c.SLO.LatencyP99Ms; !(p99 > 0) || math.IsInf(p99, 0) {
+		return fmt.Errorf("%s: slo.latency_p99_ms must be a finite number > 0, got %g", c.Name, p99)
 	}
 	return nil
 }
