@@ -12,8 +12,10 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/sluice-io/sluice/internal/workload"
 )
@@ -42,6 +44,32 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	default:
 		return fmt.Errorf("unknown mode %q; %s", args[0], usage)
 	}
+}
+
+// parseModeFlags parses the flags of mode (send or sink) into a config of
+// type C: define declares them on fs, check then judges their values.
+// Every error names the mode.
+func parseModeFlags[C any](mode string, args []string, stderr io.Writer, define func(*flag.FlagSet, *C), check func(C) error) (C, error) {
+	var c C
+	fs := workload.NewFlagSet("netload "+mode, stderr)
+	define(fs, &c)
+	err := workload.Parse(fs, args)
+	if err == nil {
+		err = check(c)
+	}
+	if err != nil {
+		var none C
+		return none, fmt.Errorf("%s: %w", mode, err)
+	}
+	return c, nil
+}
+
+// positive refuses a duration flag that is zero or negative.
+func positive(flagName string, d time.Duration) error {
+	if d <= 0 {
+		return fmt.Errorf("%s %v must be positive", flagName, d)
+	}
+	return nil
 }
 
 // mbit is a rate in Mbit/s (10^6 bits per second).

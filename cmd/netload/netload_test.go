@@ -128,6 +128,32 @@ func TestSendToSinkOverLoopbackCountsDeliveredBytes(t *testing.T) {
 	}
 }
 
+func TestModeFlagsParseAndNameTheMode(t *testing.T) {
+	send, err := parseSendFlags([]string{"--to", "127.0.0.1:5001", "--duration", "2s"}, io.Discard)
+	if err != nil || send != (sendConfig{to: "127.0.0.1:5001", duration: 2 * time.Second}) {
+		t.Errorf("send flags = %+v, %v", send, err)
+	}
+	sink, err := parseSinkFlags(nil, io.Discard)
+	if err != nil || sink != (sinkConfig{listen: ":5001", interval: time.Second}) {
+		t.Errorf("sink defaults = %+v, %v", sink, err)
+	}
+	for _, tc := range []struct {
+		parse func() error
+		want  string
+	}{
+		{func() error { _, err := parseSinkFlags([]string{"--interval", "0s"}, io.Discard); return err }, "sink: --interval 0s must be positive"},
+		{func() error { _, err := parseSinkFlags([]string{"extra"}, io.Discard); return err }, `sink: unexpected arguments ["extra"]`},
+		{func() error {
+			_, err := parseSendFlags([]string{"--to", "127.0.0.1:1", "--duration", "-1s"}, io.Discard)
+			return err
+		}, "send: --duration -1s must be positive"},
+	} {
+		if err := tc.parse(); err == nil || err.Error() != tc.want {
+			t.Errorf("err = %v, want %q", err, tc.want)
+		}
+	}
+}
+
 func TestRunRejectsUnknownMode(t *testing.T) {
 	if err := run(context.Background(), []string{"flood"}, io.Discard, io.Discard); err == nil {
 		t.Fatal("run accepted an unknown mode")

@@ -18,24 +18,15 @@ type sendConfig struct {
 }
 
 func parseSendFlags(args []string, stderr io.Writer) (sendConfig, error) {
-	fs := flag.NewFlagSet("netload send", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var c sendConfig
-	fs.StringVar(&c.to, "to", "", "sink address HOST:PORT (required; loopback or private addresses only)")
-	fs.DurationVar(&c.duration, "duration", 3*time.Second, "how long to send")
-	if err := fs.Parse(args); err != nil {
-		return sendConfig{}, err
-	}
-	if fs.NArg() > 0 {
-		return sendConfig{}, fmt.Errorf("send: unexpected arguments %q", fs.Args())
-	}
-	if c.to == "" {
-		return sendConfig{}, errors.New("send: --to is required: name the sink explicitly (HOST:PORT)")
-	}
-	if c.duration <= 0 {
-		return sendConfig{}, fmt.Errorf("send: --duration %v must be positive", c.duration)
-	}
-	return c, nil
+	return parseModeFlags("send", args, stderr, func(fs *flag.FlagSet, c *sendConfig) {
+		fs.StringVar(&c.to, "to", "", "sink address HOST:PORT (required; loopback or private addresses only)")
+		fs.DurationVar(&c.duration, "duration", 3*time.Second, "how long to send")
+	}, func(c sendConfig) error {
+		if c.to == "" {
+			return errors.New("--to is required: name the sink explicitly (HOST:PORT)")
+		}
+		return positive("--duration", c.duration)
+	})
 }
 
 // sendReport is the outcome of one send: Mbit is what the sink confirmed

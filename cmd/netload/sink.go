@@ -19,21 +19,10 @@ type sinkConfig struct {
 }
 
 func parseSinkFlags(args []string, stderr io.Writer) (sinkConfig, error) {
-	fs := flag.NewFlagSet("netload sink", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var c sinkConfig
-	fs.StringVar(&c.listen, "listen", ":5001", "TCP address to listen on")
-	fs.DurationVar(&c.interval, "interval", time.Second, "interval between rate reports")
-	if err := fs.Parse(args); err != nil {
-		return sinkConfig{}, err
-	}
-	if fs.NArg() > 0 {
-		return sinkConfig{}, fmt.Errorf("sink: unexpected arguments %q", fs.Args())
-	}
-	if c.interval <= 0 {
-		return sinkConfig{}, fmt.Errorf("sink: --interval %v must be positive", c.interval)
-	}
-	return c, nil
+	return parseModeFlags("sink", args, stderr, func(fs *flag.FlagSet, c *sinkConfig) {
+		fs.StringVar(&c.listen, "listen", ":5001", "TCP address to listen on")
+		fs.DurationVar(&c.interval, "interval", time.Second, "interval between rate reports")
+	}, func(c sinkConfig) error { return positive("--interval", c.interval) })
 }
 
 // sinkReport is one interval of what the sink received.
