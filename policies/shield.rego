@@ -180,13 +180,23 @@ reasons contains {
 	not victims[victim]
 }
 
-describe(victim, f) := sprintf("satisfaction %.3f, wait %d, wanted %d of %d millicores, pressure [%s]", [
-	satisfaction(f), f.wait, f.wanted, f.capacity, concat(",", {signal | some [victim, signal] in pressure}),
-])
+# The victim's own signals only: pressure[[victim, signal]] matches the
+# victim in hand, where `some [victim, signal] in pressure` would declare a
+# new victim and list every victim's signals.
+describe(victim, f) := sprintf("satisfaction %d.%03d, wait %d, wanted %d of %d millicores, pressure [%s]", [
+	floor(permille / 1000), permille % 1000, f.wait, f.wanted, f.capacity, concat(",", {signal | pressure[[victim, signal]]}),
+]) if {
+	permille := satisfaction_permille(f)
+}
 
-satisfaction(f) := round((f.usage * 1000) / (f.usage + f.wait)) / 1000 if {
+# Satisfaction in thousandths, an integer, so that the message prints it
+# with three decimals even when it is whole (sprintf's %.3f prints an
+# integer 1 as "%!f(int64=001)").
+satisfaction_permille(f) := round((f.usage * 1000) / (f.usage + f.wait)) if {
 	f.usage + f.wait > 0
-} else := 1
+} else := 1000
+
+satisfaction(f) := satisfaction_permille(f) / 1000
 
 victim_values(f) := {
 	"satisfaction": satisfaction(f),

@@ -99,6 +99,27 @@ test_backlog_is_pressure if {
 	quota_of(d, "batch/hog") == 270
 	some r in d.reasons
 	contains(r.message, "pressure [backlog]")
+
+	# A whole satisfaction prints with its three decimals too.
+	contains(r.message, "satisfaction 1.000,")
+	r.values.satisfaction == 1
+}
+
+test_each_reason_names_its_own_victims_signals if {
+	starved := patched(victim(500, 200), {"contenders": {"batch/hog": 1}})
+	queued := patched(victim(500, 0), {
+		"cpus": [1], "contenders": {"batch/other": 1},
+		"work": {"arrived_millicores": 500, "served_millicores": 500, "backlog_cpu_ms": 100},
+	})
+	other := patched(hog(500), {"cpus": [1], "contenders": {"shop/queued": 1}})
+	doc := object.union(
+		node_input({"shop/victim": starved, "shop/queued": queued, "batch/hog": hog(500), "batch/other": other}),
+		{"node": {"cpus": 2}},
+	)
+	d := shield.decision with input as doc
+	messages := {r.container: r.message | some r in d.reasons}
+	contains(messages["shop/victim"], "pressure [satisfaction];")
+	contains(messages["shop/queued"], "pressure [backlog];")
 }
 
 test_work_queue_demand_beats_usage if {
