@@ -17,10 +17,13 @@ build:
 run: build
 	$(BIN)/sluice agent --runtime $(RUNTIME) --data-dir $(DATA_DIR)
 
-## test: unit and integration tests (Docker, cgroup and tc tests skip outside CI when unavailable)
-test:
+## test: unit and integration tests (Docker, cgroup and tc tests skip outside CI when unavailable),
+## after a brief fuzz of every trace decoder (mk/fuzz.mk). Packages compile in parallel but their
+## tests run one package at a time (-p 1): the real-node tests measure CPU time, and other
+## packages' tests on the same two cores would skew what they measure.
+test: fuzz
 	$(GO) vet $(PKGS)
-	$(GO) test -count=1 $(PKGS)
+	$(GO) test -count=1 -p 1 $(PKGS)
 
 ## bench: Go benchmarks, summarised as JSON in $(OUT)/bench.json
 bench: build

@@ -1,6 +1,6 @@
 # Fuzzing of the trace decoders. `go test` already runs every fuzzer's seed
-# corpus; `make fuzz` explores beyond it, and `make test` runs it first so
-# that every decoder is fuzzed briefly on each run. Go fuzzes one target of
+# corpus; `make fuzz` explores beyond it, and `make test` (see Makefile)
+# runs it first so that every decoder is fuzzed briefly on each run. Go fuzzes one target of
 # one package at a time. Inputs that fail land in
 # sensors/traces/testdata/fuzz/ and become regression seeds once committed.
 #
@@ -22,4 +22,3 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $(FUZZ_PKG); \
 	done
 
-test: fuzz
