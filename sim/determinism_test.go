@@ -56,6 +56,11 @@ func TestSameSeedSameBytes(t *testing.T) {
 	if !bytes.Equal(first, second) {
 		t.Fatalf("two runs with seed 42 differ: %s vs %s", digest(first), digest(second))
 	}
+	// The victim's latency is part of what must replay, and it varies.
+	if bytes.Count(first, []byte(`"p99_ms"`)) < ticks || !bytes.Contains(first, []byte(`"p99_ms":1,`)) ||
+		bytes.Count(first, []byte(`"p99_ms":1,`)) == bytes.Count(first, []byte(`"p99_ms"`)) {
+		t.Fatal("the run's latency is missing, or never leaves the service time of 1 ms")
+	}
 	if other := recordRun(t, 43, ticks); bytes.Equal(first, other) {
 		t.Fatal("seeds 42 and 43 gave identical runs: the demand noise does not depend on the seed")
 	}

@@ -24,11 +24,14 @@
 //     queue adds the work that arrived to its backlog and asks for enough
 //     CPU to serve all of it. The CPU model (package sim/cpu) shares the
 //     CPUs by CFS shares, quotas and cpusets; queues are served, the rest
-//     stays as backlog; the link model sends what each uplink allows.
-//     obs is stamped with the clock's new time: write it to the store as
-//     the node's observation.
+//     stays as backlog; the link model sends what each uplink allows. A
+//     work queue's requests (demand.request_cpu_ms of CPU each) get a
+//     latency from the backlog ahead of them and the CPU the queue got;
+//     their quantiles go into the container's Latency. obs is stamped
+//     with the clock's new time: write it to the store as the node's
+//     observation.
 //  2. node.LastTick() gives the ground truth of the same interval (demand,
-//     what was offered, backlog, what limited each container) for the
+//     what was offered, backlog, latency, what limited each container) for the
 //     experiment's report; sensors on a real node cannot see it, so it is
 //     not part of the observation.
 //  3. Run the policy on the view that includes obs and let the reconciler

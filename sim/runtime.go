@@ -80,6 +80,9 @@ func (n *Node) newContainer(app string, spec state.ContainerSpec, guid, specHash
 	}
 	if c.class == state.LatencyCritical {
 		c.queue = &WorkQueue{}
+		if spec.Demand != nil {
+			c.queue.RequestCPUSeconds = spec.Demand.RequestCPUMs / 1e3
+		}
 	}
 	return c, nil
 }

@@ -30,7 +30,11 @@ type ContainerTick struct {
 	Shares     uint64            `json:"shares"`
 	CPUSet     string            `json:"cpuset,omitempty"`
 	Work       *state.WorkReport `json:"work,omitempty"`
-	NetTxBytes uint64            `json:"net_tx_bytes,omitempty"`
+	// Latency is the latency model's account of the requests that arrived
+	// at a work queue during the tick; nil for other containers and for a
+	// tick in which no request arrived. The observation carries a copy.
+	Latency    *state.LatencyStats `json:"latency,omitempty"`
+	NetTxBytes uint64              `json:"net_tx_bytes,omitempty"`
 }
 
 // Tick runs the node for dt of virtual time and returns what its sensors
@@ -138,8 +142,8 @@ func (n *Node) settle(c *container, t *ContainerTick, share cpu.Share, seconds f
 	t.Usage, t.Wait, t.Limit = share.Usage, share.Wait, share.Limit.String()
 	t.ThrottledSeconds = share.ThrottledFraction * seconds
 	if c.queue != nil {
-		report := c.queue.Serve(t.Demand*seconds, t.Usage, seconds)
-		t.Work = &report
+		report, latency := c.queue.Serve(t.Demand*seconds, t.Usage, seconds)
+		t.Work, t.Latency = &report, latency
 	}
 	t.NetTxBytes = c.send(seconds)
 }
@@ -163,8 +167,16 @@ func observe(c *container, t ContainerTick) state.ContainerObservation {
 		ID: c.id, App: c.app, Name: c.name, GUID: c.guid, Class: c.class, CPUSet: c.cpuset,
 		CPUUsageCores: t.Usage, RunQueueWaitCores: t.Wait, ThrottledSeconds: t.ThrottledSeconds,
 		CPUQuotaCores: copyFloat(t.QuotaCores), CPUShares: t.Shares,
-		NetTxBytes: t.NetTxBytes, Work: copyReport(t.Work),
+		NetTxBytes: t.NetTxBytes, Work: copyReport(t.Work), Latency: copyLatency(t.Latency),
 	}
+}
+
+func copyLatency(l *state.LatencyStats) *state.LatencyStats {
+	if l == nil {
+		return nil
+	}
+	v := *l
+	return &v
 }
 
 func copyReport(w *state.WorkReport) *state.WorkReport {

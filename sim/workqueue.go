@@ -7,9 +7,17 @@ import "github.com/sluice-io/sluice/state"
 // and is served by the CPU the container gets. What it cannot serve in a
 // tick stays queued for the next, which is how a service's latency grows
 // while a neighbour holds its CPU.
+//
+// The work comes in requests of RequestCPUSeconds each, so that the queue
+// can say how long its requests took (queueTick.latency).
 type WorkQueue struct {
 	// Backlog is the work still queued, in CPU-seconds.
 	Backlog float64
+	// RequestCPUSeconds is the CPU time one request takes; 0 means
+	// DefaultRequestCPU.
+	RequestCPUSeconds float64
+	// partial is the part of a request that has arrived, not yet a whole one.
+	partial float64
 }
 
 // Offer is the CPU the queue asks for over a tick of dtSeconds in which
@@ -23,9 +31,24 @@ func (q WorkQueue) Offer(arrived, dtSeconds float64, cores int) float64 {
 }
 
 // Serve settles a tick in which the container ran usage cores for
-// dtSeconds, and returns the tick's account.
-func (q *WorkQueue) Serve(arrived, usage, dtSeconds float64) state.WorkReport {
+// dtSeconds, and returns the tick's account of the work and the latency
+// of the requests that arrived in it (nil when none did).
+func (q *WorkQueue) Serve(arrived, usage, dtSeconds float64) (state.WorkReport, *state.LatencyStats) {
+	start := q.Backlog
 	served := min(usage*dtSeconds, q.Backlog+arrived)
 	q.Backlog = max(0, q.Backlog+arrived-served)
-	return state.WorkReport{Arrived: arrived, Served: served, Backlog: q.Backlog}
+	tick := queueTick{
+		backlog: start, arrived: arrived, usage: usage, seconds: dtSeconds,
+		request: q.requestCPU(), partial: q.partial, heldBack: q.Backlog > backlogEpsilon,
+	}
+	var latency *state.LatencyStats
+	latency, q.partial = tick.latency()
+	return state.WorkReport{Arrived: arrived, Served: served, Backlog: q.Backlog}, latency
+}
+
+func (q WorkQueue) requestCPU() float64 {
+	if q.RequestCPUSeconds > 0 {
+		return q.RequestCPUSeconds
+	}
+	return DefaultRequestCPU.Seconds()
 }

@@ -14,7 +14,7 @@ func TestWorkQueueCarriesWhatItCannotServe(t *testing.T) {
 	if got := q.Offer(arrived, 0.25, 1); math.Abs(got-0.8) > 1e-12 {
 		t.Fatalf("first offer %g cores, want 0.8", got)
 	}
-	got := q.Serve(arrived, 0.5, 0.25)
+	got, _ := q.Serve(arrived, 0.5, 0.25)
 	want := state.WorkReport{Arrived: 0.2, Served: 0.125, Backlog: 0.075}
 	if !closeReport(got, want) {
 		t.Fatalf("first tick %+v, want %+v", got, want)
@@ -23,7 +23,7 @@ func TestWorkQueueCarriesWhatItCannotServe(t *testing.T) {
 	if got := q.Offer(arrived, 0.25, 1); got != 1 {
 		t.Fatalf("second offer %g cores, want 1 (its one CPU)", got)
 	}
-	got = q.Serve(arrived, 1, 0.25)
+	got, _ = q.Serve(arrived, 1, 0.25)
 	want = state.WorkReport{Arrived: 0.2, Served: 0.25, Backlog: 0.025}
 	if !closeReport(got, want) {
 		t.Fatalf("second tick %+v, want %+v", got, want)
@@ -32,7 +32,7 @@ func TestWorkQueueCarriesWhatItCannotServe(t *testing.T) {
 
 func TestWorkQueueNeverServesMoreThanItHolds(t *testing.T) {
 	q := WorkQueue{Backlog: 0.01}
-	got := q.Serve(0.02, 1, 1)
+	got, _ := q.Serve(0.02, 1, 1)
 	if got.Served != 0.03 || got.Backlog != 0 {
 		t.Fatalf("got %+v, want 0.03 served and nothing left", got)
 	}
