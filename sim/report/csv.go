@@ -29,6 +29,9 @@ var csvColumns = []column{
 	{"hog_usage_cores", func(r Row) string { return formatFloat(r.HogUsageCores) }},
 	{"hog_quota_cores", func(r Row) string { return formatOptional(r.HogQuotaCores) }},
 	{"shared_capacity_cores", func(r Row) string { return formatFloat(r.SharedCapacityCores) }},
+	{"victim_latency_p50_ms", func(r Row) string { return formatOptional(r.VictimLatencyP50Ms) }},
+	{"victim_latency_p99_ms", func(r Row) string { return formatOptional(r.VictimLatencyP99Ms) }},
+	{"victim_slo_p99_ms", func(r Row) string { return formatOptional(r.VictimSLOP99Ms) }},
 }
 
 // CSVHeader returns the column names of timeseries.csv, in order.
@@ -42,8 +45,9 @@ func CSVHeader() []string {
 
 // WriteCSV writes timeseries.csv: a header row, then one row per Row in the
 // order given. Numbers have six decimals and no exponent, so two runs that
-// measured the same values write the same bytes; an unlimited hog quota is
-// an empty field.
+// measured the same values write the same bytes. An unlimited hog quota, a
+// tick without a measured request and a victim without an SLO are empty
+// fields.
 func WriteCSV(w io.Writer, rows []Row) error {
 	out := csv.NewWriter(w)
 	if err := out.Write(CSVHeader()); err != nil {

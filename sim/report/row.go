@@ -17,7 +17,10 @@
 // The metric definitions live on Summarize and in docs/experiments.md.
 package report
 
-import "github.com/sluice-io/sluice/sim/scenario"
+import (
+	"github.com/sluice-io/sluice/sim/scenario"
+	"github.com/sluice-io/sluice/state"
+)
 
 // Row is one tick of one phase. The victim is modelled as a work queue: work
 // arrives at VictimDemandCores, is served by the CPU the victim gets, and
@@ -54,6 +57,36 @@ type Row struct {
 	// SharedCapacityCores is the capacity of the CPUs the victim and the hog
 	// can both run on (scenario.SharedCPUs), whether or not the hog runs.
 	SharedCapacityCores float64
+
+	// VictimLatencyP50Ms and VictimLatencyP99Ms are quantiles of the
+	// latency of the victim's requests in the tick, in milliseconds: from
+	// the latency model in the simulator, from the victim's server spans on
+	// a real node. Nil when no request was measured in the tick.
+	VictimLatencyP50Ms *float64
+	VictimLatencyP99Ms *float64
+	// VictimSLOP99Ms is the victim's SLO, the bound on VictimLatencyP99Ms;
+	// nil when it has none.
+	VictimSLOP99Ms *float64
+}
+
+// SetVictimLatency fills the latency fields from what was measured of the
+// victim's requests over the tick (sim.ContainerTick.Latency or
+// state.ContainerObservation.Latency; nil or no requests leaves them nil)
+// and the victim's SLO (scenario.VictimSLO; nil when it has none).
+func (r *Row) SetVictimLatency(latency *state.LatencyStats, slo *state.SLOSpec) {
+	r.VictimLatencyP50Ms, r.VictimLatencyP99Ms, r.VictimSLOP99Ms = nil, nil, nil
+	if latency != nil && latency.Count > 0 {
+		r.VictimLatencyP50Ms, r.VictimLatencyP99Ms = some(latency.P50Ms), some(latency.P99Ms)
+	}
+	if slo != nil {
+		r.VictimSLOP99Ms = some(slo.LatencyP99Ms)
+	}
+}
+
+// ViolatesSLO reports whether the tick's p99 was above the SLO bound; a
+// tick in which no request was measured does not violate it.
+func (r Row) ViolatesSLO(boundMs float64) bool {
+	return r.VictimLatencyP99Ms != nil && *r.VictimLatencyP99Ms > boundMs
 }
 
 // VictimArrivedCPUSeconds is the work that arrived during the tick.

@@ -28,10 +28,13 @@ const (
 type Summary struct {
 	Scenario string `json:"scenario"`
 	// Mode is ModeSim or ModeReal; Summarize leaves it for the runner to set.
-	Mode        string         `json:"mode"`
-	Seed        int64          `json:"seed"`
-	TickSeconds float64        `json:"tick_seconds"`
-	Phases      []PhaseSummary `json:"phases"`
+	Mode        string  `json:"mode"`
+	Seed        int64   `json:"seed"`
+	TickSeconds float64 `json:"tick_seconds"`
+	// VictimSLOP99Ms is the victim's SLO, which slo_violation_ratio is
+	// measured against; absent when it has none.
+	VictimSLOP99Ms *float64       `json:"victim_slo_p99_ms,omitempty"`
+	Phases         []PhaseSummary `json:"phases"`
 }
 
 // PhaseSummary holds one phase's metrics; Summarize defines each.
@@ -55,6 +58,14 @@ type PhaseSummary struct {
 	HogStartSeconds *float64 `json:"hog_start_seconds,omitempty"`
 	// Ticks is how many rows the phase had; 0 means every metric is empty.
 	Ticks int `json:"ticks"`
+
+	// VictimLatencyP50Ms and VictimLatencyP99Ms are null when no tick of the
+	// phase measured a request.
+	VictimLatencyP50Ms *float64 `json:"victim_latency_p50_ms"`
+	VictimLatencyP99Ms *float64 `json:"victim_latency_p99_ms"`
+	// SLOViolationRatio is null when the victim has no SLO or the phase no
+	// ticks.
+	SLOViolationRatio *float64 `json:"slo_violation_ratio"`
 }
 
 // Summarize computes each phase's metrics from its rows (matched by phase
@@ -76,6 +87,15 @@ type PhaseSummary struct {
 //   - victim_wait_ratio_p99: the 99th percentile over the ticks of
 //     wait / (used + wait) (Row.VictimWaitRatio).
 //   - time_to_shield_seconds: see timeToShield.
+//   - victim_latency_p50_ms: the median over the ticks that measured a
+//     request of the tick's p50; victim_latency_p99_ms: the 99th percentile
+//     over those ticks of the tick's p99. Each tick weighs the same however
+//     many requests it had, like every other metric here; the rows hold
+//     quantiles, not the requests, so a phase-wide quantile of requests is
+//     not available. Null when no tick measured a request.
+//   - slo_violation_ratio: the share of the phase's ticks whose p99 was
+//     above the SLO (Row.ViolatesSLO); a tick without a measured request does
+//     not violate it. Null when the victim has no SLO.
 //
 // Values are rounded to 6 decimals so that summaries diff cleanly.
 func Summarize(s scenario.Scenario, rows []Row) Summary {
@@ -87,6 +107,9 @@ func Summarize(s scenario.Scenario, rows []Row) Summary {
 		slices.SortStableFunc(phaseRows, func(a, b Row) int { return cmp.Compare(a.Seconds, b.Seconds) })
 	}
 	summary := Summary{Scenario: s.Name, Seed: s.Seed, TickSeconds: s.TickSeconds, Phases: []PhaseSummary{}}
+	if slo := s.VictimSLO(); slo != nil {
+		summary.VictimSLOP99Ms = some(slo.LatencyP99Ms)
+	}
 	for _, p := range s.Phases {
 		summary.Phases = append(summary.Phases, summarizePhase(s, p, byPhase[p.Name]))
 	}
@@ -102,6 +125,10 @@ func summarizePhase(s scenario.Scenario, p scenario.Phase, rows []Row) PhaseSumm
 	out.VictimBacklogP99CPUSeconds = round6(Percentile(collect(rows, Row.backlogEnd), 99))
 	out.VictimWaitRatioP99 = round6(Percentile(collect(rows, Row.VictimWaitRatio), 99))
 	out.SharedCPUUtilization = round6(sharedUtilization(rows))
+	out.VictimLatencyP50Ms, out.VictimLatencyP99Ms = latencyQuantiles(rows)
+	if slo := s.VictimSLO(); slo != nil {
+		out.SLOViolationRatio = roundPtr(some(sloViolationRatio(rows, slo.LatencyP99Ms)))
+	}
 	hogStart, hogRuns := p.HogStart(s)
 	if !hogRuns {
 		return out
@@ -132,6 +159,32 @@ func meanSatisfaction(rows []Row) float64 {
 		sum += r.VictimSatisfaction()
 	}
 	return sum / float64(len(rows))
+}
+
+// latencyQuantiles is the median of the ticks' p50 and the p99 of their
+// p99, over the ticks that measured a request.
+func latencyQuantiles(rows []Row) (p50, p99 *float64) {
+	var medians, tails []float64
+	for _, r := range rows {
+		if r.VictimLatencyP50Ms != nil && r.VictimLatencyP99Ms != nil {
+			medians = append(medians, *r.VictimLatencyP50Ms)
+			tails = append(tails, *r.VictimLatencyP99Ms)
+		}
+	}
+	if len(tails) == 0 {
+		return nil, nil
+	}
+	return roundPtr(some(Percentile(medians, 50))), roundPtr(some(Percentile(tails, 99)))
+}
+
+func sloViolationRatio(rows []Row, boundMs float64) float64 {
+	violations := 0
+	for _, r := range rows {
+		if r.ViolatesSLO(boundMs) {
+			violations++
+		}
+	}
+	return float64(violations) / float64(len(rows))
 }
 
 func sharedUtilization(rows []Row) float64 {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sluice-io/sluice/sim/scenario"
+	"github.com/sluice-io/sluice/state"
 )
 
 // handScenario has a contended phase "p" (2 s, hog from 1 s) and a phase
@@ -54,7 +55,26 @@ func handRows() []Row {
 	set(2, 1.5, 0.8, 0.5, 0.1, 0.25, 0.5, 0.5)
 	set(3, 2.0, 0.4, 0.9, 0.25, 0, 0.1, 0.05)
 	rows[3].HogQuotaCores = ptr(0.1)
+	// Latency (p50, p99 in ms) against an SLO of 20 ms: no request in the
+	// first tick; the last tick's p99 is at the bound, not above it.
+	slo := &state.SLOSpec{LatencyP99Ms: 20}
+	rows[0].SetVictimLatency(nil, slo)
+	rows[1].SetVictimLatency(&state.LatencyStats{Count: 50, P50Ms: 2, P99Ms: 10}, slo)
+	rows[2].SetVictimLatency(&state.LatencyStats{Count: 60, P50Ms: 30, P99Ms: 80}, slo)
+	rows[3].SetVictimLatency(&state.LatencyStats{Count: 40, P50Ms: 5, P99Ms: 20}, slo)
 	return rows
+}
+
+// sloScenario is handScenario whose victim carries an SLO of 20 ms.
+func sloScenario() scenario.Scenario {
+	s := handScenario()
+	s.Apps = []scenario.AppSource{
+		{Spec: state.AppSpec{Name: "v", Containers: []state.ContainerSpec{
+			{Name: "main", Image: "img", Class: state.LatencyCritical, SLO: &state.SLOSpec{LatencyP99Ms: 20}},
+		}}},
+		{Spec: state.AppSpec{Name: "h", Containers: []state.ContainerSpec{{Name: "burn", Image: "img", Class: state.BestEffort}}}},
+	}
+	return s
 }
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
@@ -100,6 +120,62 @@ func TestSummarizeByHand(t *testing.T) {
 	solo := summary.Phases[1]
 	if solo.Ticks != 0 || solo.HogShareOfFreeCPU != nil || solo.TimeToShieldSeconds != nil || solo.ShieldReached != nil {
 		t.Errorf("a phase without rows or hog = %+v", solo)
+	}
+}
+
+func TestSummarizeLatencyByHand(t *testing.T) {
+	summary := Summarize(sloScenario(), handRows())
+	if summary.VictimSLOP99Ms == nil || *summary.VictimSLOP99Ms != 20 {
+		t.Errorf("victim_slo_p99_ms = %s, want 20", show(summary.VictimSLOP99Ms))
+	}
+	p := summary.Phases[0]
+	// The three ticks with requests: p50s 2, 30, 5 → the ⌈1.5⌉ = 2nd smallest;
+	// p99s 10, 80, 20 → the ⌈2.97⌉ = 3rd smallest.
+	if p.VictimLatencyP50Ms == nil || *p.VictimLatencyP50Ms != 5 {
+		t.Errorf("victim_latency_p50_ms = %s, want 5", show(p.VictimLatencyP50Ms))
+	}
+	if p.VictimLatencyP99Ms == nil || *p.VictimLatencyP99Ms != 80 {
+		t.Errorf("victim_latency_p99_ms = %s, want 80", show(p.VictimLatencyP99Ms))
+	}
+	// Only 80 ms is above 20; the tick without requests and the one at the
+	// bound count as met, out of all four ticks.
+	if p.SLOViolationRatio == nil || *p.SLOViolationRatio != 0.25 {
+		t.Errorf("slo_violation_ratio = %s, want 0.25", show(p.SLOViolationRatio))
+	}
+	solo := summary.Phases[1]
+	if solo.VictimLatencyP50Ms != nil || solo.VictimLatencyP99Ms != nil || solo.SLOViolationRatio != nil {
+		t.Errorf("a phase without rows has latency metrics: %+v", solo)
+	}
+
+	// Without an SLO the ratio is null; without measured requests so are the quantiles.
+	plain := Summarize(handScenario(), handRows())
+	if plain.VictimSLOP99Ms != nil || plain.Phases[0].SLOViolationRatio != nil || plain.Phases[0].VictimLatencyP99Ms == nil {
+		t.Errorf("without an SLO: slo %s, ratio %s, p99 %s; want null, null, 80", show(plain.VictimSLOP99Ms),
+			show(plain.Phases[0].SLOViolationRatio), show(plain.Phases[0].VictimLatencyP99Ms))
+	}
+	silent := handRows()
+	for i := range silent {
+		silent[i].SetVictimLatency(&state.LatencyStats{}, &state.SLOSpec{LatencyP99Ms: 20})
+	}
+	quiet := Summarize(sloScenario(), silent).Phases[0]
+	if quiet.VictimLatencyP50Ms != nil || quiet.VictimLatencyP99Ms != nil || quiet.SLOViolationRatio == nil || *quiet.SLOViolationRatio != 0 {
+		t.Errorf("no requests at all: p50 %s p99 %s ratio %s; want null, null, 0", show(quiet.VictimLatencyP50Ms),
+			show(quiet.VictimLatencyP99Ms), show(quiet.SLOViolationRatio))
+	}
+}
+
+func TestSetVictimLatency(t *testing.T) {
+	var r Row
+	r.SetVictimLatency(&state.LatencyStats{Count: 3, P50Ms: 1.5, P95Ms: 4, P99Ms: 7, MaxMs: 9}, &state.SLOSpec{LatencyP99Ms: 20})
+	if show(r.VictimLatencyP50Ms) != "1.5" || show(r.VictimLatencyP99Ms) != "7" || show(r.VictimSLOP99Ms) != "20" {
+		t.Errorf("row latency p50 %s p99 %s slo %s; want 1.5, 7, 20", show(r.VictimLatencyP50Ms), show(r.VictimLatencyP99Ms), show(r.VictimSLOP99Ms))
+	}
+	if !r.ViolatesSLO(6.9) || r.ViolatesSLO(7) {
+		t.Error("a p99 of 7 ms should violate a bound of 6.9 and meet one of 7")
+	}
+	r.SetVictimLatency(&state.LatencyStats{Count: 0, P99Ms: 7}, nil)
+	if r.VictimLatencyP50Ms != nil || r.VictimLatencyP99Ms != nil || r.VictimSLOP99Ms != nil || r.ViolatesSLO(0) {
+		t.Errorf("no requests and no SLO: %s %s %s; want all nil", show(r.VictimLatencyP50Ms), show(r.VictimLatencyP99Ms), show(r.VictimSLOP99Ms))
 	}
 }
 
@@ -241,7 +317,8 @@ func TestSummaryJSONShape(t *testing.T) {
 	}
 	phase := doc["phases"].([]any)[0].(map[string]any)
 	for _, key := range []string{"name", "control", "victim_cpu_satisfaction", "victim_backlog_p99_cpu_seconds",
-		"hog_share_of_free_cpu", "shared_cpu_utilization", "victim_wait_ratio_p99", "time_to_shield_seconds"} {
+		"hog_share_of_free_cpu", "shared_cpu_utilization", "victim_wait_ratio_p99", "time_to_shield_seconds",
+		"victim_latency_p50_ms", "victim_latency_p99_ms", "slo_violation_ratio"} {
 		if _, ok := phase[key]; !ok {
 			t.Errorf("phase lacks %q", key)
 		}

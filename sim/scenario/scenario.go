@@ -162,6 +162,16 @@ func (s Scenario) Container(id string) (state.ContainerSpec, bool) {
 	return state.ContainerSpec{}, false
 }
 
+// VictimSLO returns the victim's latency SLO, or nil when its spec has none.
+func (s Scenario) VictimSLO() *state.SLOSpec {
+	victim, ok := s.Container(s.Victim)
+	if !ok || victim.SLO == nil {
+		return nil
+	}
+	slo := *victim.SLO
+	return &slo
+}
+
 // VictimApp and HogApp name the apps the victim and the hog belong to.
 func (s Scenario) VictimApp() string { return appOf(s.Victim) }
 
