@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -44,6 +45,48 @@ func TestLoadShieldSine(t *testing.T) {
 	}
 	if start, ok := s.Phases[1].HogStart(*s); !ok || start != 5 {
 		t.Errorf("contended: hog start = %g, %v; want 5, true", start, ok)
+	}
+}
+
+// shield-slo is shield-sine with an SLO on the victim: the same phases, the
+// same victim demand, and the SLO the report measures against.
+func TestLoadShieldSLO(t *testing.T) {
+	sine, err := Load(shieldSine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Load("../../examples/experiments/shield-slo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Name != "shield-slo" || s.TickSeconds != sine.TickSeconds || s.Node != sine.Node {
+		t.Errorf("header = %q tick %g node %+v", s.Name, s.TickSeconds, s.Node)
+	}
+	for _, name := range []string{"alone", "contended", "shielded"} {
+		if !slices.ContainsFunc(s.Phases, func(p Phase) bool {
+			i := slices.IndexFunc(sine.Phases, func(q Phase) bool { return q.Name == name })
+			return p.Name == name && i >= 0 && reflect.DeepEqual(p, sine.Phases[i])
+		}) {
+			t.Errorf("phase %s differs from shield-sine's or is missing", name)
+		}
+	}
+	slo := s.VictimSLO()
+	if slo == nil || slo.LatencyP99Ms != 20 {
+		t.Fatalf("victim SLO = %+v, want p99 ≤ 20 ms", slo)
+	}
+	slo.LatencyP99Ms = 1
+	if again := s.VictimSLO(); again.LatencyP99Ms != 20 {
+		t.Error("VictimSLO hands out the scenario's own SLO, not a copy")
+	}
+	victim, _ := s.Container(s.Victim)
+	sineVictim, _ := sine.Container(sine.Victim)
+	want := *sineVictim.Demand
+	want.RequestCPUMs = 1
+	if victim.Demand == nil || *victim.Demand != want {
+		t.Errorf("victim demand = %+v, want shield-sine's in 1 ms requests", victim.Demand)
+	}
+	if sine.VictimSLO() != nil {
+		t.Errorf("shield-sine's victim has an SLO: %+v", sine.VictimSLO())
 	}
 }
 
@@ -142,6 +185,9 @@ func TestLoadRejects(t *testing.T) {
 		{"static-split takes the whole core", "control: none", "control: static-split\n    resources: {noisy/burn: {cpu_quota_cores: 1}}", `leaves nothing of the 1 shared CPUs`},
 		{"out of range shares", "control: none", "control: static-shares\n    resources: {svc/main: {cpu_shares: 999999}, noisy/burn: {cpu_shares: 2}}", `resources: app svc: containers[0]: main: resources.cpu_shares must be in [2, 262144]`},
 		{"victim of the wrong class", "class: latency-critical", "class: best-effort", `victim: svc/main has class "best-effort"`},
+		{"slo on the hog", "class: best-effort}", "class: best-effort, slo: {latency_p99_ms: 20}}", `apps[1]: app noisy: containers[0]: burn: slo: only a latency-critical container has one`},
+		{"slo of zero", `cpuset: "0"}`, `cpuset: "0", slo: {latency_p99_ms: 0}}`, `slo.latency_p99_ms must be a finite number > 0, got 0`},
+		{"misspelt slo field", `cpuset: "0"}`, `cpuset: "0", slo: {p99_ms: 20}}`, `apps[0].containers[0].slo: unknown field "p99_ms" (known: latency_p99_ms)`},
 		{"victim not a container id", "victim: svc/main", "victim: svc", `victim: "svc" is not a container ID`},
 		{"unknown hog", "hog: noisy/burn", "hog: noisy/ghost", `hog: "noisy/ghost" is not a container`},
 		{"cpuset beyond the node", `cpuset: "0"`, `cpuset: "1"`, `cpuset "1": CPU 1 is beyond node.cpus 1`},
