@@ -9,7 +9,9 @@
 //  1. For every tick of every phase, in order, append a Row. Rates are in
 //     cores (CPU-seconds per second, averaged over the tick); queued work is
 //     in CPU-seconds. A tick the runner could not measure is left out, not
-//     filled with zeros.
+//     filled with zeros. Row.SetVictimLatency fills the victim's latency
+//     from the node's latency stats for the tick and the scenario's
+//     VictimSLO; a tick without a measured request keeps them nil.
 //  2. At the end, call WriteCSV, WriteSVG and Summarize with the scenario
 //     that was run (after Scaled, if it was shortened), set Summary.Mode and
 //     write it with Summary.WriteJSON.

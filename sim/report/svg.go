@@ -55,22 +55,32 @@ var plotSeries = []series{
 // and quota and the shared capacity, in cores, over the scenario's phases
 // laid end to end. Each phase is a shaded band with its name and control,
 // its time axis starting from 0 as the phase starts from a clean node, and
-// a dotted line where the hog starts.
+// a dotted line where the hog starts. When the rows measured the victim's
+// latency or the victim has an SLO, a second panel below shows its p99
+// latency per tick on a log scale, with the SLO as a dashed line.
 func WriteSVG(w io.Writer, s scenario.Scenario, rows []Row) error {
 	plot := newPlotArea(s, rows)
+	latency, withLatency := newLatencyPanel(plot, s, rows)
+	height := svgHeight
+	if withLatency {
+		height += latencyPanelExtra
+	}
 	var b svgBuilder
 	b.printf(`<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n",
-		svgWidth, svgHeight, svgWidth, svgHeight)
+		svgWidth, height, svgWidth, height)
 	b.printf(`<rect width="100%%" height="100%%" fill="#ffffff"/>` + "\n")
 	b.text(marginLeft, 28, "start", `font-size="17" font-weight="bold"`, s.Name+": CPU of the victim and the hog")
 	plot.drawPhases(&b, s)
 	plot.drawYAxis(&b)
 	byPhase := rowsByPhase(rows)
 	for _, line := range plotSeries {
-		plot.drawSeries(&b, s, line, byPhase)
+		plot.drawSeries(&b, s, line, byPhase, plot.y)
 	}
 	plot.drawFrame(&b)
 	drawLegend(&b)
+	if withLatency {
+		latency.draw(&b, s, byPhase)
+	}
 	b.printf("</svg>\n")
 	if _, err := w.Write(b.buf.Bytes()); err != nil {
 		return fmt.Errorf("write plot of %s: %w", s.Name, err)
@@ -147,11 +157,7 @@ func niceStep(raw float64) float64 {
 var bandFills = []string{"#f3f5f9", "#e6eaf2"}
 
 func (p plotArea) drawPhases(b *svgBuilder, s scenario.Scenario) {
-	longest := 0.0
-	for _, phase := range s.Phases {
-		longest = max(longest, phase.DurationSeconds)
-	}
-	step := niceStep(longest / 4)
+	step := phaseTickStep(s)
 	b.printf(`<g id="phases">` + "\n")
 	for i, phase := range s.Phases {
 		start := p.phaseStart[phase.Name]
@@ -166,9 +172,7 @@ func (p plotArea) drawPhases(b *svgBuilder, s scenario.Scenario) {
 			b.printf(`<line class="hog-start" x1="%s" y1="%s" x2="%s" y2="%s" stroke="#e8731a" stroke-width="1" stroke-dasharray="1 3"/>`+"\n",
 				num(hx), num(p.top+40), num(hx), num(p.top+p.height))
 		}
-		for t := 0.0; t < phase.DurationSeconds-step*0.3; t += step {
-			p.xTick(b, start+t, axisLabel(t))
-		}
+		p.xTicks(b, phase, start, step, p.top+p.height)
 		if i > 0 {
 			b.printf(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#9aa3b5" stroke-width="1"/>`+"\n",
 				num(x0), num(p.top), num(x0), num(p.top+p.height))
@@ -179,8 +183,24 @@ func (p plotArea) drawPhases(b *svgBuilder, s scenario.Scenario) {
 	b.printf("</g>\n")
 }
 
-func (p plotArea) xTick(b *svgBuilder, seconds float64, label string) {
-	x, bottom := p.x(seconds), p.top+p.height
+// phaseTickStep is the spacing of the time ticks, the same in every phase.
+func phaseTickStep(s scenario.Scenario) float64 {
+	longest := 0.0
+	for _, phase := range s.Phases {
+		longest = max(longest, phase.DurationSeconds)
+	}
+	return niceStep(longest / 4)
+}
+
+// xTicks marks a phase's time axis, from 0 at its start, below bottom.
+func (p plotArea) xTicks(b *svgBuilder, phase scenario.Phase, start, step, bottom float64) {
+	for t := 0.0; t < phase.DurationSeconds-step*0.3; t += step {
+		p.xTick(b, start+t, axisLabel(t), bottom)
+	}
+}
+
+func (p plotArea) xTick(b *svgBuilder, seconds float64, label string, bottom float64) {
+	x := p.x(seconds)
 	b.printf(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#333333" stroke-width="1"/>`+"\n",
 		num(x), num(bottom), num(x), num(bottom+5))
 	b.text(x, bottom+18, "middle", `fill="#333333"`, label)
@@ -209,9 +229,10 @@ func (p plotArea) drawFrame(b *svgBuilder) {
 		num(p.left), num(p.top), num(p.width), num(p.height))
 }
 
-// drawSeries draws one polyline per unbroken run of values in each phase;
-// lines never join across phases, which start from a clean node.
-func (p plotArea) drawSeries(b *svgBuilder, s scenario.Scenario, line series, byPhase map[string][]Row) {
+// drawSeries draws one polyline per unbroken run of values in each phase,
+// placed by y; lines never join across phases, which start from a clean
+// node.
+func (p plotArea) drawSeries(b *svgBuilder, s scenario.Scenario, line series, byPhase map[string][]Row, y func(float64) float64) {
 	b.printf(`<g class="series" id="%s" fill="none" stroke="%s" stroke-width="%s"`, line.id, line.color, num(line.width))
 	if line.dash != "" {
 		b.printf(` stroke-dasharray="%s"`, line.dash)
@@ -226,7 +247,7 @@ func (p plotArea) drawSeries(b *svgBuilder, s scenario.Scenario, line series, by
 				return
 			}
 			if line.area {
-				base := num(p.y(0))
+				base := num(y(0))
 				b.printf(`<polygon class="area" points="%s %s,%s %s,%s" fill="%s" fill-opacity="0.22" stroke="none"/>`+"\n",
 					joinPoints(points), num(lastX), base, num(firstX), base, line.color)
 			}
@@ -239,7 +260,7 @@ func (p plotArea) drawSeries(b *svgBuilder, s scenario.Scenario, line series, by
 				flush()
 				continue
 			}
-			y := num(p.y(*v))
+			level := num(y(*v))
 			tickStart, tickEnd := min(offset+r.start(), end), min(offset+r.Seconds, end)
 			xs := []float64{p.x((tickStart + tickEnd) / 2)}
 			if line.step {
@@ -250,7 +271,7 @@ func (p plotArea) drawSeries(b *svgBuilder, s scenario.Scenario, line series, by
 			}
 			lastX = xs[len(xs)-1]
 			for _, x := range xs {
-				points = append(points, num(x)+","+y)
+				points = append(points, num(x)+","+level)
 			}
 		}
 		flush()

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/sluice-io/sluice/sim/scenario"
+	"github.com/sluice-io/sluice/state"
 )
 
 // plausibleRows imitates a run of the shield-sine scenario on one shared
@@ -17,7 +18,7 @@ import (
 // enough to give the plot every kind of line to draw.
 func plausibleRows(t *testing.T) (scenario.Scenario, []Row) {
 	t.Helper()
-	s, err := scenario.Load("../../examples/experiments/shield-sine.yaml")
+	s, err := scenario.Load("../../examples/experiments/shield-slo.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,6 +64,11 @@ func plausibleRows(t *testing.T) (scenario.Scenario, []Row) {
 			}
 			backlog = math.Max(0, backlog+(demand-usage)*s.TickSeconds)
 			r.VictimBacklogEndCPUSeconds = backlog
+			// Requests of 1 ms wait for the backlog; every seventh tick has none.
+			if tick%7 != 0 {
+				wait := 1000 * backlog / usage
+				r.SetVictimLatency(&state.LatencyStats{Count: 100, P50Ms: 1 + wait/2, P99Ms: 1 + wait}, s.VictimSLO())
+			}
 			rows = append(rows, r)
 		}
 	}
@@ -77,7 +83,8 @@ func TestWriteSVGIsWellFormedAndHasEverySeries(t *testing.T) {
 	}
 	points := map[string]int{} // series id → points drawn
 	texts := map[string]bool{} // every text shown
-	phaseBands := 0
+	phaseBands, latencyBands, sloLines := 0, 0, 0
+	var height string
 	dec := xml.NewDecoder(bytes.NewReader(out.Bytes()))
 	dec.Strict = true
 	var inSeries, inText string
@@ -98,9 +105,18 @@ func TestWriteSVGIsWellFormedAndHasEverySeries(t *testing.T) {
 				}
 			case "polyline":
 				points[inSeries] += len(strings.Fields(attr(el, "points")))
+			case "svg":
+				height = attr(el, "height")
+			case "line":
+				if attr(el, "id") == "slo" {
+					sloLines++
+				}
 			case "rect":
-				if attr(el, "class") == "phase" {
+				switch attr(el, "class") {
+				case "phase":
 					phaseBands++
+				case "latency-phase":
+					latencyBands++
 				}
 			case "text":
 				inText = "open"
@@ -135,11 +151,24 @@ func TestWriteSVGIsWellFormedAndHasEverySeries(t *testing.T) {
 	if quotaTicks == 0 || points["hog-quota"] != 2*quotaTicks {
 		t.Errorf("hog-quota has %d points, want %d", points["hog-quota"], 2*quotaTicks)
 	}
-	if phaseBands != len(s.Phases) {
-		t.Errorf("%d phase bands, want %d", phaseBands, len(s.Phases))
+	if phaseBands != len(s.Phases) || latencyBands != len(s.Phases) {
+		t.Errorf("%d phase bands and %d in the latency panel, want %d each", phaseBands, latencyBands, len(s.Phases))
+	}
+	measured := 0
+	for _, r := range rows {
+		if r.VictimLatencyP99Ms != nil {
+			measured++
+		}
+	}
+	if measured == 0 || measured == ticks || points["victim-latency-p99"] != measured {
+		t.Errorf("victim-latency-p99 has %d points, want one for each of the %d ticks with requests", points["victim-latency-p99"], measured)
+	}
+	if sloLines != 1 || height != "814" {
+		t.Errorf("%d SLO lines and height %s, want one and 814 (540 + the latency panel)", sloLines, height)
 	}
 	for _, label := range []string{"alone", "contended", "shielded", "static-shares", "static-split", "policy",
-		"victim demand", "victim usage", "hog usage", "hog quota", "CPU (cores)", "0", "10", "30"} {
+		"victim demand", "victim usage", "hog usage", "hog quota", "CPU (cores)", "0", "10", "30",
+		"victim p99 latency per tick", "SLO: p99 ≤ 20 ms", "latency (log scale)", "1 ms", "100 ms", "1 s"} {
 		if !texts[label] {
 			t.Errorf("the plot shows no text %q", label)
 		}
@@ -181,6 +210,46 @@ func TestWriteSVGIsStable(t *testing.T) {
 	}
 	if !bytes.Equal(a.Bytes(), b.Bytes()) {
 		t.Error("two plots of the same rows differ")
+	}
+}
+
+// Without latency or SLO the plot is the CPU panel alone; with an SLO and
+// no measurement the latency panel shows the SLO on its own decades.
+func TestWriteSVGLatencyPanel(t *testing.T) {
+	rows := handRows()
+	for i := range rows {
+		rows[i].SetVictimLatency(nil, nil)
+	}
+	var plain bytes.Buffer
+	if err := WriteSVG(&plain, handScenario(), rows); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(plain.String(), `height="540"`) || strings.Contains(plain.String(), "latency-panel") {
+		t.Errorf("a plot without latency or SLO has a latency panel:\n%s", plain.String())
+	}
+	var withSLO bytes.Buffer
+	if err := WriteSVG(&withSLO, sloScenario(), rows); err != nil {
+		t.Fatal(err)
+	}
+	// The SLO, 20 ms, alone sets the scale: 10 to 100 ms. The panel is 200
+	// high from y = 574, so 20 ms is at 774 − 200·log10(2) = 713.8.
+	out := withSLO.String()
+	for _, want := range []string{`height="814"`, `<line id="slo" x1="78.0" y1="713.8" x2="1170.0" y2="713.8"`, ">10 ms<", ">100 ms<"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the plot with an SLO and no latency lacks %s", want)
+		}
+	}
+	if strings.Contains(out, ">1 ms<") || strings.Contains(out, ">1 s<") {
+		t.Error("the latency scale reaches beyond the decades around the SLO")
+	}
+}
+
+func TestLatencyLabel(t *testing.T) {
+	cases := map[int]string{-1: "0.1 ms", 0: "1 ms", 2: "100 ms", 3: "1 s", 4: "10 s"}
+	for exp, want := range cases {
+		if got := latencyLabel(exp); got != want {
+			t.Errorf("latencyLabel(%d) = %q, want %q", exp, got, want)
+		}
 	}
 }
 
