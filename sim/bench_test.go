@@ -41,3 +41,16 @@ func BenchmarkNodeTick(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkWorkQueueServe is one tick of one work queue with its latency:
+// a held-back queue with a backlog and 200 requests arriving.
+func BenchmarkWorkQueueServe(b *testing.B) {
+	q := WorkQueue{Backlog: 0.1}
+	b.ReportAllocs()
+	for b.Loop() {
+		q.Backlog = 0.1
+		if _, latency := q.Serve(0.2, 0.5, 0.25); latency == nil {
+			b.Fatal("no latency")
+		}
+	}
+}
