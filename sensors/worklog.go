@@ -151,10 +151,11 @@ func NewWorkLog(ctx context.Context, config WorkLogConfig) (*WorkLog, error) {
 	}, nil
 }
 
-// Work returns the sum of the work arrived and served that c reported
-// since the previous call, with the latest backlog; nil when it reported
-// nothing new. The first call for a container starts following its log and
-// returns nil.
+// Work returns the work arrived and served that c reported since the
+// previous call, with the latest backlog; nil when it reported nothing
+// new. Dated reports are summed and rescaled to the interval between the
+// two calls (see drain); undated ones are summed as they are. The first
+// call for a container starts following its log and returns nil.
 func (w *WorkLog) Work(c reconciler.Container) *state.WorkReport {
 	now := w.config.Clock()
 	key := followKey(c)
@@ -269,19 +270,61 @@ func (w *WorkLog) malformed(c reconciler.Container, what string) {
 // before and no older than the interval since the previous call plus the
 // slack, measured back from the newest: a follower reads a container's log
 // from its start, and that history is not this interval's work.
+//
+// Dated reports also say which stretch of the workload's time they cover,
+// and that stretch is rarely the interval asked about: a report delayed by
+// a few milliseconds (the workload itself waited for a CPU) falls into the
+// next interval, and an interval of five report periods then holds four or
+// six reports. So arrived and served are rescaled from the stretch the
+// reports cover to the interval, which keeps a rate of work (the policy's
+// input) free of that jitter. The backlog is a level and is not rescaled.
 func (w *WorkLog) drain(f *followedLog, now time.Time) *state.WorkReport {
 	if len(f.reports) == 0 {
 		return nil
 	}
-	window := (now.Sub(f.lastPoll) + w.config.Slack).Seconds()
+	interval := now.Sub(f.lastPoll).Seconds()
+	counted := w.fresh(f, interval+w.config.Slack.Seconds())
+	f.reports = f.reports[:0]
+	if len(counted) == 0 {
+		return nil
+	}
+	var sum state.WorkReport
+	for _, r := range counted {
+		sum.Arrived += r.Arrived
+		sum.Served += r.Served
+		sum.Backlog = r.Backlog
+	}
+	previousT, hadT := f.newestT, f.seenT
+	newest := counted[len(counted)-1]
+	if newest.HasT && (!f.seenT || newest.T > f.newestT) {
+		f.newestT, f.seenT = newest.T, true
+	}
+	if span, ok := coveredSpan(counted, previousT, hadT); ok && interval > 0 {
+		factor := min(max(interval/span, minRescale), maxRescale)
+		sum.Arrived *= factor
+		sum.Served *= factor
+	}
+	return &sum
+}
+
+// Bounds of the rescaling of a drain: beyond them the reports are too late
+// or too early to say anything about the interval's rate, and are summed
+// nearly as they are.
+const (
+	minRescale = 0.5
+	maxRescale = 2.0
+)
+
+// fresh returns, in order, the buffered reports that count towards this
+// drain, counting the stale ones.
+func (w *WorkLog) fresh(f *followedLog, window float64) []workLine {
 	newest := math.Inf(-1)
 	for _, r := range f.reports {
 		if r.HasT {
 			newest = max(newest, r.T)
 		}
 	}
-	var sum state.WorkReport
-	counted := 0
+	var counted []workLine
 	for _, r := range f.reports {
 		if r.HasT && f.seenT && r.T <= f.newestT {
 			continue
@@ -290,19 +333,30 @@ func (w *WorkLog) drain(f *followedLog, now time.Time) *state.WorkReport {
 			w.stats.Stale++
 			continue
 		}
-		sum.Arrived += r.Arrived
-		sum.Served += r.Served
-		sum.Backlog = r.Backlog
-		counted++
+		counted = append(counted, r)
 	}
-	if !math.IsInf(newest, -1) && (!f.seenT || newest > f.newestT) {
-		f.newestT, f.seenT = newest, true
+	return counted
+}
+
+// coveredSpan is the stretch of the workload's time the reports cover: from
+// the newest report handed out before to the newest now, or for the first
+// drain, from one report period before the oldest. It is known only when
+// every report is dated and their times move forward.
+func coveredSpan(reports []workLine, previousT float64, hadPrevious bool) (float64, bool) {
+	for _, r := range reports {
+		if !r.HasT {
+			return 0, false
+		}
 	}
-	f.reports = f.reports[:0]
-	if counted == 0 {
-		return nil
+	oldest, newest := reports[0].T, reports[len(reports)-1].T
+	var span float64
+	switch {
+	case hadPrevious:
+		span = newest - previousT
+	case len(reports) >= 2:
+		span = (newest - oldest) * float64(len(reports)) / float64(len(reports)-1)
 	}
-	return &sum
+	return span, span > 0
 }
 
 // sweep forgets containers whose stream ended long ago and that nobody

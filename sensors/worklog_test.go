@@ -145,17 +145,41 @@ func TestWorkLogSumsReportsSinceThePreviousCall(t *testing.T) {
 	stream.chunks <- `ived":0.03,"served":0.025,"backlog":0.01}` + "\n"
 	stream.chunks <- `{"t":0.15,"arrived":0.02,"served":0.03,"backlog":0.0}` + "\n"
 	waitForLog(t, wl, "three reports", func(s WorkLogStats) bool { return s.Reports == 3 })
-	clock.Advance(250 * time.Millisecond)
+	// The clock moves as the reports do, so no rescaling is involved.
+	clock.Advance(150 * time.Millisecond)
 	wantWork(t, wl.Work(sineloadContainer), state.WorkReport{Arrived: 0.075, Served: 0.075, Backlog: 0})
 
-	clock.Advance(250 * time.Millisecond)
 	if got := wl.Work(sineloadContainer); got != nil {
 		t.Fatalf("a call with nothing new = %+v, want nil", *got)
 	}
 	stream.chunks <- `{"t":0.2,"arrived":0.04,"served":0.01,"backlog":0.03}` + "\n"
 	waitForLog(t, wl, "a fourth report", func(s WorkLogStats) bool { return s.Reports == 4 })
-	clock.Advance(250 * time.Millisecond)
+	clock.Advance(50 * time.Millisecond)
 	wantWork(t, wl.Work(sineloadContainer), state.WorkReport{Arrived: 0.04, Served: 0.01, Backlog: 0.03})
+}
+
+// Reports every 50 ms on the workload's clock fall six, then four, into
+// two intervals of 250 ms; the rate of work is the same in both.
+func TestWorkLogRescalesToTheInterval(t *testing.T) {
+	streams := newFakeStreams()
+	stream := streams.queue(sineloadContainer.RuntimeID, nil)
+	wl, clock := newTestWorkLog(t, streams, WorkLogConfig{})
+	wl.Work(sineloadContainer)
+	report := func(at float64) string {
+		return `{"t":` + strconv.FormatFloat(at, 'f', -1, 64) + `,"arrived":0.04,"served":0.04,"backlog":0}` + "\n"
+	}
+	for _, at := range []float64{0.05, 0.1, 0.15, 0.2, 0.25, 0.3} {
+		stream.chunks <- report(at)
+	}
+	waitForLog(t, wl, "six reports", func(s WorkLogStats) bool { return s.Reports == 6 })
+	clock.Advance(250 * time.Millisecond)
+	wantWork(t, wl.Work(sineloadContainer), state.WorkReport{Arrived: 0.2, Served: 0.2})
+	for _, at := range []float64{0.35, 0.4, 0.45, 0.5} {
+		stream.chunks <- report(at)
+	}
+	waitForLog(t, wl, "four more", func(s WorkLogStats) bool { return s.Reports == 10 })
+	clock.Advance(250 * time.Millisecond)
+	wantWork(t, wl.Work(sineloadContainer), state.WorkReport{Arrived: 0.2, Served: 0.2})
 }
 
 func TestWorkLogSkipsMalformedLines(t *testing.T) {
@@ -195,7 +219,8 @@ func TestWorkLogBoundsWhatItKeeps(t *testing.T) {
 		stream.chunks <- line + "\n"
 	}
 	waitForLog(t, wl, "four reports", func(s WorkLogStats) bool { return s.Reports == 4 })
-	clock.Advance(250 * time.Millisecond)
+	// The two kept reports cover 0.2 s of the workload's time.
+	clock.Advance(200 * time.Millisecond)
 	wantWork(t, wl.Work(sineloadContainer), state.WorkReport{Arrived: 12, Served: 11, Backlog: 1})
 	if s := wl.Stats(); s.Dropped != 2 {
 		t.Fatalf("dropped %d, want the 2 oldest", s.Dropped)
@@ -208,7 +233,7 @@ func TestWorkLogBoundsWhatItKeeps(t *testing.T) {
 func TestWorkLogLeavesTheHistoryOut(t *testing.T) {
 	streams := newFakeStreams()
 	stream := streams.queue(sineloadContainer.RuntimeID, nil)
-	wl, clock := newTestWorkLog(t, streams, WorkLogConfig{Slack: time.Second})
+	wl, clock := newTestWorkLog(t, streams, WorkLogConfig{Slack: 10 * time.Millisecond})
 	wl.Work(sineloadContainer)
 	var history strings.Builder
 	for second := 1; second <= 100; second++ {
@@ -216,9 +241,10 @@ func TestWorkLogLeavesTheHistoryOut(t *testing.T) {
 	}
 	stream.chunks <- history.String()
 	waitForLog(t, wl, "the history", func(s WorkLogStats) bool { return s.Reports == 100 })
-	clock.Advance(500 * time.Millisecond)
-	// The window reaches back 0.5 s + 1 s from t = 100: t = 99 and 100.
-	wantWork(t, wl.Work(sineloadContainer), state.WorkReport{Arrived: 2, Served: 2, Backlog: 100})
+	clock.Advance(time.Second)
+	// The window reaches back 1 s + 10 ms from t = 100: t = 99 and 100,
+	// which cover 2 s of the workload's time, rescaled to the 1 s asked.
+	wantWork(t, wl.Work(sineloadContainer), state.WorkReport{Arrived: 1, Served: 1, Backlog: 100})
 	if s := wl.Stats(); s.Stale != 98 {
 		t.Fatalf("stale %d, want 98", s.Stale)
 	}
