@@ -97,12 +97,26 @@ func BenchmarkDecide(b *testing.B) {
 	}
 }
 
+// BenchmarkInput measures building the input of the busy node: from
+// scratch (Input, a new layout) and as Decide builds it, with the node's
+// layout cached from the previous tick.
 func BenchmarkInput(b *testing.B) {
 	view := busyNodeView()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := Input(view, testNode); err != nil {
-			b.Fatal(err)
+	b.Run("fresh", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := Input(view, testNode); err != nil {
+				b.Fatal(err)
+			}
 		}
-	}
+	})
+	b.Run("cached-layout", func(b *testing.B) {
+		cache := newLayouts()
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := buildInput(view, testNode, cache); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

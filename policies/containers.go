@@ -3,84 +3,203 @@ package policies
 import (
 	"fmt"
 	"math"
+	"slices"
+	"sort"
+	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
 	"github.com/sluice-io/sluice/state"
 )
 
+// layout is the part of a node's input that depends only on its CPU count
+// and its containers' identities, classes, cpusets and specs. Building it
+// (cpusets expanded, contenders paired) was most of the cost of an input,
+// and it changes only when a container comes, goes or is respecified, so
+// an engine builds it once and reuses it (see layouts).
+type layout struct {
+	cpus       int
+	signatures []containerSignature
+	ids        []*ast.Term
+	// fields holds, per container, its layout fields as object items.
+	fields  [][][2]*ast.Term
+	classes *ast.Term
+}
+
+func newLayout(sigs []containerSignature, cpus int) (*layout, error) {
+	facts, err := gatherFacts(sigs, cpus)
+	if err != nil {
+		return nil, err
+	}
+	findContenders(facts)
+	l := &layout{cpus: cpus, signatures: sigs, ids: make([]*ast.Term, len(facts)), fields: make([][][2]*ast.Term, len(facts))}
+	byClass := map[state.Class][]*ast.Term{}
+	for i, f := range facts {
+		l.ids[i] = ast.StringTerm(f.id)
+		l.fields[i] = f.layoutFields()
+		byClass[f.class] = append(byClass[f.class], l.ids[i])
+	}
+	// input.classes indexes container IDs by class, which spares a policy
+	// a pass over every container to find the few of one class.
+	index := ast.NewObjectWithCapacity(2)
+	for _, class := range []state.Class{state.LatencyCritical, state.BestEffort} {
+		index.Insert(ast.StringTerm(string(class)), ast.ArrayTerm(byClass[class]...))
+	}
+	l.classes = ast.NewTerm(index)
+	return l, nil
+}
+
+// containers builds input.containers: each container's layout fields, as
+// built once, and its observed fields, built on every tick.
+func (l *layout) containers(observed []*state.ContainerObservation, intervalSeconds float64) *ast.Term {
+	out := ast.NewObjectWithCapacity(len(l.ids))
+	for i, id := range l.ids {
+		obj := ast.NewObjectWithCapacity(len(l.fields[i]) + 5)
+		for _, item := range l.fields[i] {
+			obj.Insert(item[0], item[1])
+		}
+		observedFields(obj, observed[i], intervalSeconds)
+		out.Insert(id, ast.NewTerm(obj))
+	}
+	return ast.NewTerm(out)
+}
+
+// layouts keeps each node's latest layout. Its terms are shared by the
+// inputs of several evaluations, which OPA only reads.
+type layouts struct {
+	mu     sync.Mutex
+	byNode map[string]*layout
+}
+
+// maxLayouts bounds the cache of an engine that decides for many nodes
+// over its life; past it the cache starts afresh.
+const maxLayouts = 256
+
+func newLayouts() *layouts { return &layouts{byNode: map[string]*layout{}} }
+
+// get returns the node's layout for these signatures, built anew when they
+// changed. A nil cache builds every time.
+func (c *layouts) get(node string, sigs []containerSignature, cpus int) (*layout, error) {
+	if c != nil {
+		c.mu.Lock()
+		l := c.byNode[node]
+		c.mu.Unlock()
+		if l != nil && l.cpus == cpus && slices.Equal(l.signatures, sigs) {
+			return l, nil
+		}
+	}
+	l, err := newLayout(sigs, cpus)
+	if err != nil || c == nil {
+		return l, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.byNode) >= maxLayouts {
+		clear(c.byNode)
+	}
+	c.byNode[node] = l
+	return l, nil
+}
+
 // containerFacts gathers what the specs and the observation say about one
 // container before it becomes an input object.
 type containerFacts struct {
-	id       string
-	class    state.Class
-	cpuset   string
-	cpus     []int
-	spec     *state.Resources
-	observed *state.ContainerObservation
+	containerSignature
+	cpus []int
 	// contenders maps each container of the other class whose CPUs overlap
 	// this one's to the number of CPUs they share.
 	contenders    map[string]int
 	contendedCPUs int
 }
 
-// containersInput builds input.containers and input.classes, the index
-// of container IDs by class that spares a policy a pass over every
-// container to find the few of one class.
-func containersInput(view *state.View, node string, obs state.Observation, cpus int) (containers, classes *ast.Term, err error) {
-	facts, err := gatherFacts(view, node, obs, cpus)
-	if err != nil {
-		return nil, nil, err
-	}
-	findContenders(facts)
-	out := ast.NewObjectWithCapacity(len(facts))
-	byClass := map[state.Class][]*ast.Term{}
-	for _, f := range facts {
-		id := ast.StringTerm(f.id)
-		out.Insert(id, f.term(obs.IntervalSeconds))
-		byClass[f.class] = append(byClass[f.class], id)
-	}
-	index := ast.NewObjectWithCapacity(2)
-	for _, class := range []state.Class{state.LatencyCritical, state.BestEffort} {
-		index.Insert(ast.StringTerm(string(class)), ast.ArrayTerm(byClass[class]...))
-	}
-	return ast.NewTerm(out), ast.NewTerm(index), nil
+// containerSignature is everything the layout part of a container's input
+// depends on: its identity, class, cpuset and the spec's resources.
+type containerSignature struct {
+	id       string
+	class    state.Class
+	cpuset   string
+	spec     specValues
+	observed bool
 }
 
-// gatherFacts merges the specs of the node's apps with its observation,
-// sorted by container ID.
-func gatherFacts(view *state.View, node string, obs state.Observation, cpus int) ([]*containerFacts, error) {
-	byID := map[string]*containerFacts{}
+// specValues are the spec's resources the input shows, by value, so that
+// signatures compare with ==.
+type specValues struct {
+	quotaCores          float64
+	shares              uint64
+	netMbit             float64
+	hasQuota, hasShares bool
+	hasNet              bool
+}
+
+func specValuesOf(r *state.Resources) specValues {
+	var v specValues
+	if r.CPUQuotaCores != nil {
+		v.quotaCores, v.hasQuota = *r.CPUQuotaCores, true
+	}
+	if r.CPUShares != nil {
+		v.shares, v.hasShares = *r.CPUShares, true
+	}
+	if r.NetMbit != nil {
+		v.netMbit, v.hasNet = *r.NetMbit, true
+	}
+	return v
+}
+
+// signatures merges the specs of the node's apps with its observation,
+// sorted by container ID, and returns with each its observation (nil when
+// the sensors have not seen it).
+func signatures(view *state.View, node string, obs *state.Observation) ([]containerSignature, []*state.ContainerObservation) {
+	var sigs []containerSignature
+	byID := map[string]int{}
 	for _, app := range view.AppsOn(node) {
 		for i := range app.Containers {
 			c := &app.Containers[i]
 			id := state.ContainerID(app.Name, c.Name)
-			byID[id] = &containerFacts{id: id, class: c.Class, cpuset: c.CPUSet, spec: &c.Resources}
+			byID[id] = len(sigs)
+			sigs = append(sigs, containerSignature{id: id, class: c.Class, cpuset: c.CPUSet, spec: specValuesOf(&c.Resources)})
 		}
 	}
+	observed := make([]*state.ContainerObservation, len(sigs), len(sigs)+len(obs.Containers))
 	for i := range obs.Containers {
 		c := &obs.Containers[i]
-		f, ok := byID[c.ID]
+		at, ok := byID[c.ID]
 		if !ok {
 			// Observed but not (or no longer) specified: its class and
 			// cpuset come from the sensors, which read them from labels.
-			f = &containerFacts{id: c.ID, class: c.Class}
-			byID[c.ID] = f
+			at = len(sigs)
+			byID[c.ID] = at
+			sigs = append(sigs, containerSignature{id: c.ID, class: c.Class})
+			observed = append(observed, nil)
 		}
 		if c.CPUSet != "" {
-			f.cpuset = c.CPUSet // what is in force beats what was asked for
+			sigs[at].cpuset = c.CPUSet // what is in force beats what was asked for
 		}
-		f.observed = c
+		sigs[at].observed = true
+		observed[at] = c
 	}
-	facts := make([]*containerFacts, 0, len(byID))
-	for _, id := range state.SortedKeys(byID) {
-		f := byID[id]
-		list, err := cpuList(f.cpuset, cpus)
+	order := make([]int, len(sigs))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(i, j int) bool { return sigs[order[i]].id < sigs[order[j]].id })
+	sortedSigs := make([]containerSignature, len(sigs))
+	sortedObs := make([]*state.ContainerObservation, len(sigs))
+	for i, at := range order {
+		sortedSigs[i], sortedObs[i] = sigs[at], observed[at]
+	}
+	return sortedSigs, sortedObs
+}
+
+// gatherFacts expands the signatures' cpusets.
+func gatherFacts(sigs []containerSignature, cpus int) ([]*containerFacts, error) {
+	facts := make([]*containerFacts, len(sigs))
+	for i, sig := range sigs {
+		list, err := cpuList(sig.cpuset, cpus)
 		if err != nil {
-			return nil, fmt.Errorf("container %s: cpuset: %w", id, err)
+			return nil, fmt.Errorf("container %s: cpuset: %w", sig.id, err)
 		}
-		f.cpus = list
-		facts = append(facts, f)
+		facts[i] = &containerFacts{containerSignature: sig, cpus: list}
 	}
 	return facts, nil
 }
@@ -164,43 +283,47 @@ func countShared(a, b []int) int {
 	return shared
 }
 
-func (f *containerFacts) term(intervalSeconds float64) *ast.Term {
+// layoutFields are the container's input fields that come from the
+// layout. Fields cost evaluation time on every tick, so the input carries
+// what a CPU policy needs; the app and name are the two halves of the ID.
+func (f *containerFacts) layoutFields() [][2]*ast.Term {
 	cpus := make([]*ast.Term, len(f.cpus))
 	for i, cpu := range f.cpus {
 		cpus[i] = ast.InternedTerm(cpu)
 	}
-	contenders := ast.NewObjectWithCapacity(len(f.contenders))
-	for _, id := range state.SortedKeys(f.contenders) {
+	ids := state.SortedKeys(f.contenders)
+	contenders := ast.NewObjectWithCapacity(len(ids))
+	// The CPU a contender leaves this container whatever it does: a cap
+	// derived from that contender adds it back. The policy would otherwise
+	// count, subtract and multiply for every pair on every tick.
+	outside := ast.NewObjectWithCapacity(len(ids))
+	for _, id := range ids {
 		contenders.Insert(ast.StringTerm(id), ast.InternedTerm(f.contenders[id]))
+		outside.Insert(ast.StringTerm(id), ast.InternedTerm((len(f.cpus)-f.contenders[id])*1000))
 	}
-	// Fields cost evaluation time on every tick, so the input carries what
-	// a CPU policy needs; the app and name are the two halves of the ID.
-	obj := ast.NewObjectWithCapacity(12)
-	obj.Insert(key("class"), ast.StringTerm(string(f.class)))
-	obj.Insert(key("cpus"), ast.ArrayTerm(cpus...))
-	obj.Insert(key("contenders"), ast.NewTerm(contenders))
-	obj.Insert(key("contended_cpus"), ast.InternedTerm(f.contendedCPUs))
-	obj.Insert(key("observed"), ast.InternedTerm(f.observed != nil))
-	obj.Insert(key("spec"), specTerm(f.spec))
-	observedFields(obj, f.observed, intervalSeconds)
-	return ast.NewTerm(obj)
+	return [][2]*ast.Term{
+		ast.Item(key("class"), ast.StringTerm(string(f.class))),
+		ast.Item(key("cpus"), ast.ArrayTerm(cpus...)),
+		ast.Item(key("contenders"), ast.NewTerm(contenders)),
+		ast.Item(key("contended_cpus"), ast.InternedTerm(f.contendedCPUs)),
+		ast.Item(key("outside_millicores"), ast.NewTerm(outside)),
+		ast.Item(key("observed"), ast.InternedTerm(f.observed)),
+		ast.Item(key("spec"), specTerm(f.spec)),
+	}
 }
 
 // specTerm holds the spec's initial resources; unset ones are left out, so
 // a policy tests for them with object.get.
-func specTerm(r *state.Resources) *ast.Term {
-	obj := ast.NewObjectWithCapacity(4)
-	if r == nil {
-		return ast.NewTerm(obj)
+func specTerm(v specValues) *ast.Term {
+	obj := ast.NewObjectWithCapacity(3)
+	if v.hasQuota {
+		obj.Insert(key("cpu_quota_millicores"), millicores(v.quotaCores))
 	}
-	if r.CPUQuotaCores != nil {
-		obj.Insert(key("cpu_quota_millicores"), millicores(*r.CPUQuotaCores))
+	if v.hasShares {
+		obj.Insert(key("cpu_shares"), ast.NumberTerm(uint64Number(v.shares)))
 	}
-	if r.CPUShares != nil {
-		obj.Insert(key("cpu_shares"), ast.NumberTerm(uint64Number(*r.CPUShares)))
-	}
-	if r.NetMbit != nil {
-		obj.Insert(key("net_mbit"), ast.FloatNumberTerm(*r.NetMbit))
+	if v.hasNet {
+		obj.Insert(key("net_mbit"), ast.FloatNumberTerm(v.netMbit))
 	}
 	return ast.NewTerm(obj)
 }
@@ -238,7 +361,7 @@ func observedFields(obj ast.Object, c *state.ContainerObservation, intervalSecon
 var keyTerms = func() map[string]*ast.Term {
 	keys := map[string]*ast.Term{}
 	for _, k := range []string{
-		"class", "cpus", "contenders", "contended_cpus", "observed", "spec",
+		"class", "cpus", "contenders", "contended_cpus", "outside_millicores", "observed", "spec",
 		"cpu_quota_millicores", "cpu_shares", "net_mbit",
 		"usage_millicores", "wait_millicores", "throttled_us", "quota_millicores", "work",
 		"arrived_millicores", "served_millicores", "backlog_cpu_ms",

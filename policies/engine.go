@@ -20,8 +20,9 @@ const Entrypoint = "data.sluice.shield.decision"
 // built, so several goroutines may call Decide at once; a new bundle means
 // a new Engine (see Reloader).
 type Engine struct {
-	bundle *Bundle
-	query  rego.PreparedEvalQuery
+	bundle  *Bundle
+	query   rego.PreparedEvalQuery
+	layouts *layouts
 }
 
 // NewEngine compiles b's policy modules (tests left out) under the
@@ -32,7 +33,7 @@ func NewEngine(ctx context.Context, b *Bundle) (*Engine, error) {
 	if err != nil {
 		return nil, &Error{Stage: StageCompile, BundleDigest: b.Digest, Err: err}
 	}
-	return &Engine{bundle: b, query: query}, nil
+	return &Engine{bundle: b, query: query, layouts: newLayouts()}, nil
 }
 
 func prepare(ctx context.Context, b *Bundle) (rego.PreparedEvalQuery, error) {
@@ -80,7 +81,7 @@ func (e *Engine) Digest() string { return e.bundle.Digest }
 // OPA as rego.EvalTime), its revision the view's. Policy failures are
 // *Error values; ErrNoObservation means there is nothing to decide on yet.
 func (e *Engine) Decide(ctx context.Context, view *state.View, node string) (state.Decision, error) {
-	input, err := Input(view, node)
+	input, err := buildInput(view, node, e.layouts)
 	if err != nil {
 		if errors.Is(err, ErrNoObservation) {
 			return state.Decision{}, err

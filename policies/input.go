@@ -15,6 +15,12 @@ import (
 // an ast.Value, without a JSON round trip, because it is built on every
 // tick for every node.
 func Input(view *state.View, node string) (ast.Value, error) {
+	return buildInput(view, node, nil)
+}
+
+// buildInput builds the input with the node's layout from cache, when the
+// cache has it (nil: no cache).
+func buildInput(view *state.View, node string, cache *layouts) (ast.Value, error) {
 	obs, ok := view.Observations[node]
 	if !ok {
 		return nil, fmt.Errorf("input for node %s: %w", node, ErrNoObservation)
@@ -23,15 +29,16 @@ func Input(view *state.View, node string) (ast.Value, error) {
 	if cpus <= 0 {
 		return nil, fmt.Errorf("input for node %s: CPU count unknown (no capacity.cpus in the node info, no host.cpus in the observation)", node)
 	}
-	containers, classes, err := containersInput(view, node, obs, cpus)
+	sigs, observed := signatures(view, node, &obs)
+	layout, err := cache.get(node, sigs, cpus)
 	if err != nil {
 		return nil, fmt.Errorf("input for node %s: %w", node, err)
 	}
 	items := [][2]*ast.Term{
 		ast.Item(ast.StringTerm("node"), nodeInput(view, node, cpus)),
 		ast.Item(ast.StringTerm("observation"), observationInput(obs)),
-		ast.Item(ast.StringTerm("containers"), containers),
-		ast.Item(ast.StringTerm("classes"), classes),
+		ast.Item(ast.StringTerm("containers"), layout.containers(observed, obs.IntervalSeconds)),
+		ast.Item(ast.StringTerm("classes"), layout.classes),
 	}
 	if prev, ok := view.Decisions[node]; ok {
 		previous, err := previousInput(prev)
