@@ -4,17 +4,18 @@ import data.sluice.shield
 
 # ---------------------------------------------------------------------------
 # Fixtures: one CPU, a latency-critical victim and a best-effort hog, in
-# millicores, with the contenders the engine would compute.
+# millicores, with the contenders (and the CPU each leaves the other:
+# outside_millicores) the engine would compute.
 
 victim(usage, wait) := {
 	"class": "latency-critical", "cpus": [0], "observed": true, "spec": {},
-	"contenders": {"batch/hog": 1}, "contended_cpus": 1,
+	"contenders": {"batch/hog": 1}, "contended_cpus": 1, "outside_millicores": {"batch/hog": 0},
 	"usage_millicores": usage, "wait_millicores": wait, "throttled_us": 0,
 }
 
 hog(usage) := {
 	"class": "best-effort", "cpus": [0], "observed": true, "spec": {},
-	"contenders": {"shop/victim": 1}, "contended_cpus": 1,
+	"contenders": {"shop/victim": 1}, "contended_cpus": 1, "outside_millicores": {"shop/victim": 0},
 	"usage_millicores": usage, "wait_millicores": 1000 - usage, "throttled_us": 0,
 }
 
@@ -49,7 +50,7 @@ rules_for(d, container) := {r.rule | some r in d.reasons; r.container == contain
 # Shield, track, release, unshield.
 
 test_no_neighbour_no_cap if {
-	alone := patched(victim(700, 300), {"contenders": {}, "contended_cpus": 0})
+	alone := patched(victim(700, 300), {"contenders": {}, "contended_cpus": 0, "outside_millicores": {}})
 	d := shield.decision with input as node_input({"shop/victim": alone})
 	d.containers == {}
 	count(d.reasons) == 0
@@ -106,12 +107,12 @@ test_backlog_is_pressure if {
 }
 
 test_each_reason_names_its_own_victims_signals if {
-	starved := patched(victim(500, 200), {"contenders": {"batch/hog": 1}})
+	starved := victim(500, 200)
 	queued := patched(victim(500, 0), {
-		"cpus": [1], "contenders": {"batch/other": 1},
+		"cpus": [1], "contenders": {"batch/other": 1}, "outside_millicores": {"batch/other": 0},
 		"work": {"arrived_millicores": 500, "served_millicores": 500, "backlog_cpu_ms": 100},
 	})
-	other := patched(hog(500), {"cpus": [1], "contenders": {"shop/queued": 1}})
+	other := patched(hog(500), {"cpus": [1], "contenders": {"shop/queued": 1}, "outside_millicores": {"shop/queued": 0}})
 	doc := object.union(
 		node_input({"shop/victim": starved, "shop/queued": queued, "batch/hog": hog(500), "batch/other": other}),
 		{"node": {"cpus": 2}},
@@ -196,7 +197,7 @@ test_unshield_drops_the_cap_past_capacity if {
 
 test_unshield_when_the_victim_is_gone if {
 	doc := with_carry(
-		node_input({"batch/hog": patched(idle_hog(900, 500), {"contenders": {}})}),
+		node_input({"batch/hog": patched(idle_hog(900, 500), {"contenders": {}, "outside_millicores": {}})}),
 		{"shop/victim": {"wanted_now_millicores": 500, "budget_millicores": 500}},
 	)
 	d := shield.decision with input as doc
@@ -208,8 +209,11 @@ test_unshield_when_the_victim_is_gone if {
 # Several neighbours, CPUs outside the victim's, spec limits.
 
 test_budget_is_split_and_unshared_cpus_kept if {
-	v := patched(victim(500, 200), {"contenders": {"batch/hog": 1, "batch/wide": 1}})
-	wide := patched(hog(1500), {"cpus": [0, 1], "contenders": {"shop/victim": 1}})
+	v := patched(victim(500, 200), {
+		"contenders": {"batch/hog": 1, "batch/wide": 1},
+		"outside_millicores": {"batch/hog": 0, "batch/wide": 0},
+	})
+	wide := patched(hog(1500), {"cpus": [0, 1], "outside_millicores": {"shop/victim": 1000}})
 	doc := object.union(
 		node_input({"shop/victim": v, "batch/hog": hog(300), "batch/wide": wide}),
 		{"node": {"cpus": 2}},
@@ -222,9 +226,13 @@ test_budget_is_split_and_unshared_cpus_kept if {
 }
 
 test_a_neighbour_of_two_victims_takes_the_smaller_cap if {
-	first := patched(victim(500, 200), {"contenders": {"batch/hog": 1}})
-	second := patched(victim(900, 100), {"cpus": [1], "contenders": {"batch/hog": 1}})
-	both := patched(hog(1000), {"cpus": [0, 1], "contenders": {"shop/victim": 1, "shop/other": 1}})
+	first := victim(500, 200)
+	second := patched(victim(900, 100), {"cpus": [1]})
+	both := patched(hog(1000), {
+		"cpus": [0, 1],
+		"contenders": {"shop/victim": 1, "shop/other": 1},
+		"outside_millicores": {"shop/victim": 1000, "shop/other": 1000},
+	})
 	doc := object.union(
 		node_input({"shop/victim": first, "shop/other": second, "batch/hog": both}),
 		{"node": {"cpus": 2}},
