@@ -23,15 +23,12 @@ type policyOutput struct {
 // parseOutput converts the decision rule's value straight from OPA's AST
 // (see rego.GenerateJSON in prepare), rejecting unknown fields so that a
 // typo in a policy ("cpu_quota") is an error, not a setting silently
-// dropped.
+// dropped. It walks the AST in place: objects iterate in key order, so
+// errors come in the same order on every run.
 func parseOutput(value ast.Value) (policyOutput, error) {
 	var out policyOutput
-	fields, err := objectFields(value)
-	if err != nil {
-		return out, fmt.Errorf("decision: %w", err)
-	}
-	for _, key := range state.SortedKeys(fields) {
-		field := fields[key]
+	err := eachField(value, func(key string, field ast.Value) error {
+		var err error
 		switch key {
 		case "containers":
 			out.Containers, err = parseContainers(field)
@@ -43,8 +40,12 @@ func parseOutput(value ast.Value) (policyOutput, error) {
 			err = fmt.Errorf("unknown field (want containers, reasons, carry)")
 		}
 		if err != nil {
-			return out, fmt.Errorf("decision.%s: %w", key, err)
+			return fmt.Errorf("%s: %w", key, err)
 		}
+		return nil
+	})
+	if err != nil {
+		return out, fmt.Errorf("decision%s", fieldPath(err))
 	}
 	if out.Containers == nil {
 		out.Containers = map[string]state.ContainerDecision{}
@@ -55,55 +56,68 @@ func parseOutput(value ast.Value) (policyOutput, error) {
 	return out, nil
 }
 
-// objectFields maps an object's string keys to their values.
-func objectFields(value ast.Value) (map[string]ast.Value, error) {
+// fieldPath renders an error from eachField's callback as ".field: why",
+// and an error about the value itself as ": why".
+func fieldPath(err error) string {
+	if _, aboutTheValue := err.(*shapeError); aboutTheValue {
+		return ": " + err.Error()
+	}
+	return "." + err.Error()
+}
+
+// shapeError says a value is not the object (or object key) it should be.
+type shapeError struct{ msg string }
+
+func (e *shapeError) Error() string { return e.msg }
+
+// eachField calls f with each string key of an object and its value, in
+// key order, and stops at the first error.
+func eachField(value ast.Value, f func(key string, field ast.Value) error) error {
 	obj, ok := value.(ast.Object)
 	if !ok {
-		return nil, fmt.Errorf("want an object, got %s", ast.ValueName(value))
+		return &shapeError{fmt.Sprintf("want an object, got %s", ast.ValueName(value))}
 	}
-	fields := make(map[string]ast.Value, obj.Len())
-	var err error
-	obj.Foreach(func(k, v *ast.Term) {
+	return obj.Iter(func(k, v *ast.Term) error {
 		name, ok := k.Value.(ast.String)
 		if !ok {
-			err = fmt.Errorf("key %v: want a string", k)
-			return
+			return &shapeError{fmt.Sprintf("key %v: want a string", k)}
 		}
-		fields[string(name)] = v.Value
+		return f(string(name), v.Value)
 	})
-	return fields, err
 }
 
 func parseContainers(value ast.Value) (map[string]state.ContainerDecision, error) {
-	fields, err := objectFields(value)
-	if err != nil {
-		return nil, fmt.Errorf("want an object keyed by container ID: %w", err)
+	obj, ok := value.(ast.Object)
+	if !ok {
+		return nil, fmt.Errorf("want an object keyed by container ID: want an object, got %s", ast.ValueName(value))
 	}
-	out := make(map[string]state.ContainerDecision, len(fields))
-	for _, id := range state.SortedKeys(fields) {
-		d, err := parseContainerDecision(fields[id])
+	out := make(map[string]state.ContainerDecision, obj.Len())
+	err := eachField(obj, func(id string, field ast.Value) error {
+		d, err := parseContainerDecision(field)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", id, err)
+			return fmt.Errorf("%s: %w", id, err)
 		}
 		out[id] = d
+		return nil
+	})
+	if _, aboutTheValue := err.(*shapeError); aboutTheValue {
+		return nil, fmt.Errorf("want an object keyed by container ID: %w", err)
+	}
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
 func parseContainerDecision(value ast.Value) (state.ContainerDecision, error) {
 	var d state.ContainerDecision
-	fields, err := objectFields(value)
-	if err != nil {
-		return d, err
-	}
-	for _, key := range state.SortedKeys(fields) {
-		field := fields[key]
+	err := eachField(value, func(key string, field ast.Value) error {
 		if _, isNull := field.(ast.Null); isNull {
-			continue // null reads as "not set", like an absent field
+			return nil // null reads as "not set", like an absent field
 		}
 		number, err := toFloat(field)
 		if err != nil {
-			return d, fmt.Errorf("%s: %w", key, err)
+			return fmt.Errorf("%s: %w", key, err)
 		}
 		switch key {
 		case "cpu_quota_millicores":
@@ -113,15 +127,16 @@ func parseContainerDecision(value ast.Value) (state.ContainerDecision, error) {
 			d.NetMbit = &number
 		case "cpu_shares":
 			if number != math.Trunc(number) || number < 0 || number > math.MaxUint32 {
-				return d, fmt.Errorf("%s: want a whole number, got %v", key, field)
+				return fmt.Errorf("%s: want a whole number, got %v", key, field)
 			}
 			shares := uint64(number)
 			d.CPUShares = &shares
 		default:
-			return d, fmt.Errorf("%s: unknown field (want cpu_quota_millicores, cpu_shares, net_mbit)", key)
+			return fmt.Errorf("%s: unknown field (want cpu_quota_millicores, cpu_shares, net_mbit)", key)
 		}
-	}
-	return d, nil
+		return nil
+	})
+	return d, err
 }
 
 func parseReasons(value ast.Value) ([]state.Reason, error) {
@@ -161,12 +176,7 @@ func parseReasons(value ast.Value) ([]state.Reason, error) {
 
 func parseReason(value ast.Value) (state.Reason, error) {
 	var r state.Reason
-	fields, err := objectFields(value)
-	if err != nil {
-		return r, err
-	}
-	for _, key := range state.SortedKeys(fields) {
-		field := fields[key]
+	err := eachField(value, func(key string, field ast.Value) error {
 		var err error
 		switch key {
 		case "rule":
@@ -181,8 +191,12 @@ func parseReason(value ast.Value) (state.Reason, error) {
 			err = fmt.Errorf("unknown field (want rule, container, message, values)")
 		}
 		if err != nil {
-			return r, fmt.Errorf("%s: %w", key, err)
+			return fmt.Errorf("%s: %w", key, err)
 		}
+		return nil
+	})
+	if err != nil {
+		return r, err
 	}
 	if r.Rule == "" {
 		return r, fmt.Errorf("rule: required")
@@ -191,22 +205,26 @@ func parseReason(value ast.Value) (state.Reason, error) {
 }
 
 func parseValues(value ast.Value) (map[string]float64, error) {
-	fields, err := objectFields(value)
-	if err != nil {
-		return nil, fmt.Errorf("want an object of numbers: %w", err)
+	obj, ok := value.(ast.Object)
+	if !ok {
+		return nil, fmt.Errorf("want an object of numbers: want an object, got %s", ast.ValueName(value))
 	}
-	if len(fields) == 0 {
+	if obj.Len() == 0 {
 		return nil, nil
 	}
-	out := make(map[string]float64, len(fields))
-	for _, key := range state.SortedKeys(fields) {
-		number, err := toFloat(fields[key])
+	out := make(map[string]float64, obj.Len())
+	err := eachField(obj, func(key string, field ast.Value) error {
+		number, err := toFloat(field)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", key, err)
+			return fmt.Errorf("%s: %w", key, err)
 		}
 		out[key] = number
+		return nil
+	})
+	if _, aboutTheValue := err.(*shapeError); aboutTheValue {
+		return nil, fmt.Errorf("want an object of numbers: %w", err)
 	}
-	return out, nil
+	return out, err
 }
 
 // parseCarry converts the carry to what a reader of the stored decision
@@ -219,53 +237,90 @@ func parseCarry(value ast.Value) (map[string]any, error) {
 	if _, ok := value.(ast.Object); !ok {
 		return nil, fmt.Errorf("want an object, got %s", ast.ValueName(value))
 	}
-	plain, err := ast.JSON(value)
+	plain, err := plainJSON(value)
 	if err != nil {
 		return nil, err
 	}
-	normal, err := normalizeJSON(plain)
-	if err != nil {
-		return nil, err
-	}
-	carry := normal.(map[string]any)
+	carry := plain.(map[string]any)
 	if len(carry) == 0 {
 		return nil, nil
 	}
 	return carry, nil
 }
 
-func normalizeJSON(value any) (any, error) {
+// plainJSON converts a value to the Go values encoding/json decodes it to
+// (numbers as float64, sets as arrays in order), as a reader of the log
+// would see it.
+func plainJSON(value ast.Value) (any, error) {
 	switch v := value.(type) {
-	case json.Number:
-		f, err := strconv.ParseFloat(string(v), 64)
-		if err != nil || math.IsInf(f, 0) {
+	case ast.Null:
+		return nil, nil
+	case ast.Boolean:
+		return bool(v), nil
+	case ast.String:
+		return string(v), nil
+	case ast.Number:
+		f, ok := v.Float64()
+		if !ok || math.IsInf(f, 0) {
 			return nil, fmt.Errorf("number %s does not fit a float64", v)
 		}
 		return f, nil
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for _, key := range state.SortedKeys(v) {
-			field := v[key]
-			normal, err := normalizeJSON(field)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", key, err)
-			}
-			out[key] = normal
-		}
-		return out, nil
-	case []any:
-		out := make([]any, len(v))
-		for i, item := range v {
-			normal, err := normalizeJSON(item)
+	case *ast.Array:
+		out := make([]any, v.Len())
+		for i := range out {
+			item, err := plainJSON(v.Elem(i).Value)
 			if err != nil {
 				return nil, fmt.Errorf("[%d]: %w", i, err)
 			}
-			out[i] = normal
+			out[i] = item
 		}
 		return out, nil
+	case ast.Set:
+		items := v.Slice()
+		out := make([]any, len(items))
+		for i, item := range items {
+			plain, err := plainJSON(item.Value)
+			if err != nil {
+				return nil, fmt.Errorf("[%d]: %w", i, err)
+			}
+			out[i] = plain
+		}
+		return out, nil
+	case ast.Object:
+		out := make(map[string]any, v.Len())
+		err := v.Iter(func(k, field *ast.Term) error {
+			key, err := jsonKey(k.Value)
+			if err != nil {
+				return err
+			}
+			plain, err := plainJSON(field.Value)
+			if err != nil {
+				return fmt.Errorf("%s: %w", key, err)
+			}
+			out[key] = plain
+			return nil
+		})
+		return out, err
 	default:
-		return v, nil
+		return nil, fmt.Errorf("%s is not JSON", ast.ValueName(value))
 	}
+}
+
+// jsonKey is an object key as JSON has it: a string key as it is, any
+// other key in its JSON encoding, as OPA's own conversion does.
+func jsonKey(k ast.Value) (string, error) {
+	if s, ok := k.(ast.String); ok {
+		return string(s), nil
+	}
+	plain, err := ast.JSON(k)
+	if err != nil {
+		return "", err
+	}
+	encoded, err := json.Marshal(plain)
+	if err != nil {
+		return "", fmt.Errorf("key %v: %w", k, err)
+	}
+	return string(encoded), nil
 }
 
 func toFloat(value ast.Value) (float64, error) {
