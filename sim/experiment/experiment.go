@@ -79,6 +79,7 @@ type tickMeasure struct {
 type containerMeasure struct {
 	DemandCores, UsageCores, WaitCores float64
 	Work                               *state.WorkReport
+	Latency                            *state.LatencyStats
 	QuotaCores                         *float64
 }
 
@@ -266,6 +267,7 @@ func (p *phaseRun) row(m tickMeasure) report.Row {
 		row.VictimBacklogEndCPUSeconds = w.Backlog
 		row.VictimBacklogStartCPUSeconds = w.Backlog - w.Arrived + w.Served
 	}
+	row.SetVictimLatency(m.Victim.Latency, p.sc.VictimSLO())
 	return row
 }
 

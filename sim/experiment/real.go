@@ -236,7 +236,7 @@ func (r *realPhaseNode) Measure(obs state.Observation) (tickMeasure, bool, error
 		Seconds: obs.Time.Sub(r.start).Seconds(), IntervalSeconds: p.seconds,
 		Victim: containerMeasure{
 			DemandCores: victim.Work.Arrived / p.seconds, UsageCores: p.victimUsage / p.seconds,
-			WaitCores: p.victimWait / p.seconds, Work: victim.Work,
+			WaitCores: p.victimWait / p.seconds, Work: victim.Work, Latency: victim.Latency,
 		},
 		Hog: containerMeasure{UsageCores: p.hogUsage / p.seconds, QuotaCores: quota},
 	}, true, nil

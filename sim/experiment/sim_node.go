@@ -72,7 +72,7 @@ func (s *simPhaseNode) Measure(state.Observation) (tickMeasure, bool, error) {
 	for _, c := range s.node.LastTick() {
 		switch c.ID {
 		case s.sc.Victim:
-			m.Victim = containerMeasure{DemandCores: c.Demand, UsageCores: c.Usage, WaitCores: c.Wait, Work: c.Work}
+			m.Victim = containerMeasure{DemandCores: c.Demand, UsageCores: c.Usage, WaitCores: c.Wait, Work: c.Work, Latency: c.Latency}
 		case s.sc.Hog:
 			m.Hog = containerMeasure{UsageCores: c.Usage, QuotaCores: c.QuotaCores}
 		}
