@@ -28,7 +28,7 @@ test: fuzz
 ## bench: Go benchmarks, summarised as JSON in $(OUT)/bench.json
 bench: build
 	@mkdir -p $(OUT)
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS) | tee $(OUT)/bench.txt
+	SLUICE_BIN=$(abspath $(BIN))/sluice $(GO) test -run '^$$' -bench . -benchmem -timeout 30m $(PKGS) | tee $(OUT)/bench.txt
 	$(BIN)/sluice bench summarize $(OUT)/bench.txt > $(OUT)/bench.json
 	@cat $(OUT)/bench.json
 

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -30,7 +32,7 @@ import (
 // node's containers with. Every container on the node is removed when the
 // test ends, after its agents have stopped.
 type dockerNode struct {
-	t        *testing.T
+	t        testing.TB
 	name     string
 	dataDir  string
 	endpoint string
@@ -38,17 +40,21 @@ type dockerNode struct {
 	rt       *docker.Runtime
 }
 
-func newDockerNode(t *testing.T) *dockerNode {
+func newDockerNode(t testing.TB) *dockerNode {
 	t.Helper()
 	testenv.RequireDocker(t)
 	testenv.RequireCgroups(t)
 	n := &dockerNode{
 		t: t, name: dockertest.NodeName(t), dataDir: t.TempDir(),
-		endpoint: "http://" + freeAddr(t), peerURL: "http://" + freeAddr(t),
+		endpoint: "http://" + freeTCPAddr(t), peerURL: "http://" + freeTCPAddr(t),
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	rt, err := docker.New(ctx, docker.Config{Node: n.name, StopTimeout: time.Second}, dockertest.Logger(t))
+	logger := dockertest.Logger(t)
+	if _, bench := t.(*testing.B); bench {
+		logger = slog.New(slog.DiscardHandler) // keep benchmark output to its figures
+	}
+	rt, err := docker.New(ctx, docker.Config{Node: n.name, StopTimeout: time.Second}, logger)
 	if err != nil {
 		t.Fatalf("docker runtime: %v", err)
 	}
@@ -88,9 +94,9 @@ type runningAgent struct {
 }
 
 // startAgent runs `sluice agent --runtime docker` for the node in-process
-// and waits for its registration. It stops when the test ends, if the
-// test has not stopped it before.
-func (n *dockerNode) startAgent() *runningAgent {
+// and waits for its registration; adjust changes its options first. It
+// stops when the test ends, if the test has not stopped it before.
+func (n *dockerNode) startAgent(adjust ...func(*agentOptions)) *runningAgent {
 	t := n.t
 	t.Helper()
 	ao := &agentOptions{
@@ -98,6 +104,9 @@ func (n *dockerNode) startAgent() *runningAgent {
 		clientURL: n.endpoint, peerURL: n.peerURL,
 		interval: 200 * time.Millisecond, policyDir: "../../policies",
 		heartbeatTTL: 10 * time.Second,
+	}
+	for _, f := range adjust {
+		f(ao)
 	}
 	logs := &syncBuffer{}
 	opts := &globalOptions{endpoints: []string{n.endpoint}, logLevel: "info", stdout: logs, stderr: logs}
@@ -112,16 +121,51 @@ func (n *dockerNode) startAgent() *runningAgent {
 			t.Logf("agent logs:\n%s", logs.String())
 		}
 	})
-	waitFor(t, "the agent's node registration", func() bool {
+	waitUntil(t, 30*time.Second, "the agent's node registration", func() bool {
 		select {
 		case err := <-a.done:
 			t.Fatalf("agent exited early: %v\n%s", err, logs.String())
 		default:
 		}
-		out, err := sluice(t, n.endpoint, "get", "nodes", "-o", "json")
-		return err == nil && strings.Contains(out, strconv.Quote(n.name))
+		return n.registered()
 	})
 	return a
+}
+
+func (n *dockerNode) registered() bool {
+	out, err := runCLI(n.endpoint, "get", "nodes", "-o", "json")
+	return err == nil && strings.Contains(out, strconv.Quote(n.name))
+}
+
+// runCLI runs the command line in-process against endpoint.
+func runCLI(endpoint string, args ...string) (string, error) {
+	var stdout, stderr bytes.Buffer
+	root := newRootCommand(&stdout, &stderr)
+	root.SetArgs(append(args, "--etcd-endpoints", endpoint))
+	err := root.ExecuteContext(context.Background())
+	return stdout.String(), err
+}
+
+// waitUntil polls ok until it holds, failing tb after timeout.
+func waitUntil(tb testing.TB, timeout time.Duration, what string, ok func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for !ok() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func freeTCPAddr(tb testing.TB) string {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
 
 // stop ends the agent gracefully, as SIGTERM does, and returns its error.
@@ -167,7 +211,7 @@ func (n *dockerNode) apply(specs ...state.AppSpec) {
 		}
 		args = append(args, "-f", file)
 	}
-	if out, err := sluice(t, n.endpoint, args...); err != nil {
+	if out, err := runCLI(n.endpoint, args...); err != nil {
 		t.Fatalf("sluice %v: %v\n%s", args, err, out)
 	}
 }
@@ -175,7 +219,20 @@ func (n *dockerNode) apply(specs ...state.AppSpec) {
 // status is the app's current status as `sluice get apps` shows it.
 func (n *dockerNode) status(app string) state.AppStatus {
 	n.t.Helper()
-	row := appsByName(n.t, n.endpoint)[app]
+	out, err := runCLI(n.endpoint, "get", "apps", "-o", "json")
+	var rows []appRow
+	if err == nil {
+		err = json.Unmarshal([]byte(out), &rows)
+	}
+	if err != nil {
+		n.t.Fatalf("get apps -o json: %v\n%s", err, out)
+	}
+	var row appRow
+	for _, r := range rows {
+		if r.Name == app {
+			row = r
+		}
+	}
 	if row.Status == nil {
 		return state.AppStatus{Phase: row.Phase, Error: row.Error}
 	}
@@ -185,7 +242,7 @@ func (n *dockerNode) status(app string) state.AppStatus {
 func (n *dockerNode) waitPhase(app string, phase state.Phase) state.AppStatus {
 	n.t.Helper()
 	var status state.AppStatus
-	waitFor(n.t, fmt.Sprintf("app %s to be %s", app, phase), func() bool {
+	waitUntil(n.t, 30*time.Second, fmt.Sprintf("app %s to be %s", app, phase), func() bool {
 		status = n.status(app)
 		return status.Phase == phase
 	})
@@ -196,7 +253,7 @@ func (n *dockerNode) waitPhase(app string, phase state.Phase) state.AppStatus {
 // them, "from->to:event".
 func (n *dockerNode) transitions(app string) []string {
 	n.t.Helper()
-	out, err := sluice(n.t, n.endpoint, "describe", "app", app, "-o", "json")
+	out, err := runCLI(n.endpoint, "describe", "app", app, "-o", "json")
 	if err != nil {
 		n.t.Fatalf("describe app %s: %v", app, err)
 	}
@@ -431,7 +488,7 @@ func shieldSpec(app, workload string, class state.Class) state.AppSpec {
 // false while it gives none.
 func (n *dockerNode) decidedQuota(id string) (cores float64, ok bool) {
 	n.t.Helper()
-	out, err := sluice(n.t, n.endpoint, "get", "decisions", "-o", "json")
+	out, err := runCLI(n.endpoint, "get", "decisions", "-o", "json")
 	var decisions []state.Decision
 	if err != nil || json.Unmarshal([]byte(out), &decisions) != nil {
 		n.t.Fatalf("get decisions: %v\n%s", err, out)
@@ -491,7 +548,7 @@ func (n *dockerNode) cgroupSettings(runtimeID string) cgroupSettings {
 	return s
 }
 
-func v2Settings(t *testing.T, cpuMax, weight, cpus string) cgroupSettings {
+func v2Settings(t testing.TB, cpuMax, weight, cpus string) cgroupSettings {
 	quota, period, _ := strings.Cut(cpuMax, " ")
 	s := cgroupSettings{quotaMicros: -1, periodMicros: parseInt(t, period), cpus: cpus}
 	if quota != "max" {
@@ -501,7 +558,7 @@ func v2Settings(t *testing.T, cpuMax, weight, cpus string) cgroupSettings {
 	return s
 }
 
-func parseInt(t *testing.T, text string) int64 {
+func parseInt(t testing.TB, text string) int64 {
 	t.Helper()
 	v, err := strconv.ParseInt(text, 10, 64)
 	if err != nil {

@@ -42,6 +42,12 @@ func benchTargets() []benchTarget {
 			What: "policy evaluation per decision, node of 20 containers"},
 		{Benchmark: "BenchmarkReplay", Metric: "events/s", AtLeast: atLeast(10_000),
 			What: "replay speed of a recorded experiment"},
+		{Benchmark: "BenchmarkAgentIdle/containers=20", Metric: "cpu-%", AtMost: atMost(1),
+			What: "the agent's CPU, % of one core, 1 s interval, 20 idle Docker containers"},
+		{Benchmark: "BenchmarkAgentIdle/containers=20", Metric: "rss-MiB", AtMost: atMost(64),
+			What: "the agent's peak resident memory, 1 s interval, 20 idle Docker containers"},
+		{Benchmark: "BenchmarkLoopLatency", Metric: "p99-ms", AtMost: atMost(50),
+			What: "observation written to quota applied in the cgroup, p99, shield policy on a real node"},
 	}
 }
 

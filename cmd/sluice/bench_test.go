@@ -11,14 +11,16 @@ pkg: github.com/sluice-io/sluice/policies
 BenchmarkDecide/containers=20-2   	   12000	     85210 ns/op	   41024 B/op	     900 allocs/op
 pkg: github.com/sluice-io/sluice/cmd/sluice
 BenchmarkReplay-2   	      10	 101000000 ns/op	      8500 events/s
+BenchmarkAgentIdle/containers=20-2         	       1	         1.250 cpu-%	        59.00 rss-MiB	76682320 B/op	  312110 allocs/op
+BenchmarkLoopLatency-2   	       1	       121.0 decisions	        98.06 max-ms	         8.415 p50-ms	        44.16 p99-ms
 PASS
 `
 	results, err := parseBench(strings.NewReader(out))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(results) != 2 {
-		t.Fatalf("parsed %d results, want 2: %+v", len(results), results)
+	if len(results) != 4 {
+		t.Fatalf("parsed %d results, want 4: %+v", len(results), results)
 	}
 	decide := results[0]
 	if decide.Name != "BenchmarkDecide/containers=20" || decide.Package != "github.com/sluice-io/sluice/policies" ||
@@ -28,11 +30,20 @@ PASS
 	met := map[string]bool{}
 	for _, target := range checkTargets(results) {
 		if target.Value == nil {
-			t.Fatalf("target %s has no value", target.Benchmark)
+			t.Fatalf("target %s %s has no value", target.Benchmark, target.Metric)
 		}
-		met[target.Benchmark] = target.Met
+		met[target.Benchmark+" "+target.Metric] = target.Met
 	}
-	if !met["BenchmarkDecide/containers=20"] || met["BenchmarkReplay"] {
-		t.Fatalf("met = %v, want decide met (85 µs ≤ 100 µs) and replay missed (8500 < 10000 events/s)", met)
+	want := map[string]bool{
+		"BenchmarkDecide/containers=20 ns/op":      true,  // 85 µs ≤ 100 µs
+		"BenchmarkReplay events/s":                 false, // 8500 < 10000
+		"BenchmarkAgentIdle/containers=20 cpu-%":   false, // 1.25 > 1
+		"BenchmarkAgentIdle/containers=20 rss-MiB": true,  // 59 ≤ 64
+		"BenchmarkLoopLatency p99-ms":              true,  // 44 ≤ 50
+	}
+	for target, ok := range want {
+		if got, checked := met[target]; !checked || got != ok {
+			t.Errorf("target %s: met %v (checked %v), want %v", target, got, checked, ok)
+		}
 	}
 }
