@@ -1,6 +1,7 @@
 package state
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -38,7 +39,17 @@ type EmbeddedConfig struct {
 	Logger *slog.Logger
 	// ReadyTimeout bounds the wait for the server to serve.
 	ReadyTimeout time.Duration
+	// HistoryRetention is how much of the event log compaction keeps:
+	// DefaultHistoryRetention when zero, all of it when negative. A node
+	// writes an observation and a decision every tick; uncompacted, their
+	// history grows the database and etcd's in-memory index without bound
+	// until etcd runs out of space and refuses every write.
+	HistoryRetention time.Duration
 }
+
+// DefaultHistoryRetention keeps the last hour of the event log: enough to
+// record an experiment or an incident after the fact.
+const DefaultHistoryRetention = time.Hour
 
 // Embedded is a running single-node etcd server.
 type Embedded struct {
@@ -103,6 +114,12 @@ func embedConfig(cfg EmbeddedConfig, closing *atomic.Bool) (*embed.Config, *zap.
 	etcdCfg.ListenPeerUrls = []url.URL{*peerURL}
 	etcdCfg.AdvertisePeerUrls = []url.URL{*peerURL}
 	etcdCfg.InitialCluster = etcdCfg.InitialClusterFromName(etcdCfg.Name)
+	if retention := cmp.Or(cfg.HistoryRetention, DefaultHistoryRetention); retention > 0 {
+		// Periodic compaction keeps at least retention of history; etcd
+		// compacts every tenth of it (every retention for an hour or more).
+		etcdCfg.AutoCompactionMode = embed.CompactorModePeriodic
+		etcdCfg.AutoCompactionRetention = retention.String()
+	}
 	zapLogger := zapToSlog(cfg.Logger, closing)
 	etcdCfg.Logger = "zap"
 	etcdCfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zapLogger)

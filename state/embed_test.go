@@ -3,10 +3,13 @@ package state_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluice-io/sluice/state"
 )
@@ -101,4 +104,50 @@ func TestEmbeddedLogsOnlyWarnings(t *testing.T) {
 	if !strings.Contains(logs.String(), "component=etcd") {
 		t.Fatalf("no etcd warning reached the logger (etcd always warns about its simple token):\n%s", logs.String())
 	}
+}
+
+// TestEmbeddedCompactsOldHistory runs the server with a short retention: the
+// history of a key rewritten all along is compacted, so a watch from the
+// first revision fails with ErrCompacted while the latest value stays.
+func TestEmbeddedCompactsOldHistory(t *testing.T) {
+	server, err := state.StartEmbedded(state.EmbeddedConfig{
+		DataDir: filepath.Join(t.TempDir(), "etcd"), ClientURL: "http://127.0.0.1:0", PeerURL: "http://127.0.0.1:0",
+		HistoryRetention: time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	withStore(t, server, func(s state.Store) int64 {
+		ctx := context.Background()
+		deadline := time.Now().Add(20 * time.Second)
+		for tick := 0; ; tick++ {
+			_, err := s.Txn(ctx, state.Put(state.Keys.Observation("n1"), []byte(fmt.Sprintf(`{"node":"n1","tick":%d}`, tick))))
+			must(t, err)
+			if compactedFrom(t, s, 1) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("history from revision 1 still there after %d writes over 20 s with a 1 s retention", tick+1)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		kv, found, _, err := s.Get(ctx, state.Keys.Observation("n1"))
+		must(t, err)
+		if !found || !strings.Contains(string(kv.Value), "tick") {
+			t.Fatalf("the latest observation went with the history: found %v, %s", found, kv.Value)
+		}
+		return 0
+	})
+}
+
+// compactedFrom reports whether a watch from rev fails with ErrCompacted.
+func compactedFrom(t *testing.T, s state.Store, rev int64) bool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for resp := range s.Watch(ctx, state.Root, rev) {
+		return errors.Is(resp.Err, state.ErrCompacted)
+	}
+	return false
 }
