@@ -108,7 +108,7 @@ func startAgentProcess(tb testing.TB, n *dockerNode, bin string) *exec.Cmd {
 	}
 	cmd := exec.Command(bin, "agent", "--runtime", "docker", "--node", n.name,
 		"--data-dir", n.dataDir, "--listen-client", n.endpoint, "--listen-peer", n.peerURL,
-		"--interval", idleInterval.String(), "--policy-dir", filepath.Join(root, "policies"),
+		"--interval", idleInterval.String(), "--policy-dir", snapshotPolicies(tb, filepath.Join(root, "policies")),
 		"--metrics-addr", freeTCPAddr(tb))
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
@@ -143,6 +143,31 @@ func startAgentProcess(tb testing.TB, n *dockerNode, bin string) *exec.Cmd {
 		return n.registered()
 	})
 	return cmd
+}
+
+// snapshotPolicies copies the policy bundle of dir (its *.rego and
+// data.json) to a directory of the benchmark's own, so that an edit of the
+// source tree during a run does not reload the policy under measurement.
+func snapshotPolicies(tb testing.TB, dir string) string {
+	tb.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	snapshot := tb.TempDir()
+	for _, e := range entries {
+		if e.IsDir() || (filepath.Ext(e.Name()) != ".rego" && e.Name() != "data.json") {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(snapshot, e.Name()), data, 0o600); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return snapshot
 }
 
 // measureProcess reports the CPU process pid uses over the stretch, in
@@ -265,6 +290,7 @@ func BenchmarkLoopLatency(b *testing.B) {
 	n := newDockerNode(b)
 	timer := newLoopTimer(n.name)
 	n.startAgent(func(ao *agentOptions) {
+		ao.policyDir = snapshotPolicies(b, "../../policies")
 		ao.interval = loopInterval
 		ao.hooks = agentHooks{observationWriting: timer.observationWriting, actionDone: timer.actionDone}
 	})
