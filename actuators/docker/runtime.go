@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -38,6 +39,9 @@ type Config struct {
 	// value means 127.0.0.1, so nothing is exposed beyond the node unless
 	// asked for.
 	PublishAddr netip.Addr
+	// Env is set in every container created, beneath the spec's own env:
+	// node-wide settings such as where the agent receives traces.
+	Env map[string]string
 }
 
 // Runtime manages one node's containers on a Docker engine.
@@ -92,6 +96,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Runtime, error)
 		settings: createSettings{
 			node:        cfg.Node,
 			publishAddr: publish,
+			env:         maps.Clone(cfg.Env),
 			stopTimeout: int(max(stop.Round(time.Second), time.Second) / time.Second),
 		},
 		log: log,

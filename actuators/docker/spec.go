@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"math"
 	"net/netip"
 	"slices"
@@ -57,6 +58,7 @@ type createSettings struct {
 	node        string
 	publishAddr netip.Addr
 	stopTimeout int // seconds
+	env         map[string]string
 }
 
 // createOptions computes the create request for one container without any
@@ -70,7 +72,7 @@ func createOptions(s createSettings, app string, spec state.ContainerSpec, guid,
 	cfg := &container.Config{
 		Image:        spec.Image,
 		Cmd:          slices.Clone(spec.Cmd),
-		Env:          containerEnv(app, spec, guid),
+		Env:          containerEnv(s.env, app, spec, guid),
 		Labels:       containerLabels(s.node, app, spec, guid, specHash),
 		ExposedPorts: exposed,
 		StopTimeout:  &stopTimeout,
@@ -87,18 +89,18 @@ func createOptions(s createSettings, app string, spec state.ContainerSpec, guid,
 	}, nil
 }
 
-// containerEnv is the spec's env in a stable order, then sluice's own
-// variables, which win over a spec that sets them too.
-func containerEnv(app string, spec state.ContainerSpec, guid string) []string {
-	reserved := map[string]string{EnvGUID: guid, EnvApp: app, EnvContainer: spec.Name}
-	env := make([]string, 0, len(spec.Env)+len(reserved))
-	for _, k := range state.SortedKeys(spec.Env) {
-		if _, ok := reserved[k]; !ok {
-			env = append(env, k+"="+spec.Env[k])
-		}
+// containerEnv merges, in a stable order, the node's env, the spec's env
+// over it, and sluice's own variables, which win over both.
+func containerEnv(nodeEnv map[string]string, app string, spec state.ContainerSpec, guid string) []string {
+	merged := maps.Clone(nodeEnv)
+	if merged == nil {
+		merged = map[string]string{}
 	}
-	for _, k := range state.SortedKeys(reserved) {
-		env = append(env, k+"="+reserved[k])
+	maps.Copy(merged, spec.Env)
+	maps.Copy(merged, map[string]string{EnvGUID: guid, EnvApp: app, EnvContainer: spec.Name})
+	env := make([]string, 0, len(merged))
+	for _, k := range state.SortedKeys(merged) {
+		env = append(env, k+"="+merged[k])
 	}
 	return env
 }

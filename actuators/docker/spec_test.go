@@ -168,3 +168,16 @@ func TestSinceAfter(t *testing.T) {
 		t.Errorf("sinceAfter = %q", got)
 	}
 }
+
+// The node's env (the agent's trace endpoint) is a default: a spec may
+// override it, and nothing overrides sluice's own variables.
+func TestContainerEnvPrecedence(t *testing.T) {
+	nodeEnv := map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://172.17.0.1:4317", "Z": "node", EnvApp: "node"}
+	spec := state.ContainerSpec{Name: "server", Env: map[string]string{"Z": "spec", EnvGUID: "spec"}}
+	got := containerEnv(nodeEnv, "web", spec, "sineload-1")
+	want := []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://172.17.0.1:4317", "SLUICE_APP=web",
+		"SLUICE_CONTAINER=server", "SLUICE_GUID=sineload-1", "Z=spec"}
+	if !slices.Equal(got, want) {
+		t.Errorf("env = %q, want %q", got, want)
+	}
+}
