@@ -15,6 +15,7 @@ func TestIntegrationBridgeGatewayIsAHostAddress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("bridge gateway %s", gw)
 	// The gateway must be an address of this host, so a receiver can bind it.
 	l, err := net.Listen("tcp", netip.AddrPortFrom(gw, 0).String())
 	if err != nil {
