@@ -22,8 +22,10 @@ type layout struct {
 	signatures []containerSignature
 	ids        []*ast.Term
 	// fields holds, per container, its layout fields as object items.
-	fields  [][][2]*ast.Term
-	classes *ast.Term
+	fields [][][2]*ast.Term
+	// contenders holds, per container, the indexes of its contenders.
+	contenders [][]int
+	classes    *ast.Term
 }
 
 func newLayout(sigs []containerSignature, cpus int) (*layout, error) {
@@ -32,36 +34,70 @@ func newLayout(sigs []containerSignature, cpus int) (*layout, error) {
 		return nil, err
 	}
 	findContenders(facts)
-	l := &layout{cpus: cpus, signatures: sigs, ids: make([]*ast.Term, len(facts)), fields: make([][][2]*ast.Term, len(facts))}
+	l := &layout{
+		cpus: cpus, signatures: sigs, ids: make([]*ast.Term, len(facts)),
+		fields: make([][][2]*ast.Term, len(facts)), contenders: make([][]int, len(facts)),
+	}
+	index := make(map[string]int, len(facts))
+	for i, f := range facts {
+		index[f.id] = i
+	}
 	byClass := map[state.Class][]*ast.Term{}
 	for i, f := range facts {
 		l.ids[i] = ast.StringTerm(f.id)
 		l.fields[i] = f.layoutFields()
+		for _, id := range state.SortedKeys(f.contenders) {
+			l.contenders[i] = append(l.contenders[i], index[id])
+		}
 		byClass[f.class] = append(byClass[f.class], l.ids[i])
 	}
 	// input.classes indexes container IDs by class, which spares a policy
 	// a pass over every container to find the few of one class.
-	index := ast.NewObjectWithCapacity(2)
+	classes := ast.NewObjectWithCapacity(2)
 	for _, class := range []state.Class{state.LatencyCritical, state.BestEffort} {
-		index.Insert(ast.StringTerm(string(class)), ast.ArrayTerm(byClass[class]...))
+		classes.Insert(ast.StringTerm(string(class)), ast.ArrayTerm(byClass[class]...))
 	}
-	l.classes = ast.NewTerm(index)
+	l.classes = ast.NewTerm(classes)
 	return l, nil
 }
 
 // containers builds input.containers: each container's layout fields, as
 // built once, and its observed fields, built on every tick.
 func (l *layout) containers(observed []*state.ContainerObservation, intervalSeconds float64) *ast.Term {
+	overruns := make([]float64, len(l.ids))
+	for i, c := range observed {
+		overruns[i] = overrunCores(c)
+	}
 	out := ast.NewObjectWithCapacity(len(l.ids))
 	for i, id := range l.ids {
-		obj := ast.NewObjectWithCapacity(len(l.fields[i]) + 5)
+		obj := ast.NewObjectWithCapacity(len(l.fields[i]) + 8)
 		for _, item := range l.fields[i] {
 			obj.Insert(item[0], item[1])
 		}
 		observedFields(obj, observed[i], intervalSeconds)
+		obj.Insert(key("overrun_millicores"), millicores(overruns[i]))
+		var contendersOverrun float64
+		for _, at := range l.contenders[i] {
+			contendersOverrun += overruns[at]
+		}
+		obj.Insert(key("contenders_overrun_millicores"), millicores(contendersOverrun))
 		out.Insert(id, ast.NewTerm(obj))
 	}
 	return ast.NewTerm(out)
+}
+
+// overrunCores is what a container used beyond the quota in force over the
+// interval. A kernel lets a capped group overrun its quota (it refills
+// the quota when it is rewritten, and lets a running task finish its
+// slice), so a policy that sets caps needs the overrun to keep what its
+// neighbours use within what it meant to allow. The engine sums it over
+// each container's contenders for the same reason it computes
+// outside_millicores: it is cheap in Go and costly in Rego.
+func overrunCores(c *state.ContainerObservation) float64 {
+	if c == nil || c.CPUQuotaCores == nil {
+		return 0
+	}
+	return max(0, c.CPUUsageCores-*c.CPUQuotaCores)
 }
 
 // layouts keeps each node's latest layout. Its terms are shared by the
@@ -113,12 +149,14 @@ type containerFacts struct {
 }
 
 // containerSignature is everything the layout part of a container's input
-// depends on: its identity, class, cpuset and the spec's resources.
+// depends on: its identity, class, cpuset, the spec's resources and its
+// latency SLO (sloP99Ms, 0 for none: a valid SLO is positive).
 type containerSignature struct {
 	id       string
 	class    state.Class
 	cpuset   string
 	spec     specValues
+	sloP99Ms float64
 	observed bool
 }
 
@@ -157,7 +195,7 @@ func signatures(view *state.View, node string, obs *state.Observation) ([]contai
 			c := &app.Containers[i]
 			id := state.ContainerID(app.Name, c.Name)
 			byID[id] = len(sigs)
-			sigs = append(sigs, containerSignature{id: id, class: c.Class, cpuset: c.CPUSet, spec: specValuesOf(&c.Resources)})
+			sigs = append(sigs, containerSignature{id: id, class: c.Class, cpuset: c.CPUSet, spec: specValuesOf(&c.Resources), sloP99Ms: sloP99Ms(c.SLO)})
 		}
 	}
 	observed := make([]*state.ContainerObservation, len(sigs), len(sigs)+len(obs.Containers))
@@ -189,6 +227,13 @@ func signatures(view *state.View, node string, obs *state.Observation) ([]contai
 		sortedSigs[i], sortedObs[i] = sigs[at], observed[at]
 	}
 	return sortedSigs, sortedObs
+}
+
+func sloP99Ms(slo *state.SLOSpec) float64 {
+	if slo == nil {
+		return 0
+	}
+	return slo.LatencyP99Ms
 }
 
 // gatherFacts expands the signatures' cpusets.
@@ -301,7 +346,7 @@ func (f *containerFacts) layoutFields() [][2]*ast.Term {
 		contenders.Insert(ast.StringTerm(id), ast.InternedTerm(f.contenders[id]))
 		outside.Insert(ast.StringTerm(id), ast.InternedTerm((len(f.cpus)-f.contenders[id])*1000))
 	}
-	return [][2]*ast.Term{
+	fields := [][2]*ast.Term{
 		ast.Item(key("class"), ast.StringTerm(string(f.class))),
 		ast.Item(key("cpus"), ast.ArrayTerm(cpus...)),
 		ast.Item(key("contenders"), ast.NewTerm(contenders)),
@@ -310,6 +355,12 @@ func (f *containerFacts) layoutFields() [][2]*ast.Term {
 		ast.Item(key("observed"), ast.InternedTerm(f.observed)),
 		ast.Item(key("spec"), specTerm(f.spec)),
 	}
+	if f.sloP99Ms > 0 {
+		fields = append(fields, ast.Item(key("slo"), ast.ObjectTerm(
+			ast.Item(key("latency_p99_ms"), latencyMs(f.sloP99Ms)),
+		)))
+	}
+	return fields
 }
 
 // specTerm holds the spec's initial resources; unset ones are left out, so
@@ -354,6 +405,33 @@ func observedFields(obj ast.Object, c *state.ContainerObservation, intervalSecon
 			ast.Item(key("backlog_cpu_ms"), millicores(c.Work.Backlog)),
 		))
 	}
+	if c.Latency != nil {
+		obj.Insert(key("latency"), latencyTerm(c.Latency))
+	}
+}
+
+// latencyTerm is the summary of a container's server spans over the
+// interval, quantiles in milliseconds.
+func latencyTerm(l *state.LatencyStats) *ast.Term {
+	return ast.ObjectTerm(
+		ast.Item(key("count"), ast.NumberTerm(int64Number(l.Count))),
+		ast.Item(key("errors"), ast.NumberTerm(int64Number(l.Errors))),
+		ast.Item(key("p50_ms"), latencyMs(l.P50Ms)),
+		ast.Item(key("p95_ms"), latencyMs(l.P95Ms)),
+		ast.Item(key("p99_ms"), latencyMs(l.P99Ms)),
+		ast.Item(key("max_ms"), latencyMs(l.MaxMs)),
+	)
+}
+
+// latencyMs is a latency in milliseconds rounded to the microsecond: finer
+// than any SLO, and a whole number of milliseconds stays an integer, which
+// OPA compares without decimal arithmetic.
+func latencyMs(ms float64) *ast.Term {
+	micros := math.Round(ms * 1000)
+	if math.Mod(micros, 1000) == 0 && math.Abs(micros) < 1e15 {
+		return ast.InternedTerm(int(micros / 1000))
+	}
+	return ast.FloatNumberTerm(micros / 1000)
 }
 
 // keyTerms are the object keys of the input, built once: keys make up
@@ -363,8 +441,9 @@ var keyTerms = func() map[string]*ast.Term {
 	for _, k := range []string{
 		"class", "cpus", "contenders", "contended_cpus", "outside_millicores", "observed", "spec",
 		"cpu_quota_millicores", "cpu_shares", "net_mbit",
-		"usage_millicores", "wait_millicores", "throttled_us", "quota_millicores", "work",
+		"usage_millicores", "wait_millicores", "throttled_us", "quota_millicores", "overrun_millicores", "contenders_overrun_millicores", "work",
 		"arrived_millicores", "served_millicores", "backlog_cpu_ms",
+		"slo", "latency_p99_ms", "latency", "count", "errors", "p50_ms", "p95_ms", "p99_ms", "max_ms",
 	} {
 		keys[k] = ast.StringTerm(k)
 	}

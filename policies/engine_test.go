@@ -304,6 +304,7 @@ func TestDocumentsMatchGoldenFiles(t *testing.T) {
 	view := contendedView()
 	hogSpec := &view.Apps["batch"].Containers[0]
 	hogSpec.Resources.CPUShares = ptr(uint64(64))
+	view.Apps["shop"].Containers[0].SLO = &state.SLOSpec{LatencyP99Ms: 20}
 	obs := view.Observations[testNode]
 	for i := range obs.Containers {
 		c := &obs.Containers[i]
@@ -311,6 +312,7 @@ func TestDocumentsMatchGoldenFiles(t *testing.T) {
 		c.CPUShares = 1024
 		if c.ID == "shop/victim" {
 			c.Work = &state.WorkReport{Arrived: 0.175, Served: 0.125, Backlog: 0.05}
+			c.Latency = &state.LatencyStats{Count: 125, P50Ms: 1.25, P95Ms: 18.5, P99Ms: 26.375, MaxMs: 31}
 		} else {
 			c.CPUShares = 64
 		}
@@ -319,7 +321,7 @@ func TestDocumentsMatchGoldenFiles(t *testing.T) {
 		Node: testNode, Revision: 41, Time: testTime.Add(-250_000_000), BundleDigest: "sha256:0123",
 		Containers: map[string]state.ContainerDecision{"batch/hog": {}, "shop/victim": {}},
 		Reasons:    []state.Reason{},
-		Carry:      map[string]any{"victims": map[string]any{"shop/victim": map[string]any{"wanted_now_millicores": 750.0}}},
+		Carry:      map[string]any{"victims": map[string]any{"shop/victim": map[string]any{"rate_millicores": 650.0, "backlog_cpu_ms": 0.0, "margin_millicores": 0.0}}},
 	}
 	input, err := Input(view, testNode)
 	if err != nil {

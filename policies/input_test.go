@@ -38,6 +38,18 @@ func TestCachedLayoutFollowsEveryChange(t *testing.T) {
 			app.Containers[0].Resources.CPUQuotaCores = ptr(0.5)
 			v.Apps["batch0"] = app
 		}},
+		{"an SLO is set", func(v *state.View) {
+			app := v.Apps["svc0"]
+			app.Containers = append([]state.ContainerSpec(nil), app.Containers...)
+			app.Containers[0].SLO = &state.SLOSpec{LatencyP99Ms: 20}
+			v.Apps["svc0"] = app
+		}},
+		{"the SLO changes", func(v *state.View) {
+			app := v.Apps["svc0"]
+			app.Containers = append([]state.ContainerSpec(nil), app.Containers...)
+			app.Containers[0].SLO = &state.SLOSpec{LatencyP99Ms: 12.5}
+			v.Apps["svc0"] = app
+		}},
 		{"a class changes", func(v *state.View) {
 			app := v.Apps["batch1"]
 			app.Containers = append([]state.ContainerSpec(nil), app.Containers...)
@@ -68,6 +80,46 @@ func TestCachedLayoutFollowsEveryChange(t *testing.T) {
 		}
 		if cached.Compare(fresh) != 0 {
 			t.Fatalf("%s: the cached layout gave\n%v\nwhere a fresh one gives\n%v", step.name, cached, fresh)
+		}
+	}
+}
+
+// A container's SLO comes from its spec and its latency from the
+// observation; the policy compares them, so both must reach the input with
+// their values, and stay out of it when absent.
+func TestInputCarriesTheSLOAndTheLatency(t *testing.T) {
+	view := contendedView()
+	view.Apps["shop"].Containers[0].SLO = &state.SLOSpec{LatencyP99Ms: 20}
+	obs := view.Observations[testNode]
+	obs.Containers = append([]state.ContainerObservation(nil), obs.Containers...)
+	for i := range obs.Containers {
+		if obs.Containers[i].ID == "shop/victim" {
+			obs.Containers[i].Latency = &state.LatencyStats{Count: 40, Errors: 2, P50Ms: 1.5, P95Ms: 9, P99Ms: 21.0004, MaxMs: 30.25}
+		}
+	}
+	view.Observations[testNode] = obs
+	input, err := Input(view, testNode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Containers map[string]map[string]json.RawMessage `json:"containers"`
+	}
+	if err := json.Unmarshal([]byte(input.String()), &doc); err != nil {
+		t.Fatal(err)
+	}
+	victim, hog := doc.Containers["shop/victim"], doc.Containers["batch/hog"]
+	for field, want := range map[string]string{
+		"slo": `{"latency_p99_ms":20}`,
+		// Rounded to the microsecond; whole milliseconds are integers.
+		"latency": `{"count":40,"errors":2,"max_ms":30.25,"p50_ms":1.5,"p95_ms":9,"p99_ms":21}`,
+	} {
+		var got bytes.Buffer
+		if err := json.Compact(&got, victim[field]); err != nil || got.String() != want {
+			t.Errorf("victim %s = %s, want %s", field, victim[field], want)
+		}
+		if got, ok := hog[field]; ok {
+			t.Errorf("hog has %s = %s, want none (no SLO, no spans)", field, got)
 		}
 	}
 }

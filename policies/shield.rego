@@ -30,41 +30,108 @@ victims := {victim: f |
 	capacity := v.contended_cpus * 1000
 	capacity > 0
 
-	# The CPU the victim wanted over the last interval: what it ran plus
-	# what it waited for, or what its work queue needs to keep up with
-	# arrivals and drain its backlog, whichever is larger.
-	usage := v.usage_millicores
-	wait := v.wait_millicores
-	run := usage + wait
+	# The victim's demand rate and the CPU time it has queued. A victim
+	# that reports its work queue says both: its arrivals, and its backlog,
+	# which the policy drains over a short horizon
+	# (backlog_drain_per_second). Otherwise the rate is what it ran plus
+	# what it waited for in the run queue, and there is no backlog. The
+	# work report comes first because on a real kernel a service's
+	# run-queue wait says little about the CPU it lacks: a Go service's
+	# runtime threads wait after every wakeup, fully served or not.
+	rate := object.get(v, ["work", "arrived_millicores"], v.usage_millicores + v.wait_millicores)
 	backlog := object.get(v, ["work", "backlog_cpu_ms"], 0)
-	now := max([run, object.get(v, ["work", "arrived_millicores"], 0) + (backlog * drain)])
 
-	# A cap decided now takes effect one tick later; adding the rise since
-	# the previous tick keeps a rising demand from being starved by that lag.
-	rise := max([0, now - object.get(carried, [victim, "wanted_now_millicores"], now)])
-	wanted := now + (gain * rise)
+	# A cap decided now takes effect one tick later; adding the rise of the
+	# rate since the previous tick keeps a rising demand from being starved
+	# by that lag. The rise is the rate's only, not the backlog's, which
+	# comes and goes from one tick to the next.
+	rise := max([0, rate - object.get(carried, [victim, "rate_millicores"], rate)])
+	wanted := (rate + (backlog * drain)) + (gain * rise)
 
 	f := {
 		"neighbours": count(v.contenders),
+		"overrun": v.contenders_overrun_millicores,
 		"capacity": capacity,
-		"usage": usage,
-		"wait": wait,
-		"run": run,
+		"usage": v.usage_millicores,
+		"wait": v.wait_millicores,
+		"rate": rate,
 		"backlog": backlog,
-		"wanted_now": now,
 		"wanted": wanted,
-		# What the victim leaves free: its neighbours' budget while shielding.
-		"tracking": max([min_quota, (capacity - wanted) - headroom]),
+		# What the victim leaves free, less the margin: its neighbours'
+		# budget while shielding (tracking).
+		"free": (capacity - wanted) - headroom,
+		"slo_ms": object.get(v, ["slo", "latency_p99_ms"], 0),
+		"p99_ms": object.get(v, ["latency", "p99_ms"], 0),
 	}
 } if {
 	drain := t.backlog_drain_per_second
 	gain := t.trend_gain
-	min_quota := t.min_quota_millicores
 	headroom := t.headroom_millicores
 }
 
-# A neighbour contends when it presses against the cap in force: the kernel
-# throttled it, or it used all of its quota.
+# ---------------------------------------------------------------------------
+# The margin is CPU a victim needs beyond its measured demand, learned
+# under a cap the policy set: when the cap let the neighbours through more
+# than the headroom allows (a kernel that lets a capped group overrun its
+# quota, a victim whose overhead its work report does not count), the
+# victim's queue grows, or its latency rises above its SLO (tightened).
+# The margin then grows by a step; on every other tick it shrinks by a
+# smaller one, so that it lasts across the swings of a periodic demand but
+# gives the CPU back once it is no longer needed. Only victims with a
+# margin carried or tightened now are listed; the others' margin is 0.
+
+margins := object.union(
+	{victim: max([0, c.margin_millicores - decay]) | some victim, c in carried; c.margin_millicores > 0},
+	{victim: min([margin_max, object.get(carried, [victim, "margin_millicores"], 0) + step]) | some victim in tightened},
+) if {
+	decay := t.margin_decay_millicores
+	margin_max := t.margin_max_millicores
+	step := t.margin_step_millicores
+}
+
+# Victims under a cap with their carried state. A budget at the floor
+# counts as none: there a larger margin would change nothing.
+capped := {victim: c |
+	some victim, c in carried
+	c.budget_millicores > min_quota
+} if {
+	min_quota := t.min_quota_millicores
+}
+
+# A victim under a cap whose queue grew past the little a served queue
+# holds (the request in service).
+tightened contains victim if {
+	backlog_max := t.backlog_max_cpu_ms
+	some victim, c in capped
+	f := victims[victim]
+	f.backlog > backlog_max
+	f.backlog > object.get(c, "backlog_cpu_ms", 0)
+}
+
+# ... or whose latency is above its SLO while its queue is not draining:
+# the latency of a queue that drains is that of requests that waited before
+# the cap, and says nothing about the cap in force.
+tightened contains victim if {
+	some victim, c in capped
+	with_slo[victim]
+	f := victims[victim]
+	f.p99_ms > f.slo_ms
+	f.backlog >= object.get(c, "backlog_cpu_ms", 0)
+}
+
+# The victims with a latency SLO.
+with_slo := {victim | some victim, f in victims; f.slo_ms > 0}
+
+# The latency leaves slack: no SLO, or the p99 well below it.
+slack(f) if f.slo_ms == 0
+
+slack(f) if f.p99_ms * 1000 < t.slo_slack_permille * f.slo_ms
+
+# A neighbour contends when it wants more CPU than it gets: the kernel
+# throttled it, it used all of its quota, or it waited in the run queue.
+# The last counts because a neighbour held back by the CPU itself (the
+# victim, or anything else on it) rather than by its cap would take the
+# victim's CPU back the moment the cap was released.
 contending(victim) if {
 	some id, _ in input.containers[victim].contenders
 	input.containers[id].throttled_us > 0
@@ -76,24 +143,41 @@ contending(victim) if {
 	b.usage_millicores >= b.quota_millicores - t.contend_margin_millicores
 }
 
+contending(victim) if {
+	some id, _ in input.containers[victim].contenders
+	input.containers[id].wait_millicores >= t.contend_wait_millicores
+}
+
 # ---------------------------------------------------------------------------
-# Pressure: named signals, one rule each, so that a further signal (a
-# latency SLO) is one more rule here and changes nothing else.
+# Pressure: named signals, one rule each, so that a further signal is one
+# more rule here and changes nothing else.
 
 # CPU satisfaction usage / (usage + wait) below the threshold, compared
-# without dividing.
+# without dividing (usage + wait is the rate of a victim without a work
+# report); only for such a victim, since a queue says more.
 pressure contains [victim, "satisfaction"] if {
 	wait_min := t.wait_min_millicores
 	permille := t.satisfaction_min_permille
 	some victim, f in victims
 	f.wait >= wait_min
-	f.usage * 1000 < permille * f.run
+	f.usage * 1000 < permille * f.rate
+	not input.containers[victim].work
 }
 
+# Work waits in the victim's queue beyond the little a served queue holds
+# (the request in service). The backlog is what arrived and was not
+# served, so it also says when service falls behind arrivals.
 pressure contains [victim, "backlog"] if {
 	backlog_max := t.backlog_max_cpu_ms
 	some victim, f in victims
 	f.backlog > backlog_max
+}
+
+# The p99 latency of the victim's requests is above its SLO.
+pressure contains [victim, "latency"] if {
+	some victim in with_slo
+	f := victims[victim]
+	f.p99_ms > f.slo_ms
 }
 
 # The signals that fired, by victim under pressure, as the reasons name them.
@@ -108,27 +192,38 @@ signals := {victim: concat(",", {signal | pressure[[victim, signal]]}) |
 # CPUs together. Under pressure, and while a neighbour presses against the
 # cap, it is what the victim leaves free (tracking). Once nothing contends
 # it grows by a release step a tick, never below tracking, and the cap goes
-# when the budget reaches the shared capacity.
+# when the budget reaches the shared capacity. A latency without slack
+# below the SLO holds the budget at tracking: no release while the victim
+# is close to its objective.
 #
-# The budget is split evenly among the victim's neighbours (share), never
-# below the smallest quota worth setting.
+# The budget is what the neighbours may use. Capped neighbours that used
+# more than their quotas overran them (a kernel refills a group's quota
+# when it is rewritten, and lets a running task finish its slice): their
+# overrun (contenders_overrun_millicores, from the engine) comes out of the
+# budget before it is split evenly among the victim's neighbours (share),
+# never below the smallest quota worth setting.
 
-budget := {victim: {"rule": rule, "millicores": millicores, "share": share} |
+budget := {victim: {"rule": rule, "millicores": millicores, "share": share, "margin": margin} |
 	some victim, f in victims
-	[rule, millicores] := victim_budget(victim, f.tracking, f.capacity)
-	share := max([min_quota, floor(millicores / f.neighbours)])
+	margin := object.get(margins, victim, 0)
+	tracking := max([min_quota, f.free - margin])
+	[rule, millicores] := victim_budget(victim, f, tracking)
+	share := max([min_quota, floor((millicores - f.overrun) / f.neighbours)])
 } if {
 	min_quota := t.min_quota_millicores
 }
 
-victim_budget(victim, tracking, capacity) := ["shield", tracking] if {
+victim_budget(victim, _, tracking) := ["shield", tracking] if {
 	signals[victim]
 } else := ["track", tracking] if {
 	carried[victim].budget_millicores
 	contending(victim)
+} else := ["hold", tracking] if {
+	carried[victim].budget_millicores
+	not slack(victims[victim])
 } else := ["release", released] if {
 	released := max([tracking, carried[victim].budget_millicores + t.release_step_millicores])
-	released < capacity
+	released < victims[victim].capacity
 }
 
 # Victims whose neighbours were capped on the previous tick and are not now.
@@ -160,32 +255,65 @@ decision := {
 	"carry": {"victims": carry},
 }
 
-# What the next tick needs: every victim's demand, and the budget of those
-# shielded.
+# What the next tick needs: every victim's demand rate and backlog, the
+# margins above 0, and the budget of the victims shielded.
 carry := object.union(
-	{victim: {"wanted_now_millicores": f.wanted_now} | some victim, f in victims},
+	object.union(
+		{victim: {"rate_millicores": f.rate, "backlog_cpu_ms": f.backlog} | some victim, f in victims},
+		{victim: {"margin_millicores": margin} | some victim, margin in margins; margin > 0},
+	),
 	{victim: {"budget_millicores": b.millicores} | some victim, b in budget},
 )
+
+# One reason per victim whose rule fired. It names the victim's queue when
+# the victim reports one, else its CPU satisfaction and wait; then its
+# latency against its SLO, when it has one (latency_said).
+reasons contains {
+	"rule": b.rule,
+	"container": victim,
+	"message": sprintf(
+		"%s: backlog %d ms, served %d of %d millicores arrived%s, wanted %d of %d millicores, margin %d, pressure [%s]; %d neighbours capped at %d millicores each, overrun %d",
+		[b.rule, f.backlog, w.served_millicores, f.rate, object.get(latency_said, [victim, 0], ""), f.wanted, f.capacity, b.margin, object.get(signals, victim, ""), f.neighbours, b.share, f.overrun],
+	),
+	"values": object.union(object.get(latency_said, [victim, 1], {}), {
+		"usage_millicores": f.usage,
+		"arrived_millicores": f.rate,
+		"served_millicores": w.served_millicores,
+		"backlog_cpu_ms": f.backlog,
+		"wanted_millicores": f.wanted,
+		"capacity_millicores": f.capacity,
+		"margin_millicores": b.margin,
+		"budget_millicores": b.millicores,
+		"neighbour_cap_millicores": b.share,
+		"overrun_millicores": f.overrun,
+	}),
+} if {
+	some victim, b in budget
+	w := input.containers[victim].work
+	f := victims[victim]
+}
 
 reasons contains {
 	"rule": b.rule,
 	"container": victim,
 	"message": sprintf(
-		"%s: satisfaction %d.%03d, wait %d, wanted %d of %d millicores, pressure [%s]; %d neighbours capped at %d millicores each",
-		[b.rule, floor(permille / 1000), permille % 1000, f.wait, f.wanted, f.capacity, object.get(signals, victim, ""), f.neighbours, b.share],
+		"%s: satisfaction %d.%03d, wait %d%s, wanted %d of %d millicores, margin %d, pressure [%s]; %d neighbours capped at %d millicores each, overrun %d",
+		[b.rule, floor(permille / 1000), permille % 1000, f.wait, object.get(latency_said, [victim, 0], ""), f.wanted, f.capacity, b.margin, object.get(signals, victim, ""), f.neighbours, b.share, f.overrun],
 	),
-	"values": {
-		"satisfaction": permille / 1000,
+	"values": object.union(object.get(latency_said, [victim, 1], {}), {
 		"usage_millicores": f.usage,
 		"wait_millicores": f.wait,
-		"backlog_cpu_ms": f.backlog,
+		"satisfaction": permille / 1000,
 		"wanted_millicores": f.wanted,
 		"capacity_millicores": f.capacity,
+		"margin_millicores": b.margin,
 		"budget_millicores": b.millicores,
 		"neighbour_cap_millicores": b.share,
-	},
+		"overrun_millicores": f.overrun,
+	}),
 } if {
 	some victim, b in budget
+	not input.containers[victim].work
 	f := victims[victim]
 	permille := satisfaction_permille(f.usage, f.wait)
 }
@@ -194,20 +322,45 @@ reasons contains {
 	"rule": "unshield",
 	"container": victim,
 	"message": sprintf(
-		"unshield: satisfaction %d.%03d, wait %d, wanted %d of %d millicores, pressure [%s]; neighbours uncapped",
-		[floor(permille / 1000), permille % 1000, f.wait, f.wanted, f.capacity, object.get(signals, victim, "")],
+		"unshield: backlog %d ms, served %d of %d millicores arrived%s, wanted %d of %d millicores, margin %d, pressure [%s]; neighbours uncapped",
+		[f.backlog, w.served_millicores, f.rate, object.get(latency_said, [victim, 0], ""), f.wanted, f.capacity, margin, object.get(signals, victim, "")],
 	),
-	"values": {
-		"satisfaction": permille / 1000,
+	"values": object.union(object.get(latency_said, [victim, 1], {}), {
 		"usage_millicores": f.usage,
-		"wait_millicores": f.wait,
+		"arrived_millicores": f.rate,
+		"served_millicores": w.served_millicores,
 		"backlog_cpu_ms": f.backlog,
 		"wanted_millicores": f.wanted,
 		"capacity_millicores": f.capacity,
-	},
+		"margin_millicores": margin,
+	}),
 } if {
 	some victim in unshielded
+	w := input.containers[victim].work
 	f := victims[victim]
+	margin := object.get(margins, victim, 0)
+}
+
+reasons contains {
+	"rule": "unshield",
+	"container": victim,
+	"message": sprintf(
+		"unshield: satisfaction %d.%03d, wait %d%s, wanted %d of %d millicores, margin %d, pressure [%s]; neighbours uncapped",
+		[floor(permille / 1000), permille % 1000, f.wait, object.get(latency_said, [victim, 0], ""), f.wanted, f.capacity, margin, object.get(signals, victim, "")],
+	),
+	"values": object.union(object.get(latency_said, [victim, 1], {}), {
+		"usage_millicores": f.usage,
+		"wait_millicores": f.wait,
+		"satisfaction": permille / 1000,
+		"wanted_millicores": f.wanted,
+		"capacity_millicores": f.capacity,
+		"margin_millicores": margin,
+	}),
+} if {
+	some victim in unshielded
+	not input.containers[victim].work
+	f := victims[victim]
+	margin := object.get(margins, victim, 0)
 	permille := satisfaction_permille(f.usage, f.wait)
 }
 
@@ -218,6 +371,16 @@ reasons contains {
 } if {
 	some victim in unshielded
 	not victims[victim]
+}
+
+# The latency of the victims with an SLO, as their reasons name it: text
+# and values.
+latency_said := {victim: [
+	sprintf(", p99 %v ms of SLO %v ms", [f.p99_ms, f.slo_ms]),
+	{"latency_p99_ms": f.p99_ms, "slo_latency_p99_ms": f.slo_ms},
+] |
+	some victim in with_slo
+	f := victims[victim]
 }
 
 # Satisfaction in thousandths, an integer, so that the message prints it

@@ -5,23 +5,43 @@ import data.sluice.shield
 # ---------------------------------------------------------------------------
 # Fixtures: one CPU, a latency-critical victim and a best-effort hog, in
 # millicores, with the contenders (and the CPU each leaves the other:
-# outside_millicores) the engine would compute.
+# outside_millicores) and overruns the engine would compute.
 
 victim(usage, wait) := {
 	"class": "latency-critical", "cpus": [0], "observed": true, "spec": {},
 	"contenders": {"batch/hog": 1}, "contended_cpus": 1, "outside_millicores": {"batch/hog": 0},
 	"usage_millicores": usage, "wait_millicores": wait, "throttled_us": 0,
+	"overrun_millicores": 0, "contenders_overrun_millicores": 0,
 }
 
 hog(usage) := {
 	"class": "best-effort", "cpus": [0], "observed": true, "spec": {},
 	"contenders": {"shop/victim": 1}, "contended_cpus": 1, "outside_millicores": {"shop/victim": 0},
 	"usage_millicores": usage, "wait_millicores": 1000 - usage, "throttled_us": 0,
+	"overrun_millicores": 0, "contenders_overrun_millicores": 0,
 }
 
-capped_hog(usage, quota) := patched(hog(usage), {"quota_millicores": quota, "throttled_us": 50000})
+# A neighbour held to a quota, with what it used beyond it as the engine
+# computes it.
+capped_hog(usage, quota) := patched(hog(usage), {
+	"quota_millicores": quota, "throttled_us": 50000,
+	"overrun_millicores": max([0, usage - quota]),
+})
 
-idle_hog(usage, quota) := patched(hog(usage), {"quota_millicores": quota})
+# A neighbour that wants no more than it gets: it neither presses its quota
+# nor waits for the CPU.
+idle_hog(usage, quota) := patched(hog(usage), {"quota_millicores": quota, "wait_millicores": 0, "overrun_millicores": max([0, usage - quota])})
+
+# A victim that reports its work queue: arrivals and backlog.
+queue(usage, wait, arrived, backlog) := patched(victim(usage, wait), {"work": {
+	"arrived_millicores": arrived, "served_millicores": usage, "backlog_cpu_ms": backlog,
+}})
+
+# A victim with a p99 latency SLO of 20 ms and the given p99 over the tick.
+with_latency(v, p99) := patched(v, {
+	"slo": {"latency_p99_ms": 20},
+	"latency": {"count": 200, "errors": 0, "p50_ms": 1, "p95_ms": p99, "p99_ms": p99, "max_ms": p99},
+})
 
 node_input(containers) := {
 	"node": {"name": "node-1", "cpus": 1, "memory_bytes": 0, "net_mbit": 0, "labels": {}},
@@ -46,6 +66,9 @@ quota_of(d, id) := d.containers[id].cpu_quota_millicores
 
 rules_for(d, container) := {r.rule | some r in d.reasons; r.container == container}
 
+# The carry leaves out a margin of 0.
+margin_of(d) := object.get(d.carry.victims["shop/victim"], "margin_millicores", 0)
+
 # ---------------------------------------------------------------------------
 # Shield, track, release, unshield.
 
@@ -61,7 +84,7 @@ test_no_pressure_no_cap if {
 	d := shield.decision with input as node_input({"shop/victim": victim(300, 0), "batch/hog": hog(700)})
 	d.containers == {}
 	count(d.reasons) == 0
-	d.carry.victims["shop/victim"] == {"wanted_now_millicores": 300}
+	d.carry.victims["shop/victim"] == {"rate_millicores": 300, "backlog_cpu_ms": 0}
 }
 
 test_pressure_caps_the_hog_to_what_the_victim_leaves_free if {
@@ -70,7 +93,7 @@ test_pressure_caps_the_hog_to_what_the_victim_leaves_free if {
 	# 1000 − 700 wanted − 30 headroom
 	d.containers == {"batch/hog": {"cpu_quota_millicores": 270}}
 	rules_for(d, "shop/victim") == {"shield"}
-	d.carry.victims["shop/victim"] == {"wanted_now_millicores": 700, "budget_millicores": 270}
+	d.carry.victims["shop/victim"] == {"rate_millicores": 700, "backlog_cpu_ms": 0, "budget_millicores": 270}
 }
 
 test_shield_reason_names_the_values if {
@@ -93,17 +116,53 @@ test_a_little_wait_is_not_pressure if {
 }
 
 test_backlog_is_pressure if {
-	v := patched(victim(500, 0), {"work": {"arrived_millicores": 500, "served_millicores": 500, "backlog_cpu_ms": 100}})
-	d := shield.decision with input as node_input({"shop/victim": v, "batch/hog": hog(500)})
+	d := shield.decision with input as node_input({"shop/victim": queue(500, 0, 500, 100), "batch/hog": hog(500)})
 
 	# wanted = 500 arriving + 100 ms of backlog drained at 2/s = 700
 	quota_of(d, "batch/hog") == 270
 	some r in d.reasons
+	contains(r.message, "shield: backlog 100 ms, served 500 of 500 millicores arrived, wanted 700")
 	contains(r.message, "pressure [backlog]")
+	r.values.backlog_cpu_ms == 100
+	r.values.arrived_millicores == 500
+	r.values.served_millicores == 500
+	not r.values.satisfaction
+}
 
-	# A whole satisfaction prints with its three decimals too.
-	contains(r.message, "satisfaction 1.000,")
+test_a_whole_satisfaction_prints_three_decimals if {
+	doc := with_carry(
+		node_input({"shop/victim": victim(300, 0), "batch/hog": capped_hog(400, 400)}),
+		{"shop/victim": {"rate_millicores": 300, "budget_millicores": 400}},
+	)
+	d := shield.decision with input as doc
+	some r in d.reasons
+	contains(r.message, "track: satisfaction 1.000,")
 	r.values.satisfaction == 1
+}
+
+test_a_little_backlog_is_no_pressure if {
+	d := shield.decision with input as node_input({"shop/victim": queue(500, 0, 500, 4), "batch/hog": hog(500)})
+	d.containers == {}
+}
+
+# On a real kernel a served Go service waits in the run queue after every
+# wakeup; its work report says it lacks nothing.
+test_a_served_queue_is_no_pressure_however_long_it_waits if {
+	d := shield.decision with input as node_input({"shop/victim": queue(300, 600, 300, 1), "batch/hog": hog(700)})
+	d.containers == {}
+	d.carry.victims["shop/victim"].rate_millicores == 300
+}
+
+test_a_served_queue_wants_its_arrivals_not_its_wait if {
+	doc := with_carry(
+		node_input({"shop/victim": queue(300, 600, 300, 1), "batch/hog": capped_hog(500, 500)}),
+		{"shop/victim": {"rate_millicores": 300, "budget_millicores": 500}},
+	)
+	d := shield.decision with input as doc
+
+	# 1000 − (300 + 2 × 1) − 30, where usage + wait would leave the floor
+	quota_of(d, "batch/hog") == 668
+	rules_for(d, "shop/victim") == {"track"}
 }
 
 test_each_reason_names_its_own_victims_signals if {
@@ -123,19 +182,19 @@ test_each_reason_names_its_own_victims_signals if {
 	contains(messages["shop/queued"], "pressure [backlog];")
 }
 
-test_work_queue_demand_beats_usage if {
-	v := patched(victim(400, 100), {"work": {"arrived_millicores": 800, "served_millicores": 400, "backlog_cpu_ms": 100}})
-	d := shield.decision with input as node_input({"shop/victim": v, "batch/hog": hog(600)})
+test_work_queue_demand_leaves_the_floor if {
+	d := shield.decision with input as node_input({"shop/victim": queue(400, 100, 800, 100), "batch/hog": hog(600)})
 
-	# max(500, 800 + 2 × 100) leaves nothing: the floor holds.
-	d.carry.victims["shop/victim"].wanted_now_millicores == 1000
+	# 800 arriving + 2 × 100 leaves nothing: the floor holds.
+	some r in d.reasons
+	r.values.wanted_millicores == 1000
 	quota_of(d, "batch/hog") == 50
 }
 
 test_rising_demand_adds_its_rise if {
 	doc := with_carry(
 		node_input({"shop/victim": victim(500, 100), "batch/hog": hog(500)}),
-		{"shop/victim": {"wanted_now_millicores": 500}},
+		{"shop/victim": {"rate_millicores": 500}},
 	)
 	d := shield.decision with input as doc
 
@@ -143,10 +202,23 @@ test_rising_demand_adds_its_rise if {
 	quota_of(d, "batch/hog") == 270
 }
 
+# The backlog comes and goes from one tick to the next; only the rate's
+# rise is a trend.
+test_the_rise_is_the_rates_not_the_backlogs if {
+	doc := with_carry(
+		node_input({"shop/victim": queue(500, 0, 550, 50), "batch/hog": hog(500)}),
+		{"shop/victim": {"rate_millicores": 500, "backlog_cpu_ms": 0}},
+	)
+	d := shield.decision with input as doc
+
+	# 550 + 2 × 50 + rise 50: 1000 − 700 − 30
+	quota_of(d, "batch/hog") == 270
+}
+
 test_track_follows_a_falling_demand_while_the_hog_presses if {
 	doc := with_carry(
 		node_input({"shop/victim": victim(300, 0), "batch/hog": capped_hog(400, 400)}),
-		{"shop/victim": {"wanted_now_millicores": 500, "budget_millicores": 400}},
+		{"shop/victim": {"rate_millicores": 500, "budget_millicores": 400}},
 	)
 	d := shield.decision with input as doc
 	quota_of(d, "batch/hog") == 670
@@ -157,7 +229,7 @@ test_a_hog_using_its_whole_quota_contends_unthrottled if {
 	full := patched(hog(390), {"quota_millicores": 400})
 	doc := with_carry(
 		node_input({"shop/victim": victim(300, 0), "batch/hog": full}),
-		{"shop/victim": {"wanted_now_millicores": 300, "budget_millicores": 400}},
+		{"shop/victim": {"rate_millicores": 300, "budget_millicores": 400}},
 	)
 	d := shield.decision with input as doc
 	rules_for(d, "shop/victim") == {"track"}
@@ -166,7 +238,7 @@ test_a_hog_using_its_whole_quota_contends_unthrottled if {
 test_release_steps_up_when_nothing_contends if {
 	doc := with_carry(
 		node_input({"shop/victim": victim(800, 0), "batch/hog": idle_hog(100, 300)}),
-		{"shop/victim": {"wanted_now_millicores": 800, "budget_millicores": 300}},
+		{"shop/victim": {"rate_millicores": 800, "budget_millicores": 300}},
 	)
 	d := shield.decision with input as doc
 
@@ -178,7 +250,7 @@ test_release_steps_up_when_nothing_contends if {
 test_release_never_goes_below_what_the_victim_leaves_free if {
 	doc := with_carry(
 		node_input({"shop/victim": victim(100, 0), "batch/hog": idle_hog(100, 300)}),
-		{"shop/victim": {"wanted_now_millicores": 100, "budget_millicores": 300}},
+		{"shop/victim": {"rate_millicores": 100, "budget_millicores": 300}},
 	)
 	d := shield.decision with input as doc
 	quota_of(d, "batch/hog") == 870
@@ -187,7 +259,7 @@ test_release_never_goes_below_what_the_victim_leaves_free if {
 test_unshield_drops_the_cap_past_capacity if {
 	doc := with_carry(
 		node_input({"shop/victim": victim(20, 0), "batch/hog": idle_hog(100, 950)}),
-		{"shop/victim": {"wanted_now_millicores": 20, "budget_millicores": 950}},
+		{"shop/victim": {"rate_millicores": 20, "budget_millicores": 950}},
 	)
 	d := shield.decision with input as doc
 	d.containers == {}
@@ -198,7 +270,7 @@ test_unshield_drops_the_cap_past_capacity if {
 test_unshield_when_the_victim_is_gone if {
 	doc := with_carry(
 		node_input({"batch/hog": patched(idle_hog(900, 500), {"contenders": {}, "outside_millicores": {}})}),
-		{"shop/victim": {"wanted_now_millicores": 500, "budget_millicores": 500}},
+		{"shop/victim": {"rate_millicores": 500, "budget_millicores": 500}},
 	)
 	d := shield.decision with input as doc
 	d.containers == {}
@@ -250,4 +322,198 @@ test_spec_quota_is_a_ceiling if {
 
 	pressed := shield.decision with input as node_input({"shop/victim": victim(500, 200), "batch/hog": limited})
 	quota_of(pressed, "batch/hog") == 200
+}
+
+test_a_neighbour_waiting_for_the_cpu_contends if {
+	# Under its quota, unthrottled, but waiting: the CPU, not the cap,
+	# holds it back, and a release would hand it the victim's CPU.
+	waiting := patched(hog(400), {"quota_millicores": 600, "wait_millicores": 300})
+	doc := with_carry(
+		node_input({"shop/victim": victim(300, 0), "batch/hog": waiting}),
+		{"shop/victim": {"rate_millicores": 300, "budget_millicores": 600}},
+	)
+	d := shield.decision with input as doc
+	rules_for(d, "shop/victim") == {"track"}
+	quota_of(d, "batch/hog") == 670
+}
+
+# ---------------------------------------------------------------------------
+# Overrun and margin: what the measured demand and headroom miss.
+
+test_an_overrun_comes_out_of_the_budget if {
+	# Given 200, the hog used 260; the engine tells the victim.
+	v := patched(queue(700, 0, 700, 0), {"contenders_overrun_millicores": 60})
+	doc := with_carry(
+		node_input({"shop/victim": v, "batch/hog": capped_hog(260, 200)}),
+		{"shop/victim": {"rate_millicores": 700, "budget_millicores": 200}},
+	)
+	d := shield.decision with input as doc
+
+	# tracking 1000 − 700 − 30 = 270, less the overrun of 60
+	d.carry.victims["shop/victim"].budget_millicores == 270
+	quota_of(d, "batch/hog") == 210
+	some r in d.reasons
+	contains(r.message, "capped at 210 millicores each, overrun 60")
+	r.values.overrun_millicores == 60
+}
+
+test_an_overrun_is_shared_by_the_neighbours if {
+	v := patched(victim(500, 200), {
+		"contenders": {"batch/hog": 1, "batch/other": 1},
+		"outside_millicores": {"batch/hog": 0, "batch/other": 0},
+		"contenders_overrun_millicores": 70,
+	})
+	other := patched(hog(300), {"contenders": {"shop/victim": 1}, "outside_millicores": {"shop/victim": 0}})
+	d := shield.decision with input as node_input({"shop/victim": v, "batch/hog": hog(300), "batch/other": other})
+
+	# (1000 − 700 − 30 − 70) / 2 each
+	quota_of(d, "batch/hog") == 100
+	quota_of(d, "batch/other") == 100
+}
+
+test_an_overrun_never_takes_a_cap_below_the_floor if {
+	v := patched(queue(900, 0, 900, 0), {"contenders_overrun_millicores": 100})
+	doc := with_carry(
+		node_input({"shop/victim": v, "batch/hog": capped_hog(150, 50)}),
+		{"shop/victim": {"rate_millicores": 900, "budget_millicores": 50}},
+	)
+	d := shield.decision with input as doc
+
+	# 1000 − 900 − 30 = 70, less 100
+	quota_of(d, "batch/hog") == 50
+}
+
+test_the_margin_grows_when_the_queue_grows_under_a_cap if {
+	doc := with_carry(
+		node_input({"shop/victim": queue(600, 0, 600, 20), "batch/hog": capped_hog(300, 300)}),
+		{"shop/victim": {"rate_millicores": 600, "backlog_cpu_ms": 1, "margin_millicores": 10, "budget_millicores": 300}},
+	)
+	d := shield.decision with input as doc
+	d.carry.victims["shop/victim"].margin_millicores == 40
+
+	# 1000 − (600 + 2 × 20) − 30 − 40
+	quota_of(d, "batch/hog") == 290
+	some r in d.reasons
+	contains(r.message, "margin 40,")
+	r.values.margin_millicores == 40
+}
+
+test_the_margin_shrinks_while_the_queue_drains if {
+	doc := with_carry(
+		node_input({"shop/victim": queue(600, 0, 600, 20), "batch/hog": capped_hog(300, 300)}),
+		{"shop/victim": {"rate_millicores": 600, "backlog_cpu_ms": 40, "margin_millicores": 10, "budget_millicores": 300}},
+	)
+	d := shield.decision with input as doc
+	d.carry.victims["shop/victim"].margin_millicores == 9
+}
+
+test_a_margin_that_decays_to_nothing_leaves_the_carry if {
+	doc := with_carry(
+		node_input({"shop/victim": queue(300, 0, 300, 0), "batch/hog": hog(700)}),
+		{"shop/victim": {"rate_millicores": 300, "backlog_cpu_ms": 0, "margin_millicores": 1}},
+	)
+	d := shield.decision with input as doc
+	d.carry.victims["shop/victim"] == {"rate_millicores": 300, "backlog_cpu_ms": 0}
+}
+
+test_the_margin_learns_nothing_before_a_cap if {
+	d := shield.decision with input as node_input({"shop/victim": queue(500, 0, 800, 75), "batch/hog": hog(500)})
+	margin_of(d) == 0
+}
+
+test_the_margin_learns_nothing_at_the_floor if {
+	doc := with_carry(
+		node_input({"shop/victim": queue(700, 0, 800, 50), "batch/hog": capped_hog(50, 50)}),
+		{"shop/victim": {"rate_millicores": 800, "backlog_cpu_ms": 10, "margin_millicores": 60, "budget_millicores": 50}},
+	)
+	d := shield.decision with input as doc
+	d.carry.victims["shop/victim"].margin_millicores == 59
+}
+
+test_the_margin_is_bounded if {
+	doc := with_carry(
+		node_input({"shop/victim": queue(300, 0, 300, 20), "batch/hog": capped_hog(500, 500)}),
+		{"shop/victim": {"rate_millicores": 300, "backlog_cpu_ms": 0, "margin_millicores": 140, "budget_millicores": 500}},
+	)
+	d := shield.decision with input as doc
+	d.carry.victims["shop/victim"].margin_millicores == 150
+}
+
+# ---------------------------------------------------------------------------
+# A latency SLO.
+
+test_latency_above_the_slo_is_pressure if {
+	v := with_latency(queue(500, 0, 500, 1), 25)
+	d := shield.decision with input as node_input({"shop/victim": v, "batch/hog": hog(500)})
+	quota_of(d, "batch/hog") == 468
+	some r in d.reasons
+	r.rule == "shield"
+	contains(r.message, "served 500 of 500 millicores arrived, p99 25 ms of SLO 20 ms, wanted")
+	contains(r.message, "pressure [latency]")
+	r.values.latency_p99_ms == 25
+	r.values.slo_latency_p99_ms == 20
+}
+
+test_latency_within_the_slo_is_no_pressure if {
+	v := with_latency(queue(500, 0, 500, 1), 19.5)
+	d := shield.decision with input as node_input({"shop/victim": v, "batch/hog": hog(500)})
+	d.containers == {}
+}
+
+test_latency_without_an_slo_is_no_pressure if {
+	v := object.remove(with_latency(queue(500, 0, 500, 1), 250), ["slo"])
+	d := shield.decision with input as node_input({"shop/victim": v, "batch/hog": hog(500)})
+	d.containers == {}
+}
+
+test_latency_above_the_slo_grows_the_margin_while_the_queue_holds if {
+	v := with_latency(queue(600, 0, 600, 1), 30)
+	doc := with_carry(
+		node_input({"shop/victim": v, "batch/hog": capped_hog(300, 300)}),
+		{"shop/victim": {"rate_millicores": 600, "backlog_cpu_ms": 1, "margin_millicores": 0, "budget_millicores": 300}},
+	)
+	d := shield.decision with input as doc
+	d.carry.victims["shop/victim"].margin_millicores == 30
+
+	# 1000 − (600 + 2) − 30 − 30
+	quota_of(d, "batch/hog") == 338
+}
+
+# A queue that drains serves requests that waited before the cap: their
+# latency says nothing of the cap in force.
+test_latency_of_a_draining_queue_grows_no_margin if {
+	v := with_latency(queue(900, 0, 600, 10), 80)
+	doc := with_carry(
+		node_input({"shop/victim": v, "batch/hog": capped_hog(100, 100)}),
+		{"shop/victim": {"rate_millicores": 600, "backlog_cpu_ms": 60, "margin_millicores": 0, "budget_millicores": 100}},
+	)
+	d := shield.decision with input as doc
+	margin_of(d) == 0
+	rules_for(d, "shop/victim") == {"shield"}
+}
+
+test_latency_without_slack_holds_the_budget if {
+	# Within the SLO of 20 but above half of it: no release, though the
+	# neighbour does not contend.
+	v := with_latency(victim(300, 0), 15)
+	doc := with_carry(
+		node_input({"shop/victim": v, "batch/hog": idle_hog(100, 300)}),
+		{"shop/victim": {"rate_millicores": 300, "budget_millicores": 300}},
+	)
+	d := shield.decision with input as doc
+	rules_for(d, "shop/victim") == {"hold"}
+	quota_of(d, "batch/hog") == 670
+	some r in d.reasons
+	contains(r.message, "hold: satisfaction 1.000, wait 0, p99 15 ms of SLO 20 ms,")
+}
+
+test_latency_with_slack_allows_release if {
+	v := with_latency(victim(800, 0), 9.5)
+	doc := with_carry(
+		node_input({"shop/victim": v, "batch/hog": idle_hog(100, 300)}),
+		{"shop/victim": {"rate_millicores": 800, "budget_millicores": 300}},
+	)
+	d := shield.decision with input as doc
+	rules_for(d, "shop/victim") == {"release"}
+	quota_of(d, "batch/hog") == 400
 }
