@@ -31,6 +31,7 @@ type agentOptions struct {
 	metricsAddr  string
 	heartbeatTTL time.Duration
 	simCPUs      int
+	traces       bool
 	// hooks let tests and benchmarks watch the loop; never set by flags.
 	hooks agentHooks
 }
@@ -74,6 +75,7 @@ engine answers, and otherwise runs a simulated node and says so.`,
 	flags.StringVar(&ao.metricsAddr, "metrics-addr", "127.0.0.1:9464", "where Prometheus metrics are served; empty to disable")
 	flags.DurationVar(&ao.heartbeatTTL, "heartbeat-ttl", 10*time.Second, "the node's lease: its apps are lost after this long without a heartbeat")
 	flags.IntVar(&ao.simCPUs, "sim-cpus", 2, "CPUs of the simulated node (--runtime sim)")
+	flags.BoolVar(&ao.traces, "traces", true, "receive the containers' spans on the Docker bridge (OTLP 4317/4318, Jaeger 6831/6832 udp) and add their latency to observations")
 	return cmd
 }
 
@@ -94,12 +96,13 @@ func runAgent(ctx context.Context, opts *globalOptions, ao *agentOptions, extern
 		return err
 	}
 	defer closeStore()
-	node, err := openRuntime(ctx, ao, logger)
+	metrics := newAgentMetrics()
+	node, err := openRuntime(ctx, ao, metrics.registry, logger)
 	if err != nil {
 		return err
 	}
 	defer node.Close()
-	a := &agent{opts: ao, logger: logger, store: store, node: node, metrics: newAgentMetrics()}
+	a := &agent{opts: ao, logger: logger, store: store, node: node, metrics: metrics}
 	logger.Info("agent started", "node", ao.node, "runtime", node.Name(), "etcd", storeDescription(opts, ao, external),
 		"interval", ao.interval, "policy_dir", ao.policyDir, "metrics", ao.metricsAddr)
 	err = a.run(ctx)
@@ -127,11 +130,12 @@ func (a *agent) run(ctx context.Context) error {
 	group.Go(func() error { return a.decider(reloader).Run(ctx) })
 	group.Go(func() error { return a.runner().Run(ctx) })
 	group.Go(func() error { return a.observe(ctx) })
+	group.Go(func() error { return a.node.Run(ctx) })
 	group.Go(func() error {
 		return sensors.NewLostNodeWatcher(a.store, time.Now, a.metrics.sensors, a.logger).Run(ctx)
 	})
 	if a.opts.metricsAddr != "" {
-		group.Go(func() error { return a.metrics.serve(ctx, a.opts.metricsAddr, a.logger) })
+		group.Go(func() error { return a.metrics.serve(ctx, a.opts.metricsAddr, a.node.TraceHandler(), a.logger) })
 	}
 	return group.Wait()
 }

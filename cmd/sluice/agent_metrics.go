@@ -52,14 +52,18 @@ func (m *agentMetrics) decided(decided bool, took time.Duration) {
 	m.stepTimes.Observe(took.Seconds())
 }
 
-// serve answers /metrics on addr until ctx ends.
-func (m *agentMetrics) serve(ctx context.Context, addr string, logger *slog.Logger) error {
+// serve answers /metrics on addr until ctx ends, and /traces where the
+// runtime receives traces.
+func (m *agentMetrics) serve(ctx context.Context, addr string, traces http.Handler, logger *slog.Logger) error {
 	listener, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry}))
+	if traces != nil {
+		mux.Handle(tracesPath, traces)
+	}
 	server := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()

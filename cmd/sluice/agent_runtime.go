@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluice-io/sluice/actuators/cgroup"
 	"github.com/sluice-io/sluice/actuators/docker"
@@ -27,21 +30,25 @@ type nodeRuntime interface {
 	Clock() reconciler.Clock
 	// Observe returns the observation of the interval that just ended.
 	Observe(ctx context.Context, store state.Store, interval time.Duration) (state.Observation, error)
+	// Run does the runtime's background work (trace intake) until ctx ends.
+	Run(ctx context.Context) error
+	// TraceHandler serves recent traces, or is nil where there are none.
+	TraceHandler() http.Handler
 	Close() error
 }
 
-func openRuntime(ctx context.Context, ao *agentOptions, logger *slog.Logger) (nodeRuntime, error) {
+func openRuntime(ctx context.Context, ao *agentOptions, registry prometheus.Registerer, logger *slog.Logger) (nodeRuntime, error) {
 	switch ao.runtime {
 	case "sim":
 		return newSimRuntime(ao, logger)
 	case "docker":
-		node, err := newDockerRuntime(ctx, ao, logger)
+		node, err := newDockerRuntime(ctx, ao, registry, logger)
 		if err != nil {
 			return nil, fmt.Errorf("%w\n(no Docker engine? --runtime sim runs the agent on a simulated node)", err)
 		}
 		return node, nil
 	case "auto":
-		node, err := newDockerRuntime(ctx, ao, logger)
+		node, err := newDockerRuntime(ctx, ao, registry, logger)
 		if err == nil {
 			return node, nil
 		}
@@ -81,6 +88,12 @@ func (s *simRuntime) Bandwidth() reconciler.BandwidthController { return s.node 
 func (s *simRuntime) Clock() reconciler.Clock                   { return s.node.Clock() }
 func (s *simRuntime) Close() error                              { return nil }
 
+// Run has nothing to do: the simulator's latency comes from its model.
+func (s *simRuntime) Run(context.Context) error { return nil }
+
+// TraceHandler is nil: a simulated node receives no spans.
+func (s *simRuntime) TraceHandler() http.Handler { return nil }
+
 func (s *simRuntime) Observe(_ context.Context, _ state.Store, interval time.Duration) (state.Observation, error) {
 	return s.node.Tick(interval), nil
 }
@@ -97,14 +110,24 @@ type dockerRuntime struct {
 	work *sensors.WorkLog
 	// apps holds the latest specs, for the class and cpuset of containers.
 	apps atomic.Pointer[map[string]state.AppSpec]
+	// traces receives the containers' spans; nil when --traces=false.
+	traces *traceIntake
 }
 
-func newDockerRuntime(ctx context.Context, ao *agentOptions, logger *slog.Logger) (*dockerRuntime, error) {
-	rt, err := docker.New(ctx, docker.Config{Node: ao.node}, logger)
+func newDockerRuntime(ctx context.Context, ao *agentOptions, registry prometheus.Registerer, logger *slog.Logger) (*dockerRuntime, error) {
+	cfg := docker.Config{Node: ao.node}
+	intake, err := openTraceIntake(ctx, ao, cfg, registry, logger)
 	if err != nil {
 		return nil, err
 	}
-	d := &dockerRuntime{node: ao.node, runtime: rt}
+	if intake != nil {
+		cfg.Env = map[string]string{otlpEndpointEnv: intake.Endpoint()}
+	}
+	rt, err := docker.New(ctx, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	d := &dockerRuntime{node: ao.node, runtime: rt, traces: intake}
 	if err := d.openActuators(logger); err != nil {
 		rt.Close()
 		return nil, err
@@ -170,10 +193,55 @@ func (d *dockerRuntime) Close() error {
 }
 
 // Observe refreshes the specs the sensor enriches containers with (keeping
-// the last ones while the store is away) and reads the node.
+// the last ones while the store is away), reads the node and adds the
+// latency of the spans its containers sent.
 func (d *dockerRuntime) Observe(ctx context.Context, store state.Store, _ time.Duration) (state.Observation, error) {
 	if view, err := state.LoadView(ctx, store); err == nil {
 		d.apps.Store(&view.Apps)
 	}
-	return d.sensor.Tick(ctx)
+	obs, err := d.sensor.Tick(ctx)
+	if err == nil && d.traces != nil {
+		d.traces.Apply(&obs)
+	}
+	return obs, err
+}
+
+// Run receives traces until ctx ends.
+func (d *dockerRuntime) Run(ctx context.Context) error {
+	if d.traces == nil {
+		return nil
+	}
+	return d.traces.Run(ctx)
+}
+
+// TraceHandler serves the recent traces for `sluice traces`; nil without
+// trace intake.
+func (d *dockerRuntime) TraceHandler() http.Handler {
+	if d.traces == nil {
+		return nil
+	}
+	return d.traces
+}
+
+// openTraceIntake listens for spans on the Docker bridge's gateway, the
+// host address the containers reach; its address must be known before the
+// runtime that passes it to containers is made, hence the probe.
+func openTraceIntake(ctx context.Context, ao *agentOptions, cfg docker.Config, registry prometheus.Registerer, logger *slog.Logger) (*traceIntake, error) {
+	if !ao.traces {
+		return nil, nil
+	}
+	probe, err := docker.New(ctx, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	defer probe.Close()
+	gateway, err := probe.BridgeGateway(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("trace receivers: %w (or run with --traces=false)", err)
+	}
+	intake, err := newTraceIntake(gateway.String(), registry, logger)
+	if err != nil {
+		return nil, fmt.Errorf("trace receivers on %s: %w (or run with --traces=false)", gateway, err)
+	}
+	return intake, nil
 }
