@@ -50,6 +50,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newRecordCommand(opts),
 		newPolicyCommand(opts),
 		newLogsCommand(opts),
+		newTracesCommand(opts),
 	)
 	return root
 }
