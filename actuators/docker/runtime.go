@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -39,17 +40,17 @@ type Config struct {
 	// value means 127.0.0.1, so nothing is exposed beyond the node unless
 	// asked for.
 	PublishAddr netip.Addr
-	// Env is set in every container created, beneath the spec's own env:
-	// node-wide settings such as where the agent receives traces.
-	Env map[string]string
 }
 
 // Runtime manages one node's containers on a Docker engine.
 type Runtime struct {
-	cli      *client.Client
-	events   eventSource
+	cli    *client.Client
+	events eventSource
+	log    *slog.Logger
+
+	// mu guards settings: SetEnv may change them while Create reads them.
+	mu       sync.Mutex
 	settings createSettings
-	log      *slog.Logger
 }
 
 var (
@@ -96,7 +97,6 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Runtime, error)
 		settings: createSettings{
 			node:        cfg.Node,
 			publishAddr: publish,
-			env:         maps.Clone(cfg.Env),
 			stopTimeout: int(max(stop.Round(time.Second), time.Second) / time.Second),
 		},
 		log: log,
@@ -188,7 +188,7 @@ func (r *Runtime) exitState(ctx context.Context, runtimeID string) (exitCode int
 // failed or the answer was lost) is started rather than duplicated.
 func (r *Runtime) Create(ctx context.Context, app string, spec state.ContainerSpec, guid, specHash string) (reconciler.Container, error) {
 	id := state.ContainerID(app, spec.Name)
-	opts, err := createOptions(r.settings, app, spec, guid, specHash)
+	opts, err := createOptions(r.createSettings(), app, spec, guid, specHash)
 	if err != nil {
 		return reconciler.Container{}, fmt.Errorf("create container %s: %w", id, err)
 	}
@@ -292,4 +292,19 @@ func shortID(id string) string {
 		return id[:12]
 	}
 	return id
+}
+
+// SetEnv sets node-wide variables in every container created from now on,
+// beneath the spec's own env: where the node receives traces, which is
+// known only once the runtime has found the bridge's gateway.
+func (r *Runtime) SetEnv(env map[string]string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.settings.env = maps.Clone(env)
+}
+
+func (r *Runtime) createSettings() createSettings {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.settings
 }

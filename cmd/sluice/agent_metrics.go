@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sluice-io/sluice/sensors"
+	"github.com/sluice-io/sluice/sensors/traces"
 )
 
 // agentMetrics is the agent's own Prometheus registry: no global state.
@@ -54,15 +55,15 @@ func (m *agentMetrics) decided(decided bool, took time.Duration) {
 
 // serve answers /metrics on addr until ctx ends, and /traces where the
 // runtime receives traces.
-func (m *agentMetrics) serve(ctx context.Context, addr string, traces http.Handler, logger *slog.Logger) error {
+func (m *agentMetrics) serve(ctx context.Context, addr string, traceHandler http.Handler, logger *slog.Logger) error {
 	listener, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry}))
-	if traces != nil {
-		mux.Handle(tracesPath, traces)
+	if traceHandler != nil {
+		mux.Handle(traces.RecentPath, traceHandler)
 	}
 	server := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {

@@ -15,6 +15,7 @@ import (
 	"github.com/sluice-io/sluice/actuators/tc"
 	"github.com/sluice-io/sluice/reconciler"
 	"github.com/sluice-io/sluice/sensors"
+	"github.com/sluice-io/sluice/sensors/traces"
 	"github.com/sluice-io/sluice/sim"
 	"github.com/sluice-io/sluice/state"
 )
@@ -111,23 +112,21 @@ type dockerRuntime struct {
 	// apps holds the latest specs, for the class and cpuset of containers.
 	apps atomic.Pointer[map[string]state.AppSpec]
 	// traces receives the containers' spans; nil when --traces=false.
-	traces *traceIntake
+	traces *traces.Intake
 }
 
 func newDockerRuntime(ctx context.Context, ao *agentOptions, registry prometheus.Registerer, logger *slog.Logger) (*dockerRuntime, error) {
-	cfg := docker.Config{Node: ao.node}
-	intake, err := openTraceIntake(ctx, ao, cfg, registry, logger)
+	rt, err := docker.New(ctx, docker.Config{Node: ao.node}, logger)
 	if err != nil {
 		return nil, err
 	}
-	if intake != nil {
-		cfg.Env = map[string]string{otlpEndpointEnv: intake.Endpoint()}
+	d := &dockerRuntime{node: ao.node, runtime: rt}
+	if ao.traces {
+		if d.traces, err = traces.ListenOnBridge(ctx, rt, registry, logger); err != nil {
+			rt.Close()
+			return nil, fmt.Errorf("%w (or run with --traces=false)", err)
+		}
 	}
-	rt, err := docker.New(ctx, cfg, logger)
-	if err != nil {
-		return nil, err
-	}
-	d := &dockerRuntime{node: ao.node, runtime: rt, traces: intake}
 	if err := d.openActuators(logger); err != nil {
 		rt.Close()
 		return nil, err
@@ -221,27 +220,4 @@ func (d *dockerRuntime) TraceHandler() http.Handler {
 		return nil
 	}
 	return d.traces
-}
-
-// openTraceIntake listens for spans on the Docker bridge's gateway, the
-// host address the containers reach; its address must be known before the
-// runtime that passes it to containers is made, hence the probe.
-func openTraceIntake(ctx context.Context, ao *agentOptions, cfg docker.Config, registry prometheus.Registerer, logger *slog.Logger) (*traceIntake, error) {
-	if !ao.traces {
-		return nil, nil
-	}
-	probe, err := docker.New(ctx, cfg, logger)
-	if err != nil {
-		return nil, err
-	}
-	defer probe.Close()
-	gateway, err := probe.BridgeGateway(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("trace receivers: %w (or run with --traces=false)", err)
-	}
-	intake, err := newTraceIntake(gateway.String(), registry, logger)
-	if err != nil {
-		return nil, fmt.Errorf("trace receivers on %s: %w (or run with --traces=false)", gateway, err)
-	}
-	return intake, nil
 }

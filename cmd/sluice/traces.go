@@ -87,7 +87,7 @@ func latencyOf(view state.View, app string) (appTraces, error) {
 // recentTraces asks the agent; an agent that does not answer leaves the
 // latency from the store to be shown on its own.
 func recentTraces(ctx context.Context, agent, app string, limit int) ([]traces.TraceSummary, string) {
-	u := agent + tracesPath + "?" + url.Values{"app": {app}, "limit": {strconv.Itoa(limit)}}.Encode()
+	u := agent + traces.RecentPath + "?" + url.Values{"app": {app}, "limit": {strconv.Itoa(limit)}}.Encode()
 	ctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)

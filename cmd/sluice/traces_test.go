@@ -41,7 +41,7 @@ func TestLatencyOfReadsTheAppsContainersAndTraces(t *testing.T) {
 func TestRecentTracesAsksTheAgent(t *testing.T) {
 	want := []traces.TraceSummary{{TraceID: "ab", App: "web", DurationMs: 4.5, Spans: 2}}
 	agent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != tracesPath || r.URL.Query().Get("app") != "web" || r.URL.Query().Get("limit") != "3" {
+		if r.URL.Path != traces.RecentPath || r.URL.Query().Get("app") != "web" || r.URL.Query().Get("limit") != "3" {
 			http.Error(w, "unexpected "+r.URL.String(), http.StatusBadRequest)
 			return
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/sluice-io/sluice/actuators/docker"
 	"github.com/sluice-io/sluice/reconciler"
 	"github.com/sluice-io/sluice/sensors"
+	"github.com/sluice-io/sluice/sensors/traces"
 	"github.com/sluice-io/sluice/sim/report"
 	"github.com/sluice-io/sluice/sim/scenario"
 	"github.com/sluice-io/sluice/state"
@@ -72,14 +73,38 @@ func RunReal(ctx context.Context, cfg RealConfig) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cgroup actuator: %w", err)
 	}
+	intake, stopIntake := listenForTraces(ctx, rt, logger)
+	defer stopIntake()
 	cfg.Logger = logger
 	return runLoop(ctx, cfg.Config, mode{
 		name: report.ModeReal,
-		node: func(ctx context.Context, _ int) (phaseNode, error) { return newRealPhaseNode(ctx, cfg, rt, cpu) },
+		node: func(ctx context.Context, _ int) (phaseNode, error) {
+			return newRealPhaseNode(ctx, cfg, rt, cpu, intake)
+		},
 		progress: func(phase scenario.Phase, events int) string {
 			return fmt.Sprintf("%5.0f s on node %s, %d events", phase.DurationSeconds, cfg.NodeName, events)
 		},
 	})
+}
+
+// listenForTraces receives the containers' spans for the victim's latency.
+// Without it (the ports are taken, say by an agent on this host) the run
+// goes on with the CPU measurements alone and says so.
+func listenForTraces(ctx context.Context, rt *docker.Runtime, logger *slog.Logger) (*traces.Intake, func()) {
+	intake, err := traces.ListenOnBridge(ctx, rt, nil, logger)
+	if err != nil {
+		logger.Warn("no trace intake: the victim's latency will be missing from the results", "err", err)
+		return nil, func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := intake.Run(ctx); err != nil {
+			logger.Warn("trace intake stopped", "err", err)
+		}
+	}()
+	return intake, func() { cancel(); <-done }
 }
 
 // uniqueNodeName is the scenario's name with a random suffix.
@@ -112,7 +137,9 @@ type realPhaseNode struct {
 	sensor     *sensors.Sensor
 	containers *sensors.ContainerCollector
 	work       *sensors.WorkLog
-	tick       time.Duration
+	// traces adds the victim's latency to observations; nil without.
+	traces *traces.Intake
+	tick   time.Duration
 
 	// start is when the phase's clock started: once the apps due at 0
 	// run. lastObserved is the end of the previous tick.
@@ -128,7 +155,7 @@ type pendingTicks struct {
 	seconds, victimUsage, victimWait, hogUsage float64
 }
 
-func newRealPhaseNode(ctx context.Context, cfg RealConfig, rt *docker.Runtime, cpu *cgroup.Controller) (*realPhaseNode, error) {
+func newRealPhaseNode(ctx context.Context, cfg RealConfig, rt *docker.Runtime, cpu *cgroup.Controller, intake *traces.Intake) (*realPhaseNode, error) {
 	host, err := sensors.NewHostCollector(sensors.HostConfig{}, cfg.Logger)
 	if err != nil {
 		return nil, err
@@ -152,7 +179,7 @@ func newRealPhaseNode(ctx context.Context, cfg RealConfig, rt *docker.Runtime, c
 		return nil, err
 	}
 	return &realPhaseNode{
-		cfg: cfg, runtime: rt, cpu: cpu, sensor: sensor, containers: containers, work: work,
+		cfg: cfg, runtime: rt, cpu: cpu, sensor: sensor, containers: containers, work: work, traces: intake,
 		tick: time.Duration(cfg.Scenario.TickSeconds * float64(time.Second)),
 	}, nil
 }
@@ -189,6 +216,9 @@ func (r *realPhaseNode) Tick(ctx context.Context, k int) (state.Observation, err
 	obs, err := r.sensor.Tick(ctx)
 	if err != nil {
 		return obs, err
+	}
+	if r.traces != nil {
+		r.traces.Apply(&obs)
 	}
 	r.lastObserved = obs.Time
 	return obs, nil

@@ -1,0 +1,110 @@
+package traces
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluice-io/sluice/reconciler"
+	"github.com/sluice-io/sluice/state"
+)
+
+// OTLPEndpointEnv is the variable the OpenTelemetry SDKs read for where to
+// send spans: a node gives it to every container it creates.
+const OTLPEndpointEnv = "OTEL_EXPORTER_OTLP_ENDPOINT"
+
+// Intake is a node's trace intake: a Collector whose services are the
+// containers of the node's observations. Spans name their container by its
+// GUID, which the intake learns from each observation it completes.
+type Intake struct {
+	collector *Collector
+	directory *Directory
+}
+
+// NewIntake listens on the standard ports of host (the Docker bridge's
+// gateway, the address the node's containers reach). It binds at once, so
+// a port in use fails here rather than in a goroutine.
+func NewIntake(host string, registry prometheus.Registerer, logger *slog.Logger) (*Intake, error) {
+	directory := NewDirectory()
+	collector, err := New(Config{
+		Receivers: DefaultReceivers(host), Resolver: directory.Resolve, Registry: registry, Logger: logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := collector.Listen(); err != nil {
+		return nil, err
+	}
+	return &Intake{collector: collector, directory: directory}, nil
+}
+
+// Env is what containers need to send their spans here.
+func (in *Intake) Env() map[string]string {
+	return map[string]string{OTLPEndpointEnv: "http://" + in.collector.Addrs().OTLPGRPC}
+}
+
+// Run serves the receivers until ctx ends, then flushes what they took in.
+func (in *Intake) Run(ctx context.Context) error { return in.collector.Start(ctx) }
+
+// Apply adds the latency of the spans received since the last tick to obs,
+// and binds the observed containers' GUIDs for the spans still to come.
+func (in *Intake) Apply(obs *state.Observation) {
+	containers := make([]reconciler.Container, len(obs.Containers))
+	for i, c := range obs.Containers {
+		containers[i] = reconciler.Container{ID: c.ID, App: c.App, Name: c.Name, GUID: c.GUID}
+	}
+	in.directory.Update(containers)
+	in.collector.Snapshot().Apply(obs)
+}
+
+// RecentPath is where a node serves recent traces (see ServeHTTP).
+const RecentPath = "/traces"
+
+// ServeHTTP answers GET /traces?app=APP&limit=N with the app's latest
+// finished traces as JSON.
+func (in *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	app := r.URL.Query().Get("app")
+	if app == "" {
+		http.Error(w, "the app query parameter is required", http.StatusBadRequest)
+		return
+	}
+	limit := 20
+	if raw := r.URL.Query().Get("limit"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n <= 0 {
+			http.Error(w, "limit must be a positive number", http.StatusBadRequest)
+			return
+		}
+		limit = n
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(in.collector.RecentTraces(app, limit))
+}
+
+// Bridge is a container runtime whose containers reach the host at a
+// gateway address and can be given node-wide env (actuators/docker).
+type Bridge interface {
+	BridgeGateway(ctx context.Context) (netip.Addr, error)
+	SetEnv(env map[string]string)
+}
+
+// ListenOnBridge starts an intake on the bridge's gateway and tells the
+// containers the runtime creates from now on where to send their spans.
+func ListenOnBridge(ctx context.Context, bridge Bridge, registry prometheus.Registerer, logger *slog.Logger) (*Intake, error) {
+	gateway, err := bridge.BridgeGateway(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("trace receivers: %w", err)
+	}
+	intake, err := NewIntake(gateway.String(), registry, logger)
+	if err != nil {
+		return nil, fmt.Errorf("trace receivers on %s: %w", gateway, err)
+	}
+	bridge.SetEnv(intake.Env())
+	return intake, nil
+}

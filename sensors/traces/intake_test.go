@@ -1,0 +1,74 @@
+package traces
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+
+	"github.com/sluice-io/sluice/state"
+)
+
+// fakeBridge is a runtime whose bridge gateway is loopback.
+type fakeBridge struct{ env map[string]string }
+
+func (b *fakeBridge) BridgeGateway(context.Context) (netip.Addr, error) {
+	return netip.MustParseAddr("127.0.0.1"), nil
+}
+func (b *fakeBridge) SetEnv(env map[string]string) { b.env = env }
+
+// TestIntakeTurnsAContainersSpansIntoItsLatency goes the way a node does:
+// the runtime learns the endpoint, a container (named by its GUID) sends
+// spans there with the OpenTelemetry SDK, and the next observation carries
+// their latency, bound to the container the observation names.
+func TestIntakeTurnsAContainersSpansIntoItsLatency(t *testing.T) {
+	bridge := &fakeBridge{}
+	intake, err := ListenOnBridge(context.Background(), bridge, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- intake.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	endpoint := bridge.env[OTLPEndpointEnv]
+	if !strings.HasPrefix(endpoint, "http://127.0.0.1:") {
+		t.Fatalf("containers would be told %s=%q", OTLPEndpointEnv, endpoint)
+	}
+
+	// The first observation names the container, so its spans bind.
+	obs := state.Observation{Containers: []state.ContainerObservation{{ID: "web/front", App: "web", Name: "front", GUID: "frontend-a1b2"}}}
+	intake.Apply(&obs)
+	exporter, err := otlptracegrpc.New(context.Background(),
+		otlptracegrpc.WithEndpoint(strings.TrimPrefix(endpoint, "http://")), otlptracegrpc.WithInsecure())
+	if err != nil {
+		t.Fatal(err)
+	}
+	emitWithSDK(t, exporter)
+
+	next := state.Observation{Containers: obs.Containers}
+	intake.Apply(&next)
+	got := next.Containers[0].Latency
+	if got == nil || got.Count != 1 || got.Errors != 1 || got.P99Ms < 11.9 || got.P99Ms > 12.1 {
+		t.Fatalf("latency of web/front = %+v, want the one failed 12 ms server span", got)
+	}
+
+	rec := httptest.NewRecorder()
+	intake.ServeHTTP(rec, httptest.NewRequest("GET", RecentPath+"?app=web&limit=5", nil))
+	if rec.Code != 200 {
+		t.Fatalf("GET %s: %d %s", RecentPath, rec.Code, rec.Body)
+	}
+	var recent []TraceSummary
+	if err := json.Unmarshal(rec.Body.Bytes(), &recent); err != nil {
+		t.Fatal(err)
+	}
+	rec = httptest.NewRecorder()
+	intake.ServeHTTP(rec, httptest.NewRequest("GET", RecentPath+"?limit=x", nil))
+	if rec.Code != 400 {
+		t.Errorf("a request without an app got %d, want 400", rec.Code)
+	}
+}
