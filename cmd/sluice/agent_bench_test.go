@@ -109,7 +109,11 @@ func startAgentProcess(tb testing.TB, n *dockerNode, bin string) *exec.Cmd {
 	cmd := exec.Command(bin, "agent", "--runtime", "docker", "--node", n.name,
 		"--data-dir", n.dataDir, "--listen-client", n.endpoint, "--listen-peer", n.peerURL,
 		"--interval", idleInterval.String(), "--policy-dir", snapshotPolicies(tb, filepath.Join(root, "policies")),
-		"--metrics-addr", freeTCPAddr(tb))
+		"--metrics-addr", freeTCPAddr(tb),
+		// The trace receivers bind fixed ports on the Docker bridge, which
+		// another agent on the host may hold; idle containers send no
+		// spans, and sensors/traces measures the intake's own cost.
+		"--traces=false")
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("start %s agent: %v", bin, err)
