@@ -10,9 +10,15 @@ import (
 // listing's revision. A reader that wants to follow the log then watches
 // from View.Revision+1.
 func LoadView(ctx context.Context, store Store) (View, error) {
-	kvs, rev, err := store.List(ctx, Root)
+	return LoadPrefix(ctx, store, Root)
+}
+
+// LoadPrefix is LoadView of the keys under prefix alone, for a reader that
+// needs one part of the state (the apps) often and the rest never.
+func LoadPrefix(ctx context.Context, store Store, prefix string) (View, error) {
+	kvs, rev, err := store.List(ctx, prefix)
 	if err != nil {
-		return View{}, fmt.Errorf("list %s: %w", Root, err)
+		return View{}, fmt.Errorf("list %s: %w", prefix, err)
 	}
 	// The fold expects revision order; a listing comes in key order.
 	sort.SliceStable(kvs, func(i, j int) bool { return kvs[i].ModRevision < kvs[j].ModRevision })

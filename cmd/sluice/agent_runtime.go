@@ -195,7 +195,9 @@ func (d *dockerRuntime) Close() error {
 // the last ones while the store is away), reads the node and adds the
 // latency of the spans its containers sent.
 func (d *dockerRuntime) Observe(ctx context.Context, store state.Store, _ time.Duration) (state.Observation, error) {
-	if view, err := state.LoadView(ctx, store); err == nil {
+	// Only the specs: the rest of the store (observations, decisions) is
+	// most of its bytes and none of the sensor's business.
+	if view, err := state.LoadPrefix(ctx, store, state.AppsPrefix); err == nil {
 		d.apps.Store(&view.Apps)
 	}
 	obs, err := d.sensor.Tick(ctx)
