@@ -145,10 +145,16 @@ func (a *agent) decider(reloader *policies.Reloader) *policies.Decider {
 		Logger: a.logger.With("component", "policies", "node", a.opts.node), Decided: a.metrics.decided}
 }
 
+// resyncEvery is how many intervals pass between the reconciler's safety
+// resyncs. Specs, decisions and the runtime's events (die, oom) wake it at
+// once; the resync only catches what no event reported, and each costs a
+// listing and an inspect per container.
+const resyncEvery = 30
+
 func (a *agent) runner() *reconciler.Runner {
 	return reconciler.NewRunner(reconciler.RunnerConfig{
 		Node: a.opts.node, Store: a.store, Runtime: a.node.Runtime(), CPU: a.node.CPU(), Bandwidth: a.node.Bandwidth(),
-		Clock: a.node.Clock(), Logger: a.logger, ResyncInterval: 10 * a.opts.interval,
+		Clock: a.node.Clock(), Logger: a.logger, ResyncInterval: resyncEvery * a.opts.interval,
 		NodeLost:   reconciler.LostWhenUnregistered(a.opts.node),
 		ActionDone: a.opts.hooks.actionDone,
 	})
