@@ -40,13 +40,21 @@ victims := {victim: f |
 	# runtime threads wait after every wakeup, fully served or not.
 	rate := object.get(v, ["work", "arrived_millicores"], v.usage_millicores + v.wait_millicores)
 	backlog := object.get(v, ["work", "backlog_cpu_ms"], 0)
+	c := object.get(carried, victim, {})
 
 	# A cap decided now takes effect one tick later; adding the rise of the
 	# rate since the previous tick keeps a rising demand from being starved
 	# by that lag. The rise is the rate's only, not the backlog's, which
 	# comes and goes from one tick to the next.
-	rise := max([0, rate - object.get(carried, [victim, "rate_millicores"], rate)])
-	wanted := (rate + (backlog * drain)) + (gain * rise)
+	rise := max([0, rate - object.get(c, "rate_millicores", rate)])
+
+	# The CPU a victim uses beyond the work it reports serving (its
+	# runtime, its telemetry), averaged over ticks (a quarter of each new
+	# tick), because its reports and the CPU counters are read at slightly
+	# different instants and one tick's difference swings both ways.
+	# Without a work report it is 0.
+	overhead := floor(((3 * object.get(c, "overhead_millicores", 0)) + (v.usage_millicores - object.get(v, ["work", "served_millicores"], v.usage_millicores))) / 4)
+	wanted := ((rate + max([0, overhead])) + (backlog * drain)) + (gain * rise)
 
 	f := {
 		"neighbours": count(v.contenders),
@@ -55,6 +63,7 @@ victims := {victim: f |
 		"usage": v.usage_millicores,
 		"wait": v.wait_millicores,
 		"rate": rate,
+		"overhead": overhead,
 		"backlog": backlog,
 		"wanted": wanted,
 		# What the victim leaves free, less the margin: its neighbours'
@@ -72,21 +81,26 @@ victims := {victim: f |
 # ---------------------------------------------------------------------------
 # The margin is CPU a victim needs beyond its measured demand, learned
 # under a cap the policy set: when the cap let the neighbours through more
-# than the headroom allows (a kernel that lets a capped group overrun its
-# quota, a victim whose overhead its work report does not count), the
-# victim's queue grows, or its latency rises above its SLO (tightened).
-# The margin then grows by a step; on every other tick it shrinks by a
-# smaller one, so that it lasts across the swings of a periodic demand but
-# gives the CPU back once it is no longer needed. Only victims with a
-# margin carried or tightened now are listed; the others' margin is 0.
+# than the headroom allows (CFS bursts of the neighbours, a victim whose
+# overhead changed), the victim's queue grows, or its latency rises above
+# its SLO (tightened). The margin then grows, by margin_per_backlog_ms for
+# each CPU-millisecond of backlog past backlog_max_cpu_ms (a queue a
+# little past it teaches little), or by margin_latency_step_millicores,
+# unless the shared CPUs were not busy with the victim and its neighbours
+# (shared_cpus_busy). On every other tick it shrinks by a smaller step, so
+# that it lasts across the swings of a periodic demand but gives the CPU
+# back once it is no longer needed. Only victims with a margin carried or
+# tightened now are listed; the others' margin is 0.
 
 margins := object.union(
 	{victim: max([0, c.margin_millicores - decay]) | some victim, c in carried; c.margin_millicores > 0},
-	{victim: min([margin_max, object.get(carried, [victim, "margin_millicores"], 0) + step]) | some victim in tightened},
+	{victim: min([margin_max, object.get(carried, [victim, "margin_millicores"], 0) + step]) |
+		some victim in {tight | some [tight, _] in tightened}
+		step := max([grow | tightened[[victim, grow]]])
+	},
 ) if {
 	decay := t.margin_decay_millicores
 	margin_max := t.margin_max_millicores
-	step := t.margin_step_millicores
 }
 
 # Victims under a cap with their carried state. A budget at the floor
@@ -98,25 +112,38 @@ capped := {victim: c |
 	min_quota := t.min_quota_millicores
 }
 
-# A victim under a cap whose queue grew past the little a served queue
-# holds (the request in service).
-tightened contains victim if {
+# [victim, step]: a victim under a cap whose queue grew past the little a
+# served queue holds (the request in service) ...
+tightened contains [victim, (f.backlog - backlog_max) * t.margin_per_backlog_ms] if {
 	backlog_max := t.backlog_max_cpu_ms
 	some victim, c in capped
 	f := victims[victim]
 	f.backlog > backlog_max
 	f.backlog > object.get(c, "backlog_cpu_ms", 0)
+	shared_cpus_busy(victim, f)
 }
 
 # ... or whose latency is above its SLO while its queue is not draining:
 # the latency of a queue that drains is that of requests that waited before
 # the cap, and says nothing about the cap in force.
-tightened contains victim if {
+tightened contains [victim, t.margin_latency_step_millicores] if {
 	some victim, c in capped
 	with_slo[victim]
 	f := victims[victim]
 	f.p99_ms > f.slo_ms
 	f.backlog >= object.get(c, "backlog_cpu_ms", 0)
+	shared_cpus_busy(victim, f)
+}
+
+# The victim and its neighbours used (nearly) all of the shared CPUs, so
+# what the victim lacked went to the neighbours. When they left CPU unused
+# while the victim's queue grew, something else ran there (another
+# process, the host), and a larger margin learned from it would only starve
+# the neighbours for as long as it lasts. Evaluated only on the rare tick
+# that would tighten.
+shared_cpus_busy(victim, f) if {
+	used := sum([input.containers[id].usage_millicores | some id, _ in input.containers[victim].contenders])
+	(f.usage + used) * 1000 >= t.busy_permille * f.capacity
 }
 
 # The victims with a latency SLO.
@@ -255,11 +282,11 @@ decision := {
 	"carry": {"victims": carry},
 }
 
-# What the next tick needs: every victim's demand rate and backlog, the
-# margins above 0, and the budget of the victims shielded.
+# What the next tick needs: every victim's demand rate, backlog and
+# overhead, the margins above 0, and the budget of the victims shielded.
 carry := object.union(
 	object.union(
-		{victim: {"rate_millicores": f.rate, "backlog_cpu_ms": f.backlog} | some victim, f in victims},
+		{victim: {"rate_millicores": f.rate, "backlog_cpu_ms": f.backlog, "overhead_millicores": f.overhead} | some victim, f in victims},
 		{victim: {"margin_millicores": margin} | some victim, margin in margins; margin > 0},
 	),
 	{victim: {"budget_millicores": b.millicores} | some victim, b in budget},
@@ -279,6 +306,7 @@ reasons contains {
 		"usage_millicores": f.usage,
 		"arrived_millicores": f.rate,
 		"served_millicores": w.served_millicores,
+		"overhead_millicores": f.overhead,
 		"backlog_cpu_ms": f.backlog,
 		"wanted_millicores": f.wanted,
 		"capacity_millicores": f.capacity,
@@ -329,6 +357,7 @@ reasons contains {
 		"usage_millicores": f.usage,
 		"arrived_millicores": f.rate,
 		"served_millicores": w.served_millicores,
+		"overhead_millicores": f.overhead,
 		"backlog_cpu_ms": f.backlog,
 		"wanted_millicores": f.wanted,
 		"capacity_millicores": f.capacity,

@@ -84,7 +84,7 @@ test_no_pressure_no_cap if {
 	d := shield.decision with input as node_input({"shop/victim": victim(300, 0), "batch/hog": hog(700)})
 	d.containers == {}
 	count(d.reasons) == 0
-	d.carry.victims["shop/victim"] == {"rate_millicores": 300, "backlog_cpu_ms": 0}
+	d.carry.victims["shop/victim"] == {"rate_millicores": 300, "backlog_cpu_ms": 0, "overhead_millicores": 0}
 }
 
 test_pressure_caps_the_hog_to_what_the_victim_leaves_free if {
@@ -93,7 +93,7 @@ test_pressure_caps_the_hog_to_what_the_victim_leaves_free if {
 	# 1000 − 700 wanted − 30 headroom
 	d.containers == {"batch/hog": {"cpu_quota_millicores": 270}}
 	rules_for(d, "shop/victim") == {"shield"}
-	d.carry.victims["shop/victim"] == {"rate_millicores": 700, "backlog_cpu_ms": 0, "budget_millicores": 270}
+	d.carry.victims["shop/victim"] == {"rate_millicores": 700, "backlog_cpu_ms": 0, "overhead_millicores": 0, "budget_millicores": 270}
 }
 
 test_shield_reason_names_the_values if {
@@ -200,6 +200,36 @@ test_rising_demand_adds_its_rise if {
 
 	# wanted 600 + rise 100: 1000 − 700 − 30
 	quota_of(d, "batch/hog") == 270
+}
+
+# A victim uses some CPU beyond the work it serves (its runtime, its
+# telemetry); the policy averages it over ticks and adds it to the demand.
+test_the_victims_overhead_adds_to_its_demand if {
+	v := patched(queue(500, 0, 500, 0), {"usage_millicores": 540})
+	doc := with_carry(
+		node_input({"shop/victim": v, "batch/hog": capped_hog(400, 400)}),
+		{"shop/victim": {"rate_millicores": 500, "overhead_millicores": 20, "budget_millicores": 400}},
+	)
+	d := shield.decision with input as doc
+
+	# (3 × 20 + 40) / 4 = 25: 1000 − 525 − 30
+	d.carry.victims["shop/victim"].overhead_millicores == 25
+	quota_of(d, "batch/hog") == 445
+	some r in d.reasons
+	r.values.overhead_millicores == 25
+}
+
+test_a_negative_overhead_is_averaged_but_not_subtracted if {
+	v := patched(queue(500, 0, 500, 0), {"usage_millicores": 440})
+	doc := with_carry(
+		node_input({"shop/victim": v, "batch/hog": capped_hog(400, 400)}),
+		{"shop/victim": {"rate_millicores": 500, "overhead_millicores": 10, "budget_millicores": 400}},
+	)
+	d := shield.decision with input as doc
+
+	# (3 × 10 − 60) / 4 rounds down to −8; the demand stays 500.
+	d.carry.victims["shop/victim"].overhead_millicores == -8
+	quota_of(d, "batch/hog") == 470
 }
 
 # The backlog comes and goes from one tick to the next; only the rate's
@@ -389,13 +419,24 @@ test_the_margin_grows_when_the_queue_grows_under_a_cap if {
 		{"shop/victim": {"rate_millicores": 600, "backlog_cpu_ms": 1, "margin_millicores": 10, "budget_millicores": 300}},
 	)
 	d := shield.decision with input as doc
-	d.carry.victims["shop/victim"].margin_millicores == 40
 
-	# 1000 − (600 + 2 × 20) − 30 − 40
-	quota_of(d, "batch/hog") == 290
+	# 10 + 2 × (20 − 4)
+	d.carry.victims["shop/victim"].margin_millicores == 42
+
+	# 1000 − (600 + 2 × 20) − 30 − 42
+	quota_of(d, "batch/hog") == 288
 	some r in d.reasons
-	contains(r.message, "margin 40,")
-	r.values.margin_millicores == 40
+	contains(r.message, "margin 42,")
+	r.values.margin_millicores == 42
+}
+
+test_a_queue_a_little_past_the_threshold_teaches_a_little if {
+	doc := with_carry(
+		node_input({"shop/victim": queue(600, 0, 600, 5), "batch/hog": capped_hog(300, 300)}),
+		{"shop/victim": {"rate_millicores": 600, "backlog_cpu_ms": 1, "margin_millicores": 10, "budget_millicores": 300}},
+	)
+	d := shield.decision with input as doc
+	d.carry.victims["shop/victim"].margin_millicores == 12
 }
 
 test_the_margin_shrinks_while_the_queue_drains if {
@@ -413,7 +454,7 @@ test_a_margin_that_decays_to_nothing_leaves_the_carry if {
 		{"shop/victim": {"rate_millicores": 300, "backlog_cpu_ms": 0, "margin_millicores": 1}},
 	)
 	d := shield.decision with input as doc
-	d.carry.victims["shop/victim"] == {"rate_millicores": 300, "backlog_cpu_ms": 0}
+	d.carry.victims["shop/victim"] == {"rate_millicores": 300, "backlog_cpu_ms": 0, "overhead_millicores": 0}
 }
 
 test_the_margin_learns_nothing_before_a_cap if {
@@ -432,11 +473,23 @@ test_the_margin_learns_nothing_at_the_floor if {
 
 test_the_margin_is_bounded if {
 	doc := with_carry(
-		node_input({"shop/victim": queue(300, 0, 300, 20), "batch/hog": capped_hog(500, 500)}),
-		{"shop/victim": {"rate_millicores": 300, "backlog_cpu_ms": 0, "margin_millicores": 140, "budget_millicores": 500}},
+		node_input({"shop/victim": queue(300, 0, 300, 20), "batch/hog": capped_hog(700, 700)}),
+		{"shop/victim": {"rate_millicores": 300, "backlog_cpu_ms": 0, "margin_millicores": 110, "budget_millicores": 700}},
 	)
 	d := shield.decision with input as doc
-	d.carry.victims["shop/victim"].margin_millicores == 150
+	d.carry.victims["shop/victim"].margin_millicores == 120
+}
+
+# Its queue grew while a fifth of the CPU went to neither it nor its
+# neighbour: something else ran there, which no margin would cure.
+test_the_margin_learns_nothing_when_the_cpus_were_not_busy if {
+	doc := with_carry(
+		node_input({"shop/victim": queue(500, 0, 600, 20), "batch/hog": capped_hog(300, 300)}),
+		{"shop/victim": {"rate_millicores": 600, "backlog_cpu_ms": 1, "margin_millicores": 10, "budget_millicores": 300}},
+	)
+	d := shield.decision with input as doc
+	d.carry.victims["shop/victim"].margin_millicores == 9
+	rules_for(d, "shop/victim") == {"shield"}
 }
 
 # ---------------------------------------------------------------------------
@@ -473,10 +526,10 @@ test_latency_above_the_slo_grows_the_margin_while_the_queue_holds if {
 		{"shop/victim": {"rate_millicores": 600, "backlog_cpu_ms": 1, "margin_millicores": 0, "budget_millicores": 300}},
 	)
 	d := shield.decision with input as doc
-	d.carry.victims["shop/victim"].margin_millicores == 30
+	d.carry.victims["shop/victim"].margin_millicores == 20
 
-	# 1000 − (600 + 2) − 30 − 30
-	quota_of(d, "batch/hog") == 338
+	# 1000 − (600 + 2) − 30 − 20
+	quota_of(d, "batch/hog") == 348
 }
 
 # A queue that drains serves requests that waited before the cap: their
