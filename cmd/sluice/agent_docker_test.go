@@ -60,28 +60,13 @@ func newDockerNode(t testing.TB) *dockerNode {
 	}
 	n.rt = rt
 	t.Cleanup(func() {
-		removeNodeContainers(t, rt)
+		dockertest.RemoveAll(t, rt)
 		rt.Close()
 	})
 	for _, image := range []string{docker.Sineload, docker.CPUHog, docker.Netload} {
 		dockertest.Image(t, rt, image)
 	}
 	return n
-}
-
-func removeNodeContainers(t testing.TB, rt *docker.Runtime) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	left, err := rt.List(ctx)
-	if err != nil {
-		t.Errorf("clean up: %v", err)
-		return
-	}
-	for _, c := range left {
-		if err := rt.Remove(ctx, c); err != nil {
-			t.Errorf("clean up: %v", err)
-		}
-	}
 }
 
 // runningAgent is an agent started in the test's process.

@@ -34,7 +34,7 @@ func Runtime(t testing.TB) *docker.Runtime {
 		t.Fatalf("docker runtime: %v", err)
 	}
 	t.Cleanup(func() {
-		removeAll(t, rt)
+		RemoveAll(t, rt)
 		rt.Close()
 	})
 	return rt
@@ -65,9 +65,9 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// removeAll removes what the test left on its node. It runs after the
-// test's context is gone, so it brings its own.
-func removeAll(t testing.TB, rt *docker.Runtime) {
+// RemoveAll removes every container of rt's node, for a test's cleanup.
+// It runs after the test's context is gone, so it brings its own.
+func RemoveAll(t testing.TB, rt *docker.Runtime) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	left, err := rt.List(ctx)
