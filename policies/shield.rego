@@ -58,7 +58,12 @@ victims := {victim: f |
 
 	f := {
 		"neighbours": count(v.contenders),
-		"overrun": v.contenders_overrun_millicores,
+		# What the neighbours overran their quotas by, now and on the
+		# previous tick: the larger comes out of their budget (see
+		# budget), because a kernel's overrun swings from tick to tick
+		# with how many of its periods a tick holds.
+		"overrun_now": v.contenders_overrun_millicores,
+		"overrun": max([v.contenders_overrun_millicores, object.get(c, "overrun_millicores", 0)]),
 		"capacity": capacity,
 		"usage": v.usage_millicores,
 		"wait": v.wait_millicores,
@@ -282,11 +287,12 @@ decision := {
 	"carry": {"victims": carry},
 }
 
-# What the next tick needs: every victim's demand rate, backlog and
-# overhead, the margins above 0, and the budget of the victims shielded.
+# What the next tick needs: every victim's demand rate, backlog, overhead
+# and its neighbours' overrun, the margins above 0, and the budget of the
+# victims shielded.
 carry := object.union(
 	object.union(
-		{victim: {"rate_millicores": f.rate, "backlog_cpu_ms": f.backlog, "overhead_millicores": f.overhead} | some victim, f in victims},
+		{victim: {"rate_millicores": f.rate, "backlog_cpu_ms": f.backlog, "overhead_millicores": f.overhead, "overrun_millicores": f.overrun_now} | some victim, f in victims},
 		{victim: {"margin_millicores": margin} | some victim, margin in margins; margin > 0},
 	),
 	{victim: {"budget_millicores": b.millicores} | some victim, b in budget},

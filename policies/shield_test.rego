@@ -84,7 +84,7 @@ test_no_pressure_no_cap if {
 	d := shield.decision with input as node_input({"shop/victim": victim(300, 0), "batch/hog": hog(700)})
 	d.containers == {}
 	count(d.reasons) == 0
-	d.carry.victims["shop/victim"] == {"rate_millicores": 300, "backlog_cpu_ms": 0, "overhead_millicores": 0}
+	d.carry.victims["shop/victim"] == {"rate_millicores": 300, "backlog_cpu_ms": 0, "overhead_millicores": 0, "overrun_millicores": 0}
 }
 
 test_pressure_caps_the_hog_to_what_the_victim_leaves_free if {
@@ -93,7 +93,7 @@ test_pressure_caps_the_hog_to_what_the_victim_leaves_free if {
 	# 1000 − 700 wanted − 30 headroom
 	d.containers == {"batch/hog": {"cpu_quota_millicores": 270}}
 	rules_for(d, "shop/victim") == {"shield"}
-	d.carry.victims["shop/victim"] == {"rate_millicores": 700, "backlog_cpu_ms": 0, "overhead_millicores": 0, "budget_millicores": 270}
+	d.carry.victims["shop/victim"] == {"rate_millicores": 700, "backlog_cpu_ms": 0, "overhead_millicores": 0, "overrun_millicores": 0, "budget_millicores": 270}
 }
 
 test_shield_reason_names_the_values if {
@@ -387,6 +387,21 @@ test_an_overrun_comes_out_of_the_budget if {
 	r.values.overrun_millicores == 60
 }
 
+# A kernel's overrun swings from tick to tick; the larger of this tick's
+# and the previous one's counts.
+test_the_previous_ticks_overrun_counts_when_larger if {
+	v := patched(queue(700, 0, 700, 0), {"contenders_overrun_millicores": 20})
+	doc := with_carry(
+		node_input({"shop/victim": v, "batch/hog": capped_hog(220, 200)}),
+		{"shop/victim": {"rate_millicores": 700, "budget_millicores": 200, "overrun_millicores": 60}},
+	)
+	d := shield.decision with input as doc
+
+	# 270 less 60; the carry keeps this tick's 20.
+	quota_of(d, "batch/hog") == 210
+	d.carry.victims["shop/victim"].overrun_millicores == 20
+}
+
 test_an_overrun_is_shared_by_the_neighbours if {
 	v := patched(victim(500, 200), {
 		"contenders": {"batch/hog": 1, "batch/other": 1},
@@ -420,14 +435,14 @@ test_the_margin_grows_when_the_queue_grows_under_a_cap if {
 	)
 	d := shield.decision with input as doc
 
-	# 10 + 2 × (20 − 4)
-	d.carry.victims["shop/victim"].margin_millicores == 42
+	# 10 + 4 × (20 − 4)
+	d.carry.victims["shop/victim"].margin_millicores == 74
 
-	# 1000 − (600 + 2 × 20) − 30 − 42
-	quota_of(d, "batch/hog") == 288
+	# 1000 − (600 + 2 × 20) − 30 − 74
+	quota_of(d, "batch/hog") == 256
 	some r in d.reasons
-	contains(r.message, "margin 42,")
-	r.values.margin_millicores == 42
+	contains(r.message, "margin 74,")
+	r.values.margin_millicores == 74
 }
 
 test_a_queue_a_little_past_the_threshold_teaches_a_little if {
@@ -436,7 +451,7 @@ test_a_queue_a_little_past_the_threshold_teaches_a_little if {
 		{"shop/victim": {"rate_millicores": 600, "backlog_cpu_ms": 1, "margin_millicores": 10, "budget_millicores": 300}},
 	)
 	d := shield.decision with input as doc
-	d.carry.victims["shop/victim"].margin_millicores == 12
+	d.carry.victims["shop/victim"].margin_millicores == 14
 }
 
 test_the_margin_shrinks_while_the_queue_drains if {
@@ -454,7 +469,7 @@ test_a_margin_that_decays_to_nothing_leaves_the_carry if {
 		{"shop/victim": {"rate_millicores": 300, "backlog_cpu_ms": 0, "margin_millicores": 1}},
 	)
 	d := shield.decision with input as doc
-	d.carry.victims["shop/victim"] == {"rate_millicores": 300, "backlog_cpu_ms": 0, "overhead_millicores": 0}
+	d.carry.victims["shop/victim"] == {"rate_millicores": 300, "backlog_cpu_ms": 0, "overhead_millicores": 0, "overrun_millicores": 0}
 }
 
 test_the_margin_learns_nothing_before_a_cap if {
