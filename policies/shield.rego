@@ -58,12 +58,12 @@ victims := {victim: f |
 
 	f := {
 		"neighbours": count(v.contenders),
-		# What the neighbours overran their quotas by, now and on the
-		# previous tick: the larger comes out of their budget (see
-		# budget), because a kernel's overrun swings from tick to tick
-		# with how many of its periods a tick holds.
+		# What the neighbours overran their quotas by, averaged over this
+		# tick and the previous one, comes out of their budget (see
+		# budget): a kernel's overrun swings from tick to tick with how
+		# many of its periods a tick holds.
 		"overrun_now": v.contenders_overrun_millicores,
-		"overrun": max([v.contenders_overrun_millicores, object.get(c, "overrun_millicores", 0)]),
+		"overrun": floor((v.contenders_overrun_millicores + object.get(c, "overrun_millicores", v.contenders_overrun_millicores)) / 2),
 		"capacity": capacity,
 		"usage": v.usage_millicores,
 		"wait": v.wait_millicores,
@@ -90,7 +90,8 @@ victims := {victim: f |
 # overhead changed), the victim's queue grows, or its latency rises above
 # its SLO (tightened). The margin then grows, by margin_per_backlog_ms for
 # each CPU-millisecond of backlog past backlog_max_cpu_ms (a queue a
-# little past it teaches little), or by margin_latency_step_millicores,
+# little past it teaches little; one burst of the victim's own, at most
+# margin_step_max_millicores), or by margin_latency_step_millicores,
 # unless the shared CPUs were not busy with the victim and its neighbours
 # (shared_cpus_busy). On every other tick it shrinks by a smaller step, so
 # that it lasts across the swings of a periodic demand but gives the CPU
@@ -109,9 +110,13 @@ margins := object.union(
 }
 
 # Victims under a cap with their carried state. A budget at the floor
-# counts as none: there a larger margin would change nothing.
+# counts as none: there a larger margin would change nothing. Nor does the
+# first tick of a shield (capped_ticks 1): its neighbours had a whole tick
+# uncapped, and their overrun of a brand-new quota still fills the
+# victim's queue, which says nothing about the cap.
 capped := {victim: c |
 	some victim, c in carried
+	c.capped_ticks > 1
 	c.budget_millicores > min_quota
 } if {
 	min_quota := t.min_quota_millicores
@@ -119,7 +124,7 @@ capped := {victim: c |
 
 # [victim, step]: a victim under a cap whose queue grew past the little a
 # served queue holds (the request in service) ...
-tightened contains [victim, (f.backlog - backlog_max) * t.margin_per_backlog_ms] if {
+tightened contains [victim, min([t.margin_step_max_millicores, (f.backlog - backlog_max) * t.margin_per_backlog_ms])] if {
 	backlog_max := t.backlog_max_cpu_ms
 	some victim, c in capped
 	f := victims[victim]
@@ -289,13 +294,13 @@ decision := {
 
 # What the next tick needs: every victim's demand rate, backlog, overhead
 # and its neighbours' overrun, the margins above 0, and the budget of the
-# victims shielded.
+# victims shielded, with how long they have been (1, or 2 for longer).
 carry := object.union(
 	object.union(
 		{victim: {"rate_millicores": f.rate, "backlog_cpu_ms": f.backlog, "overhead_millicores": f.overhead, "overrun_millicores": f.overrun_now} | some victim, f in victims},
 		{victim: {"margin_millicores": margin} | some victim, margin in margins; margin > 0},
 	),
-	{victim: {"budget_millicores": b.millicores} | some victim, b in budget},
+	{victim: {"budget_millicores": b.millicores, "capped_ticks": min([2, object.get(carried, [victim, "capped_ticks"], 0) + 1])} | some victim, b in budget},
 )
 
 # One reason per victim whose rule fired. It names the victim's queue when
