@@ -94,9 +94,8 @@ type PhaseSummary struct {
 //     quantiles, not the requests, so a phase-wide quantile of requests is
 //     not available. Null when no tick measured a request.
 //   - slo_violation_ratio: the share of the phase's ticks whose p99 was
-//     above the SLO, or that finished no request while work queued since its
-//     start waited longer than the SLO (Row.ViolatesSLO). Null when the
-//     victim has no SLO.
+//     above the SLO (Row.ViolatesSLO); a tick without a measured request does
+//     not violate it. Null when the victim has no SLO.
 //
 // Values are rounded to 6 decimals so that summaries diff cleanly.
 func Summarize(s scenario.Scenario, rows []Row) Summary {

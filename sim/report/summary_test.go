@@ -157,12 +157,9 @@ func TestSummarizeLatencyByHand(t *testing.T) {
 	for i := range silent {
 		silent[i].SetVictimLatency(&state.LatencyStats{}, &state.SLOSpec{LatencyP99Ms: 20})
 	}
-	// With no finished request anywhere, the two ticks that start with work
-	// queued (0.1 and 0.25 CPU-s) held it for their whole 500 ms, past the
-	// 20 ms SLO: 2 of 4 ticks violate.
 	quiet := Summarize(sloScenario(), silent).Phases[0]
-	if quiet.VictimLatencyP50Ms != nil || quiet.VictimLatencyP99Ms != nil || quiet.SLOViolationRatio == nil || *quiet.SLOViolationRatio != 0.5 {
-		t.Errorf("no requests at all: p50 %s p99 %s ratio %s; want null, null, 0.5", show(quiet.VictimLatencyP50Ms),
+	if quiet.VictimLatencyP50Ms != nil || quiet.VictimLatencyP99Ms != nil || quiet.SLOViolationRatio == nil || *quiet.SLOViolationRatio != 0 {
+		t.Errorf("no requests at all: p50 %s p99 %s ratio %s; want null, null, 0", show(quiet.VictimLatencyP50Ms),
 			show(quiet.VictimLatencyP99Ms), show(quiet.SLOViolationRatio))
 	}
 }
@@ -328,25 +325,5 @@ func TestSummaryJSONShape(t *testing.T) {
 	}
 	if doc["mode"] != "real" || phase["name"] != "p" || phase["control"] != "none" {
 		t.Errorf("summary.json = %s", out.String())
-	}
-}
-
-// A starved victim on a real node finishes no request in a tick, so the
-// tick has no latency; if work was queued since the tick's start and the
-// tick is longer than the SLO, that work waited past the SLO.
-func TestATickWithoutFinishedRequestsViolatesWhenWorkWaited(t *testing.T) {
-	starved := Row{IntervalSeconds: 0.25, VictimBacklogStartCPUSeconds: 0.4}
-	if !starved.ViolatesSLO(20) {
-		t.Error("250 ms with queued work and no finished request should break a 20 ms SLO")
-	}
-	if starved.ViolatesSLO(300) {
-		t.Error("a tick shorter than the SLO proves no violation")
-	}
-	if idle := (Row{IntervalSeconds: 0.25}); idle.ViolatesSLO(20) {
-		t.Error("an idle tick (nothing queued, nothing finished) should not violate")
-	}
-	ms := 5.0
-	if served := (Row{IntervalSeconds: 0.25, VictimBacklogStartCPUSeconds: 0.4, VictimLatencyP99Ms: &ms}); served.ViolatesSLO(20) {
-		t.Error("a tick with finished requests is judged by their p99")
 	}
 }
