@@ -40,35 +40,22 @@ victims := {victim: f |
 	# runtime threads wait after every wakeup, fully served or not.
 	rate := object.get(v, ["work", "arrived_millicores"], v.usage_millicores + v.wait_millicores)
 	backlog := object.get(v, ["work", "backlog_cpu_ms"], 0)
-	c := object.get(carried, victim, {})
 
 	# A cap decided now takes effect one tick later; adding the rise of the
 	# rate since the previous tick keeps a rising demand from being starved
 	# by that lag. The rise is the rate's only, not the backlog's, which
 	# comes and goes from one tick to the next.
-	rise := max([0, rate - object.get(c, "rate_millicores", rate)])
+	rise := max([0, rate - object.get(carried, [victim, "rate_millicores"], rate)])
 
-	# The CPU a victim uses beyond the work it reports serving (its
-	# runtime, its telemetry), averaged over ticks (a quarter of each new
-	# tick), because its reports and the CPU counters are read at slightly
-	# different instants and one tick's difference swings both ways.
-	# Without a work report it is 0.
-	overhead := floor(((3 * object.get(c, "overhead_millicores", 0)) + (v.usage_millicores - object.get(v, ["work", "served_millicores"], v.usage_millicores))) / 4)
-	wanted := ((rate + max([0, overhead])) + (backlog * drain)) + (gain * rise)
+	wanted := ((rate + object.get(overheads, [victim, 1], 0)) + (backlog * drain)) + (gain * rise)
 
 	f := {
 		"neighbours": count(v.contenders),
-		# What the neighbours overran their quotas by, averaged over this
-		# tick and the previous one, comes out of their budget (see
-		# budget): a kernel's overrun swings from tick to tick with how
-		# many of its periods a tick holds.
-		"overrun_now": v.contenders_overrun_millicores,
-		"overrun": floor((v.contenders_overrun_millicores + object.get(c, "overrun_millicores", v.contenders_overrun_millicores)) / 2),
+		"overrun": v.contenders_overrun_millicores,
 		"capacity": capacity,
 		"usage": v.usage_millicores,
 		"wait": v.wait_millicores,
 		"rate": rate,
-		"overhead": overhead,
 		"backlog": backlog,
 		"wanted": wanted,
 		# What the victim leaves free, less the margin: its neighbours'
@@ -81,6 +68,20 @@ victims := {victim: f |
 	drain := t.backlog_drain_per_second
 	gain := t.trend_gain
 	headroom := t.headroom_millicores
+}
+
+# The CPU a victim that reports its work uses beyond the work it reports
+# serving (its runtime, its telemetry), averaged over ticks (a quarter of
+# each new tick), because its reports and the CPU counters are read at
+# slightly different instants and one tick's difference swings both ways.
+# A victim without a work report has none. [average, what the demand
+# counts]: the average is carried as it is, and may be negative for a
+# while; the demand counts none of a negative one.
+overheads := {victim: [overhead, max([0, overhead])] |
+	some victim in input.classes["latency-critical"]
+	v := input.containers[victim]
+	w := v.work
+	overhead := floor(((3 * object.get(carried, [victim, "overhead_millicores"], 0)) + (v.usage_millicores - w.served_millicores)) / 4)
 }
 
 # ---------------------------------------------------------------------------
@@ -240,15 +241,26 @@ signals := {victim: concat(",", {signal | pressure[[victim, signal]]}) |
 # budget before it is split evenly among the victim's neighbours (share),
 # never below the smallest quota worth setting.
 
-budget := {victim: {"rule": rule, "millicores": millicores, "share": share, "margin": margin} |
-	some victim, f in victims
+budget := {victim: {"rule": rule, "millicores": millicores, "share": share, "margin": margin, "overrun": overrun} |
+	some victim in contested
+	f := victims[victim]
 	margin := object.get(margins, victim, 0)
 	tracking := max([min_quota, f.free - margin])
 	[rule, millicores] := victim_budget(victim, f, tracking)
-	share := max([min_quota, floor((millicores - f.overrun) / f.neighbours)])
+
+	# What the neighbours overran their quotas by, averaged over this
+	# tick and the previous one: a kernel's overrun swings from tick to
+	# tick with how many of its periods a tick holds.
+	overrun := floor((f.overrun + object.get(carried, [victim, "overrun_millicores"], f.overrun)) / 2)
+	share := max([min_quota, floor((millicores - overrun) / f.neighbours)])
 } if {
 	min_quota := t.min_quota_millicores
 }
+
+# The victims a budget may concern: those under pressure, and those
+# whose neighbours were capped on the previous tick. On a calm tick, the
+# common one, there are none.
+contested := {victim | some victim, _ in signals} | {victim | some victim, c in carried; c.budget_millicores; victims[victim]}
 
 victim_budget(victim, _, tracking) := ["shield", tracking] if {
 	signals[victim]
@@ -292,15 +304,22 @@ decision := {
 	"carry": {"victims": carry},
 }
 
-# What the next tick needs: every victim's demand rate, backlog, overhead
-# and its neighbours' overrun, the margins above 0, and the budget of the
-# victims shielded, with how long they have been (1, or 2 for longer).
+# What the next tick needs: every victim's demand rate and backlog, the
+# overheads, the margins above 0, and for the victims shielded the budget,
+# how long they have been (1, or 2 for longer) and their neighbours'
+# overrun.
 carry := object.union(
 	object.union(
-		{victim: {"rate_millicores": f.rate, "backlog_cpu_ms": f.backlog, "overhead_millicores": f.overhead, "overrun_millicores": f.overrun_now} | some victim, f in victims},
-		{victim: {"margin_millicores": margin} | some victim, margin in margins; margin > 0},
+		{victim: {"rate_millicores": f.rate, "backlog_cpu_ms": f.backlog} | some victim, f in victims},
+		{victim: {"overhead_millicores": overhead} | some victim, [overhead, _] in overheads},
 	),
-	{victim: {"budget_millicores": b.millicores, "capped_ticks": min([2, object.get(carried, [victim, "capped_ticks"], 0) + 1])} | some victim, b in budget},
+	object.union({victim: {"margin_millicores": margin} | some victim, margin in margins; margin > 0}, {victim: {
+		"budget_millicores": b.millicores,
+		"capped_ticks": min([2, object.get(carried, [victim, "capped_ticks"], 0) + 1]),
+		"overrun_millicores": victims[victim].overrun,
+	} |
+		some victim, b in budget
+	}),
 )
 
 # One reason per victim whose rule fired. It names the victim's queue when
@@ -311,20 +330,20 @@ reasons contains {
 	"container": victim,
 	"message": sprintf(
 		"%s: backlog %d ms, served %d of %d millicores arrived%s, wanted %d of %d millicores, margin %d, pressure [%s]; %d neighbours capped at %d millicores each, overrun %d",
-		[b.rule, f.backlog, w.served_millicores, f.rate, object.get(latency_said, [victim, 0], ""), f.wanted, f.capacity, b.margin, object.get(signals, victim, ""), f.neighbours, b.share, f.overrun],
+		[b.rule, f.backlog, w.served_millicores, f.rate, object.get(latency_said, [victim, 0], ""), f.wanted, f.capacity, b.margin, object.get(signals, victim, ""), f.neighbours, b.share, b.overrun],
 	),
 	"values": object.union(object.get(latency_said, [victim, 1], {}), {
 		"usage_millicores": f.usage,
 		"arrived_millicores": f.rate,
 		"served_millicores": w.served_millicores,
-		"overhead_millicores": f.overhead,
+		"overhead_millicores": overheads[victim][0],
 		"backlog_cpu_ms": f.backlog,
 		"wanted_millicores": f.wanted,
 		"capacity_millicores": f.capacity,
 		"margin_millicores": b.margin,
 		"budget_millicores": b.millicores,
 		"neighbour_cap_millicores": b.share,
-		"overrun_millicores": f.overrun,
+		"overrun_millicores": b.overrun,
 	}),
 } if {
 	some victim, b in budget
@@ -337,7 +356,7 @@ reasons contains {
 	"container": victim,
 	"message": sprintf(
 		"%s: satisfaction %d.%03d, wait %d%s, wanted %d of %d millicores, margin %d, pressure [%s]; %d neighbours capped at %d millicores each, overrun %d",
-		[b.rule, floor(permille / 1000), permille % 1000, f.wait, object.get(latency_said, [victim, 0], ""), f.wanted, f.capacity, b.margin, object.get(signals, victim, ""), f.neighbours, b.share, f.overrun],
+		[b.rule, floor(permille / 1000), permille % 1000, f.wait, object.get(latency_said, [victim, 0], ""), f.wanted, f.capacity, b.margin, object.get(signals, victim, ""), f.neighbours, b.share, b.overrun],
 	),
 	"values": object.union(object.get(latency_said, [victim, 1], {}), {
 		"usage_millicores": f.usage,
@@ -348,7 +367,7 @@ reasons contains {
 		"margin_millicores": b.margin,
 		"budget_millicores": b.millicores,
 		"neighbour_cap_millicores": b.share,
-		"overrun_millicores": f.overrun,
+		"overrun_millicores": b.overrun,
 	}),
 } if {
 	some victim, b in budget
@@ -368,7 +387,7 @@ reasons contains {
 		"usage_millicores": f.usage,
 		"arrived_millicores": f.rate,
 		"served_millicores": w.served_millicores,
-		"overhead_millicores": f.overhead,
+		"overhead_millicores": overheads[victim][0],
 		"backlog_cpu_ms": f.backlog,
 		"wanted_millicores": f.wanted,
 		"capacity_millicores": f.capacity,
