@@ -169,25 +169,13 @@ func TestDecideStampsRevisionAndDigest(t *testing.T) {
 func TestDecisionsAreDeterministic(t *testing.T) {
 	first, second := defaultEngine(t), defaultEngine(t)
 	view := contendedView()
-	encode := func(e *Engine, view *state.View) []byte {
-		t.Helper()
-		d, err := e.Decide(context.Background(), view, testNode)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := json.Marshal(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
-	want := encode(first, view)
+	want := decisionJSON(t, first, view)
 	for i := range 20 {
-		if got := encode(first, view); !bytes.Equal(got, want) {
+		if got := decisionJSON(t, first, view); !bytes.Equal(got, want) {
 			t.Fatalf("evaluation %d differs:\n%s\n%s", i, got, want)
 		}
 	}
-	if got := encode(second, view); !bytes.Equal(got, want) {
+	if got := decisionJSON(t, second, view); !bytes.Equal(got, want) {
 		t.Fatalf("a second engine decides differently:\n%s\n%s", got, want)
 	}
 
@@ -202,7 +190,7 @@ func TestDecisionsAreDeterministic(t *testing.T) {
 	folded := state.Fold(state.Event{Revision: 43, Key: state.Keys.Decision(testNode), Value: want})
 	logged := contendedView()
 	logged.Decisions[testNode] = folded.Decisions[testNode]
-	if a, b := encode(first, inMemory), encode(first, logged); !bytes.Equal(a, b) {
+	if a, b := decisionJSON(t, first, inMemory), decisionJSON(t, first, logged); !bytes.Equal(a, b) {
 		t.Fatalf("decision on the folded view differs:\n%s\n%s", a, b)
 	}
 }

@@ -249,14 +249,7 @@ func (f *flow) rate(warmup, window time.Duration) float64 {
 
 func TestRealBandwidthLimit(t *testing.T) {
 	testenv.RequireRoot(t)
-	senderPID, sinkPID := startNamespace(t), startNamespace(t)
-	connect(t, link{senderPID, DefaultLink, senderAddr}, link{sinkPID, "sink0", sinkAddr})
-
-	sender := reconciler.Container{ID: "test/sender", App: "test", Name: "sender", Running: true}
-	c, err := New(Config{PIDs: fakePIDs{sender.ID: senderPID}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, sender, senderPID, sinkPID := senderAndSink(t)
 	ctx := context.Background()
 	if got, err := c.Bandwidth(ctx, sender); err != nil || got != nil {
 		t.Fatalf("Bandwidth of a fresh veth = %v, %v; want unlimited", got, err)
@@ -312,20 +305,14 @@ func TestRealBandwidthRefusesTheHostNamespace(t *testing.T) {
 
 func TestRealDelay(t *testing.T) {
 	testenv.RequireRoot(t)
-	senderPID, sinkPID := startNamespace(t), startNamespace(t)
-	connect(t, link{senderPID, DefaultLink, senderAddr}, link{sinkPID, "sink0", sinkAddr})
-	sender := reconciler.Container{ID: "test/sender", App: "test", Name: "sender", Running: true}
-	c, err := New(Config{PIDs: fakePIDs{sender.ID: senderPID}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, sender, senderPID, sinkPID := senderAndSink(t)
 	ctx := context.Background()
 	if err := c.SetBandwidth(ctx, sender, ptr(20)); err != nil {
 		t.Fatal(err)
 	}
 
 	const want = 50 * time.Millisecond
-	err = c.SetDelay(ctx, sender, delay(want))
+	err := c.SetDelay(ctx, sender, delay(want))
 	if errors.Is(err, ErrNetemUnavailable) {
 		// The refused netem must not have cost the bandwidth limit.
 		if got, err := c.Bandwidth(ctx, sender); err != nil || got == nil || *got != 20 {
@@ -360,3 +347,17 @@ func TestRealDelay(t *testing.T) {
 }
 
 func ptr(v float64) *float64 { return &v }
+
+// senderAndSink connects two fresh namespaces by a veth pair and returns a
+// controller that shapes the sender's side, the sender, and both PIDs.
+func senderAndSink(t *testing.T) (c *Controller, sender reconciler.Container, senderPID, sinkPID int) {
+	t.Helper()
+	senderPID, sinkPID = startNamespace(t), startNamespace(t)
+	connect(t, link{senderPID, DefaultLink, senderAddr}, link{sinkPID, "sink0", sinkAddr})
+	sender = reconciler.Container{ID: "test/sender", App: "test", Name: "sender", Running: true}
+	c, err := New(Config{PIDs: fakePIDs{sender.ID: senderPID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, sender, senderPID, sinkPID
+}
