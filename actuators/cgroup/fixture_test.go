@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluice-io/sluice/reconciler"
 )
@@ -91,7 +92,9 @@ func TestControllerV1CgroupfsDriver(t *testing.T) {
 		"cpu/docker/" + runtimeID + "/cpu.shares":        "512",
 		"cpuset/docker/" + runtimeID + "/cpuset.cpus":    "1",
 	} {
-		if got := readTree(t, root, path); got != want {
+		// The kernel shows a newline after each value; a file that already
+		// held its value keeps the fixture's.
+		if got := strings.TrimSpace(readTree(t, root, path)); got != want {
 			t.Errorf("%s = %q, want %q", path, got, want)
 		}
 	}
@@ -258,5 +261,42 @@ func TestApplyNamesTheFileThatFailed(t *testing.T) {
 func TestNewNeedsVersionForACustomRoot(t *testing.T) {
 	if _, err := New(Config{Root: t.TempDir()}); err == nil {
 		t.Error("New detected a version for a fixture root")
+	}
+}
+
+// A write to an unchanged CFS period would refill the group's quota, so
+// Apply must leave a file that already holds its value untouched.
+func TestApplyLeavesUnchangedFilesAlone(t *testing.T) {
+	root := t.TempDir()
+	writeTree(t, root, map[string]string{
+		"cpu/docker/x/cpu.cfs_period_us": "100000\n",
+		"cpu/docker/x/cpu.cfs_quota_us":  "-1\n",
+	})
+	g := Group{Version: V1, Paths: map[string]string{"cpu": "/docker/x"}}
+	long := time.Unix(1_000_000, 0)
+	for _, name := range []string{"cpu.cfs_period_us", "cpu.cfs_quota_us"} {
+		if err := os.Chtimes(filepath.Join(root, "cpu/docker/x", name), long, long); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plan, err := PlanCPU(V1, reconciler.CPUResources{QuotaCores: cores(0.5)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (FS{Root: root}).Apply(g, plan); err != nil {
+		t.Fatal(err)
+	}
+	modified := func(name string) bool {
+		info, err := os.Stat(filepath.Join(root, "cpu/docker/x", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return !info.ModTime().Equal(long)
+	}
+	if modified("cpu.cfs_period_us") {
+		t.Error("Apply rewrote cpu.cfs_period_us, which already held 100000")
+	}
+	if !modified("cpu.cfs_quota_us") || readTree(t, root, "cpu/docker/x/cpu.cfs_quota_us") != "50000" {
+		t.Errorf("cpu.cfs_quota_us = %q, want 50000 written", readTree(t, root, "cpu/docker/x/cpu.cfs_quota_us"))
 	}
 }

@@ -24,12 +24,19 @@ type FS struct {
 }
 
 // Apply performs the writes of plan on group g in order, stopping at the
-// first that fails.
+// first that fails. A file that already holds its value is left alone:
+// every write to a CFS bandwidth file (period or quota) refills the
+// group's quota for the current period and unthrottles it, so rewriting
+// an unchanged period along with each new quota would hand a throttled
+// hog a fresh slice every time its quota moves.
 func (fs FS) Apply(g Group, plan []Write) error {
 	for _, w := range plan {
 		path, err := fs.path(g, w.File)
 		if err != nil {
 			return err
+		}
+		if current, err := os.ReadFile(path); err == nil && strings.TrimSpace(string(current)) == w.Value {
+			continue
 		}
 		if err := writeFile(path, w.Value); err != nil {
 			return fmt.Errorf("write %q to %s of %s (%s): %w", w.Value, w.Name, g, g.Version, err)
