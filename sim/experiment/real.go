@@ -205,6 +205,12 @@ func (r *realPhaseNode) Tick(ctx context.Context, k int) (state.Observation, err
 			return obs, err
 		}
 		r.start, r.lastObserved, r.lastWork = obs.Time, obs.Time, obs.Time
+		if r.traces != nil {
+			// The spans that came in before the phase (the previous
+			// phase's victim flushing as it stopped) go with this
+			// reading, which only sets the baseline.
+			r.traces.Apply(&obs)
+		}
 	}
 	deadline := r.start.Add(time.Duration(k+1) * r.tick)
 	if earliest := r.lastObserved.Add(r.tick / 2); deadline.Before(earliest) {
