@@ -12,13 +12,17 @@ import (
 // oneCore is a deliberately small model of the headline case, enough to
 // close the loop around the policy in a unit test: a work-queue victim
 // whose demand is a sine, and a hog that wants the whole core, sharing one
-// CPU under CFS with equal weights. The simulator in sim/ is the real
-// model; this one only checks the policy's control law (tracking, trend,
-// one-tick actuation lag) against the experiment's targets.
+// CPU under CFS by weight. The simulator in sim/ is the real model; this
+// one only checks the policy's control law (tracking, trend, one-tick
+// actuation lag) against the experiment's targets.
 type oneCore struct {
 	tick     float64 // seconds
 	backlog  float64 // CPU-seconds queued at the victim
 	hogQuota *float64
+	// hogShares is the hog's CPU weight against the victim's 1024; 0
+	// keeps them equal whatever the policy asks, as for a neighbour
+	// the weight cannot reach (another branch of the cgroup tree).
+	hogShares float64
 }
 
 type tickResult struct {
@@ -37,7 +41,11 @@ func (m *oneCore) step(now float64, hogRunning bool) tickResult {
 			hogRate = math.Min(hogRate, *m.hogQuota)
 		}
 	}
-	victimGets, hogGets := share(wantRate, hogRate)
+	hogWeight := 0.5
+	if m.hogShares > 0 {
+		hogWeight = m.hogShares / (m.hogShares + 1024)
+	}
+	victimGets, hogGets := share(wantRate, hogRate, hogWeight)
 	served := victimGets * m.tick
 	res := tickResult{satisfaction: math.Min(1, served/(arrived+m.backlog))}
 	m.backlog = math.Max(0, m.backlog+arrived-served)
@@ -56,21 +64,31 @@ func (m *oneCore) step(now float64, hogRunning bool) tickResult {
 	return res
 }
 
-// share is max-min fair sharing of one core between two runnable tasks.
-func share(a, b float64) (float64, float64) {
+// share is weighted max-min fair sharing of one core between two runnable
+// tasks wanting a and b, where the second's weight is bWeight of the two.
+func share(a, b, bWeight float64) (float64, float64) {
 	if a+b <= 1 {
 		return a, b
 	}
 	switch {
-	case a < 0.5:
+	case a < 1-bWeight:
 		return a, 1 - a
-	case b < 0.5:
+	case b < bWeight:
 		return 1 - b, b
 	}
-	return 0.5, 0.5
+	return 1 - bWeight, bWeight
 }
 
+// The loop must meet the targets with the weight the policy sets, and with
+// its quota alone when the weight does not take effect.
 func TestShieldSineClosedLoop(t *testing.T) {
+	for _, weighted := range []bool{true, false} {
+		name := map[bool]string{true: "weighted", false: "quota-only"}[weighted]
+		t.Run(name, func(t *testing.T) { testShieldSineClosedLoop(t, weighted) })
+	}
+}
+
+func testShieldSineClosedLoop(t *testing.T, weighted bool) {
 	engine := defaultEngine(t)
 	model := &oneCore{tick: 0.25}
 	var previous *state.Decision
@@ -95,6 +113,9 @@ func TestShieldSineClosedLoop(t *testing.T) {
 		}
 		previous = &d
 		model.hogQuota = d.Containers["batch/hog"].CPUQuotaCores
+		if shares := d.Containers["batch/hog"].CPUShares; weighted && shares != nil {
+			model.hogShares = float64(*shares)
+		}
 		if now > hogStop && releasedAt == 0 && model.hogQuota == nil {
 			releasedAt = now
 		}

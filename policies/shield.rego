@@ -1,11 +1,13 @@
 # Shield latency-critical (LC) containers from best-effort (BE) neighbours
-# that share their CPUs, by capping the neighbours' CFS quota to what the
-# victim leaves free. docs/policies.md documents the input and output; CPU
-# amounts are integer millicores throughout.
+# that share their CPUs: the neighbours run at the lowest CPU weight, and
+# under pressure their CFS quota is capped to what the victim leaves free
+# until the pressure is gone. docs/policies.md documents the input and
+# output; CPU amounts are integer millicores throughout.
 #
-# The cap is work-conserving: it follows the victim's demand tick by tick,
-# so the neighbours get every core-second the victim does not want, less a
-# small headroom. It is not a static partition.
+# Both are work-conserving: the cap follows the victim's demand tick by
+# tick and is released once the victim is served again, and the weight
+# only matters while the victim wants the CPU. Neither is a static
+# partition.
 #
 # The engine evaluates this on every tick, and OPA's cost is about one
 # step per reference, comparison, arithmetic operation or call. So each
@@ -165,27 +167,6 @@ slack(f) if f.slo_ms == 0
 
 slack(f) if f.p99_ms * 1000 < t.slo_slack_permille * f.slo_ms
 
-# A neighbour contends when it wants more CPU than it gets: the kernel
-# throttled it, it used all of its quota, or it waited in the run queue.
-# The last counts because a neighbour held back by the CPU itself (the
-# victim, or anything else on it) rather than by its cap would take the
-# victim's CPU back the moment the cap was released.
-contending(victim) if {
-	some id, _ in input.containers[victim].contenders
-	input.containers[id].throttled_us > 0
-}
-
-contending(victim) if {
-	some id, _ in input.containers[victim].contenders
-	b := input.containers[id]
-	b.usage_millicores >= b.quota_millicores - t.contend_margin_millicores
-}
-
-contending(victim) if {
-	some id, _ in input.containers[victim].contenders
-	input.containers[id].wait_millicores >= t.contend_wait_millicores
-}
-
 # ---------------------------------------------------------------------------
 # Pressure: named signals, one rule each, so that a further signal is one
 # more rule here and changes nothing else.
@@ -227,10 +208,11 @@ signals := {victim: concat(",", {signal | pressure[[victim, signal]]}) |
 
 # ---------------------------------------------------------------------------
 # The budget: the CPU all of a victim's neighbours may use on the shared
-# CPUs together. Under pressure, and while a neighbour presses against the
-# cap, it is what the victim leaves free (tracking). Once nothing contends
-# it grows by a release step a tick, never below tracking, and the cap goes
-# when the budget reaches the shared capacity. A latency without slack
+# CPUs together. Under pressure it is what the victim leaves free
+# (tracking). Once the pressure is gone it grows by a release step a tick,
+# never below tracking, and the cap goes when the budget reaches the shared
+# capacity: from then on the neighbours' weight alone keeps them behind
+# the victim, and they get all the CPU it leaves. A latency without slack
 # below the SLO holds the budget at tracking: no release while the victim
 # is close to its objective.
 #
@@ -264,9 +246,6 @@ contested := {victim | some victim, _ in signals} | {victim | some victim, c in 
 
 victim_budget(victim, _, tracking) := ["shield", tracking] if {
 	signals[victim]
-} else := ["track", tracking] if {
-	carried[victim].budget_millicores
-	contending(victim)
 } else := ["hold", tracking] if {
 	carried[victim].budget_millicores
 	not slack(victims[victim])
@@ -296,10 +275,32 @@ caps := {} if {
 }
 
 # ---------------------------------------------------------------------------
+# Weights. Every best-effort container runs at the lowest CPU weight
+# (best_effort_shares), as a BestEffort pod does on Kubernetes: it gets
+# what the others leave. A quota alone shields badly at the scale of one
+# request. A throttled neighbour's virtual runtime stands still while the
+# victim runs; when its quota refills at the next period it is so far
+# behind that it keeps the CPU for up to its whole quota, and the victim's
+# requests wait behind it for tens of milliseconds. At the lowest weight
+# its virtual runtime catches up within a fraction of a millisecond, and a
+# victim that wakes takes the CPU back at once. The weight holds on every
+# tick, not only under pressure, so that nothing has to be restored when
+# the pressure ends.
+#
+# A best-effort container's settings: the weight, and its cap, else its
+# spec's quota (a quota missing from a decision means no limit).
+best_effort := {id: object.union({"cpu_shares": shares}, quota) |
+	some id in input.classes["best-effort"]
+	quota := object.get(caps, id, object.filter(input.containers[id].spec, ["cpu_quota_millicores"]))
+} if {
+	shares := t.best_effort_shares
+}
+
+# ---------------------------------------------------------------------------
 # Output. Containers the policy leaves out keep their spec's resources.
 
 decision := {
-	"containers": caps,
+	"containers": best_effort,
 	"reasons": reasons,
 	"carry": {"victims": carry},
 }

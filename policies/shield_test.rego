@@ -64,6 +64,9 @@ patched(obj, fields) := object.union(object.remove(obj, object.keys(fields)), fi
 
 quota_of(d, id) := d.containers[id].cpu_quota_millicores
 
+# The quotas a decision sets, by container: its caps.
+quotas(d) := {id: quota | some id, c in d.containers; quota := c.cpu_quota_millicores}
+
 rules_for(d, container) := {r.rule | some r in d.reasons; r.container == container}
 
 # The carry leaves out a margin of 0.
@@ -90,8 +93,7 @@ thresholds := {
 	"slo_slack_permille": 500,
 	"min_quota_millicores": 50,
 	"release_step_millicores": 100,
-	"contend_margin_millicores": 20,
-	"contend_wait_millicores": 100,
+	"best_effort_shares": 2,
 }
 
 test_the_shipped_thresholds_have_every_key if {
@@ -99,19 +101,42 @@ test_the_shipped_thresholds_have_every_key if {
 }
 
 # ---------------------------------------------------------------------------
-# Shield, track, release, unshield.
+# Weights.
+
+test_every_best_effort_container_gets_the_lowest_weight if {
+	alone := patched(hog(900), {"contenders": {}, "contended_cpus": 0, "outside_millicores": {}})
+	other := patched(alone, {"cpus": [1], "spec": {"cpu_shares": 4096}})
+	d := shield.decision with data.thresholds as thresholds with input as node_input({"shop/victim": victim(300, 0), "batch/hog": hog(700), "batch/alone": alone, "batch/other": other})
+
+	# The victim is left alone; each best-effort container gets the weight,
+	# whatever its spec says, and no quota.
+	d.containers == {
+		"batch/hog": {"cpu_shares": 2},
+		"batch/alone": {"cpu_shares": 2},
+		"batch/other": {"cpu_shares": 2},
+	}
+}
+
+test_the_weight_follows_the_thresholds if {
+	d := shield.decision with data.thresholds as object.union(thresholds, {"best_effort_shares": 64}) with input as node_input({"shop/victim": victim(500, 200), "batch/hog": hog(500)})
+	d.containers["batch/hog"].cpu_shares == 64
+	quota_of(d, "batch/hog") == 270
+}
+
+# ---------------------------------------------------------------------------
+# Shield, hold, release, unshield.
 
 test_no_neighbour_no_cap if {
 	alone := patched(victim(700, 300), {"contenders": {}, "contended_cpus": 0, "outside_millicores": {}})
 	d := shield.decision with data.thresholds as thresholds with input as node_input({"shop/victim": alone})
-	d.containers == {}
+	quotas(d) == {}
 	count(d.reasons) == 0
 	d.carry.victims == {}
 }
 
 test_no_pressure_no_cap if {
 	d := shield.decision with data.thresholds as thresholds with input as node_input({"shop/victim": victim(300, 0), "batch/hog": hog(700)})
-	d.containers == {}
+	quotas(d) == {}
 	count(d.reasons) == 0
 	d.carry.victims["shop/victim"] == {"rate_millicores": 300, "backlog_cpu_ms": 0}
 }
@@ -120,7 +145,7 @@ test_pressure_caps_the_hog_to_what_the_victim_leaves_free if {
 	d := shield.decision with data.thresholds as thresholds with input as node_input({"shop/victim": victim(500, 200), "batch/hog": hog(500)})
 
 	# 1000 − 700 wanted − 30 headroom
-	d.containers == {"batch/hog": {"cpu_quota_millicores": 270}}
+	d.containers == {"batch/hog": {"cpu_quota_millicores": 270, "cpu_shares": 2}}
 	rules_for(d, "shop/victim") == {"shield"}
 	d.carry.victims["shop/victim"] == {"rate_millicores": 700, "backlog_cpu_ms": 0, "overrun_millicores": 0, "budget_millicores": 270, "capped_ticks": 1}
 }
@@ -141,7 +166,7 @@ test_shield_reason_names_the_values if {
 
 test_a_little_wait_is_not_pressure if {
 	d := shield.decision with data.thresholds as thresholds with input as node_input({"shop/victim": victim(100, 10), "batch/hog": hog(890)})
-	d.containers == {}
+	quotas(d) == {}
 }
 
 test_backlog_is_pressure if {
@@ -165,20 +190,20 @@ test_a_whole_satisfaction_prints_three_decimals if {
 	)
 	d := shield.decision with data.thresholds as thresholds with input as doc
 	some r in d.reasons
-	contains(r.message, "track: satisfaction 1.000,")
+	contains(r.message, "release: satisfaction 1.000,")
 	r.values.satisfaction == 1
 }
 
 test_a_little_backlog_is_no_pressure if {
 	d := shield.decision with data.thresholds as thresholds with input as node_input({"shop/victim": queue(500, 0, 500, 4), "batch/hog": hog(500)})
-	d.containers == {}
+	quotas(d) == {}
 }
 
 # On a real kernel a served Go service waits in the run queue after every
 # wakeup; its work report says it lacks nothing.
 test_a_served_queue_is_no_pressure_however_long_it_waits if {
 	d := shield.decision with data.thresholds as thresholds with input as node_input({"shop/victim": queue(300, 600, 300, 1), "batch/hog": hog(700)})
-	d.containers == {}
+	quotas(d) == {}
 	d.carry.victims["shop/victim"].rate_millicores == 300
 }
 
@@ -191,7 +216,7 @@ test_a_served_queue_wants_its_arrivals_not_its_wait if {
 
 	# 1000 − (300 + 2 × 1) − 30, where usage + wait would leave the floor
 	quota_of(d, "batch/hog") == 668
-	rules_for(d, "shop/victim") == {"track"}
+	rules_for(d, "shop/victim") == {"release"}
 }
 
 test_each_reason_names_its_own_victims_signals if {
@@ -236,8 +261,8 @@ test_rising_demand_adds_its_rise if {
 test_the_victims_overhead_adds_to_its_demand if {
 	v := patched(queue(500, 0, 500, 0), {"usage_millicores": 540})
 	doc := with_carry(
-		node_input({"shop/victim": v, "batch/hog": capped_hog(400, 400)}),
-		{"shop/victim": {"rate_millicores": 500, "overhead_millicores": 20, "budget_millicores": 400}},
+		node_input({"shop/victim": v, "batch/hog": capped_hog(200, 200)}),
+		{"shop/victim": {"rate_millicores": 500, "overhead_millicores": 20, "budget_millicores": 200}},
 	)
 	d := shield.decision with data.thresholds as thresholds with input as doc
 
@@ -251,8 +276,8 @@ test_the_victims_overhead_adds_to_its_demand if {
 test_a_negative_overhead_is_averaged_but_not_subtracted if {
 	v := patched(queue(500, 0, 500, 0), {"usage_millicores": 440})
 	doc := with_carry(
-		node_input({"shop/victim": v, "batch/hog": capped_hog(400, 400)}),
-		{"shop/victim": {"rate_millicores": 500, "overhead_millicores": 10, "budget_millicores": 400}},
+		node_input({"shop/victim": v, "batch/hog": capped_hog(200, 200)}),
+		{"shop/victim": {"rate_millicores": 500, "overhead_millicores": 10, "budget_millicores": 200}},
 	)
 	d := shield.decision with data.thresholds as thresholds with input as doc
 
@@ -274,27 +299,22 @@ test_the_rise_is_the_rates_not_the_backlogs if {
 	quota_of(d, "batch/hog") == 270
 }
 
-test_track_follows_a_falling_demand_while_the_hog_presses if {
+# A neighbour pressing against its cap does not hold it: at the lowest
+# weight it cannot take the CPU the victim wants, so the release goes on.
+test_a_pressing_neighbour_does_not_hold_the_cap if {
 	doc := with_carry(
 		node_input({"shop/victim": victim(300, 0), "batch/hog": capped_hog(400, 400)}),
 		{"shop/victim": {"rate_millicores": 500, "budget_millicores": 400}},
 	)
 	d := shield.decision with data.thresholds as thresholds with input as doc
+
+	# max(tracking 1000 − 300 − 30, 400 + release step 100)
 	quota_of(d, "batch/hog") == 670
-	rules_for(d, "shop/victim") == {"track"}
+	rules_for(d, "shop/victim") == {"release"}
+	d.containers["batch/hog"].cpu_shares == 2
 }
 
-test_a_hog_using_its_whole_quota_contends_unthrottled if {
-	full := patched(hog(390), {"quota_millicores": 400})
-	doc := with_carry(
-		node_input({"shop/victim": victim(300, 0), "batch/hog": full}),
-		{"shop/victim": {"rate_millicores": 300, "budget_millicores": 400}},
-	)
-	d := shield.decision with data.thresholds as thresholds with input as doc
-	rules_for(d, "shop/victim") == {"track"}
-}
-
-test_release_steps_up_when_nothing_contends if {
+test_release_steps_up_without_pressure if {
 	doc := with_carry(
 		node_input({"shop/victim": victim(800, 0), "batch/hog": idle_hog(100, 300)}),
 		{"shop/victim": {"rate_millicores": 800, "budget_millicores": 300}},
@@ -321,7 +341,7 @@ test_unshield_drops_the_cap_past_capacity if {
 		{"shop/victim": {"rate_millicores": 20, "budget_millicores": 950}},
 	)
 	d := shield.decision with data.thresholds as thresholds with input as doc
-	d.containers == {}
+	quotas(d) == {}
 	rules_for(d, "shop/victim") == {"unshield"}
 	not d.carry.victims["shop/victim"].budget_millicores
 }
@@ -332,7 +352,7 @@ test_unshield_when_the_victim_is_gone if {
 		{"shop/victim": {"rate_millicores": 500, "budget_millicores": 500}},
 	)
 	d := shield.decision with data.thresholds as thresholds with input as doc
-	d.containers == {}
+	quotas(d) == {}
 	rules_for(d, "shop/victim") == {"unshield"}
 }
 
@@ -377,34 +397,23 @@ test_a_neighbour_of_two_victims_takes_the_smaller_cap if {
 test_spec_quota_is_a_ceiling if {
 	limited := patched(hog(200), {"spec": {"cpu_quota_millicores": 200, "cpu_shares": 2}})
 	calm := shield.decision with data.thresholds as thresholds with input as node_input({"shop/victim": victim(300, 0), "batch/hog": limited})
-	calm.containers == {}
+
+	# A quota missing from a decision means none: a calm tick restates the spec's.
+	quotas(calm) == {"batch/hog": 200}
 
 	pressed := shield.decision with data.thresholds as thresholds with input as node_input({"shop/victim": victim(500, 200), "batch/hog": limited})
 	quota_of(pressed, "batch/hog") == 200
-}
-
-test_a_neighbour_waiting_for_the_cpu_contends if {
-	# Under its quota, unthrottled, but waiting: the CPU, not the cap,
-	# holds it back, and a release would hand it the victim's CPU.
-	waiting := patched(hog(400), {"quota_millicores": 600, "wait_millicores": 300})
-	doc := with_carry(
-		node_input({"shop/victim": victim(300, 0), "batch/hog": waiting}),
-		{"shop/victim": {"rate_millicores": 300, "budget_millicores": 600}},
-	)
-	d := shield.decision with data.thresholds as thresholds with input as doc
-	rules_for(d, "shop/victim") == {"track"}
-	quota_of(d, "batch/hog") == 670
 }
 
 # ---------------------------------------------------------------------------
 # Overrun and margin: what the measured demand and headroom miss.
 
 test_an_overrun_comes_out_of_the_budget if {
-	# Given 200, the hog used 260; the engine tells the victim.
+	# Given 100, the hog used 160; the engine tells the victim.
 	v := patched(queue(700, 0, 700, 0), {"contenders_overrun_millicores": 60})
 	doc := with_carry(
-		node_input({"shop/victim": v, "batch/hog": capped_hog(260, 200)}),
-		{"shop/victim": {"rate_millicores": 700, "budget_millicores": 200}},
+		node_input({"shop/victim": v, "batch/hog": capped_hog(160, 100)}),
+		{"shop/victim": {"rate_millicores": 700, "budget_millicores": 100}},
 	)
 	d := shield.decision with data.thresholds as thresholds with input as doc
 
@@ -421,8 +430,8 @@ test_an_overrun_comes_out_of_the_budget if {
 test_the_overrun_is_averaged_over_two_ticks if {
 	v := patched(queue(700, 0, 700, 0), {"contenders_overrun_millicores": 20})
 	doc := with_carry(
-		node_input({"shop/victim": v, "batch/hog": capped_hog(220, 200)}),
-		{"shop/victim": {"rate_millicores": 700, "budget_millicores": 200, "overrun_millicores": 60}},
+		node_input({"shop/victim": v, "batch/hog": capped_hog(120, 100)}),
+		{"shop/victim": {"rate_millicores": 700, "budget_millicores": 100, "overrun_millicores": 60}},
 	)
 	d := shield.decision with data.thresholds as thresholds with input as doc
 
@@ -566,13 +575,13 @@ test_latency_above_the_slo_is_pressure if {
 test_latency_within_the_slo_is_no_pressure if {
 	v := with_latency(queue(500, 0, 500, 1), 19.5)
 	d := shield.decision with data.thresholds as thresholds with input as node_input({"shop/victim": v, "batch/hog": hog(500)})
-	d.containers == {}
+	quotas(d) == {}
 }
 
 test_latency_without_an_slo_is_no_pressure if {
 	v := object.remove(with_latency(queue(500, 0, 500, 1), 250), ["slo"])
 	d := shield.decision with data.thresholds as thresholds with input as node_input({"shop/victim": v, "batch/hog": hog(500)})
-	d.containers == {}
+	quotas(d) == {}
 }
 
 test_latency_above_the_slo_grows_the_margin_while_the_queue_holds if {
