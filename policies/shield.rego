@@ -285,13 +285,16 @@ caps := {} if {
 # its virtual runtime catches up within a fraction of a millisecond, and a
 # victim that wakes takes the CPU back at once. The weight holds on every
 # tick, not only under pressure, so that nothing has to be restored when
-# the pressure ends.
+# the pressure ends. A spec that sets a weight keeps it: that is the
+# operator's choice.
 #
 # A best-effort container's settings: the weight, and its cap, else its
 # spec's quota (a quota missing from a decision means no limit).
-best_effort := {id: object.union({"cpu_shares": shares}, quota) |
+best_effort := {id: object.union(weight, quota) |
 	some id in input.classes["best-effort"]
-	quota := object.get(caps, id, object.filter(input.containers[id].spec, ["cpu_quota_millicores"]))
+	spec := input.containers[id].spec
+	weight := {"cpu_shares": object.get(spec, "cpu_shares", shares)}
+	quota := object.get(caps, id, object.filter(spec, ["cpu_quota_millicores"]))
 } if {
 	shares := t.best_effort_shares
 }

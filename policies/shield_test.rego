@@ -109,11 +109,11 @@ test_every_best_effort_container_gets_the_lowest_weight if {
 	d := shield.decision with data.thresholds as thresholds with input as node_input({"shop/victim": victim(300, 0), "batch/hog": hog(700), "batch/alone": alone, "batch/other": other})
 
 	# The victim is left alone; each best-effort container gets the weight,
-	# whatever its spec says, and no quota.
+	# unless its spec sets one, and no quota.
 	d.containers == {
 		"batch/hog": {"cpu_shares": 2},
 		"batch/alone": {"cpu_shares": 2},
-		"batch/other": {"cpu_shares": 2},
+		"batch/other": {"cpu_shares": 4096},
 	}
 }
 

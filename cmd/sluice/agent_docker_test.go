@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -430,7 +431,8 @@ func TestDockerAgentAdoptsContainersAfterRestart(t *testing.T) {
 
 // TestDockerAgentAppliesQuotaAndCpuset checks the settings in the kernel:
 // a spec's initial quota, shares and cpuset in its container's cgroup, and
-// the quota the shield policy decides for a hog next to a victim.
+// the weight and quota the shield policy decides for a hog next to a
+// victim.
 func TestDockerAgentAppliesQuotaAndCpuset(t *testing.T) {
 	n := newDockerNode(t)
 	n.startAgent()
@@ -447,19 +449,32 @@ func TestDockerAgentAppliesQuotaAndCpuset(t *testing.T) {
 
 	hog := n.waitPhase("hog", state.Ready).Containers[0].RuntimeID
 	n.waitPhase("victim", state.Ready)
-	var decided float64
+	var decided state.ContainerDecision
 	var got cgroupSettings
-	waitFor(t, "the hog's cgroup to hold the decided quota", func() bool {
-		before, ok := n.decidedQuota("hog/cpuhog")
+	waitFor(t, "the hog's cgroup to hold the decided weight and quota", func() bool {
+		before := n.decided("hog/cpuhog")
 		got = n.cgroupSettings(hog)
-		after, _ := n.decidedQuota("hog/cpuhog")
-		decided = after
-		return ok && before == after && got.quotaMicros == int64(after*float64(got.periodMicros)+0.5)
+		decided = n.decided("hog/cpuhog")
+		return reflect.DeepEqual(before, decided) && decided.CPUShares != nil &&
+			got.shares == *decided.CPUShares && got.quotaMicros == quotaMicros(decided.CPUQuotaCores, got.periodMicros)
 	})
-	t.Logf("hog: decided %g cores, cgroup %+v; capped: %+v", decided, got, settings)
-	if decided >= 1 || got.cpus != "0" {
-		t.Errorf("hog: decided quota %g cores, cgroup %+v; want a cap below one core on cpu 0", decided, got)
+	t.Logf("hog: decided %s, cgroup %+v; capped: %+v", formatDecision(decided), got, settings)
+	if got.shares != 2 || got.cpus != "0" {
+		t.Errorf("hog: cgroup %+v; want the lowest weight, 2 shares, on cpu 0", got)
 	}
+}
+
+// quotaMicros is a quota in cores as a cgroup holds it: -1 for none.
+func quotaMicros(cores *float64, periodMicros int64) int64 {
+	if cores == nil {
+		return -1
+	}
+	return int64(*cores*float64(periodMicros) + 0.5)
+}
+
+func formatDecision(d state.ContainerDecision) string {
+	data, _ := json.Marshal(d)
+	return string(data)
 }
 
 // shieldSpec is one side of the headline case, pinned to CPU 0.
@@ -469,9 +484,9 @@ func shieldSpec(app, workload string, class state.Class) state.AppSpec {
 	}}}
 }
 
-// decidedQuota is the quota the latest decision gives container id; ok is
-// false while it gives none.
-func (n *dockerNode) decidedQuota(id string) (cores float64, ok bool) {
+// decided is what the node's latest decision gives container id; zero
+// while there is none.
+func (n *dockerNode) decided(id string) state.ContainerDecision {
 	n.t.Helper()
 	out, err := runCLI(n.endpoint, "get", "decisions", "-o", "json")
 	var decisions []state.Decision
@@ -479,11 +494,11 @@ func (n *dockerNode) decidedQuota(id string) (cores float64, ok bool) {
 		n.t.Fatalf("get decisions: %v\n%s", err, out)
 	}
 	for _, d := range decisions {
-		if d.Node == n.name && d.Containers[id].CPUQuotaCores != nil {
-			return *d.Containers[id].CPUQuotaCores, true
+		if d.Node == n.name {
+			return d.Containers[id]
 		}
 	}
-	return 0, false
+	return state.ContainerDecision{}
 }
 
 // cgroupSettings are what the kernel holds for a container's CPU.

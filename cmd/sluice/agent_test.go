@@ -151,14 +151,14 @@ func TestApplyGetDescribeDecisions(t *testing.T) {
 		"-f", "../../examples/apps/shield-sine-hog.json"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a decision that caps the hog", func() bool {
+	waitFor(t, "a decision that puts the hog behind the victim", func() bool {
 		out, err := sluice(t, endpoint, "get", "decisions", "-o", "json")
 		var decisions []state.Decision
 		if err != nil || json.Unmarshal([]byte(out), &decisions) != nil || len(decisions) == 0 {
 			return false
 		}
 		hog := decisions[0].Containers["hog/cpuhog"]
-		return hog.CPUQuotaCores != nil && *hog.CPUQuotaCores < 1
+		return hog.CPUShares != nil && *hog.CPUShares == 2
 	})
 	out, err := sluice(t, endpoint, "describe", "app", "hog")
 	if err != nil || !strings.Contains(out, "Decision:") || !strings.Contains(out, "hog/cpuhog") {
