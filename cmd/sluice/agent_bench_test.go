@@ -53,7 +53,10 @@ func BenchmarkAgentIdle(b *testing.B) {
 
 func measureIdleAgent(b *testing.B, containers int) (cpuPercent, rssMiB float64) {
 	n := newDockerNode(b)
-	agent := startAgentProcess(b, n, sluiceBinary(b))
+	// The trace receivers bind fixed ports on the Docker bridge, which
+	// another agent on the host may hold; idle containers send no spans,
+	// and BenchmarkAgentSpans measures what spans cost.
+	agent, _ := startAgentProcess(b, n, sluiceBinary(b), false)
 	specs := make([]state.AppSpec, containers)
 	for i := range specs {
 		specs[i] = idleSpec(fmt.Sprintf("idle-%02d", i))
@@ -93,10 +96,11 @@ func sluiceBinary(tb testing.TB) string {
 	return bin
 }
 
-// startAgentProcess starts the agent binary for node n and waits for its
-// registration; it is stopped with SIGTERM when the benchmark ends, before
-// the node's containers are removed.
-func startAgentProcess(tb testing.TB, n *dockerNode, bin string) *exec.Cmd {
+// startAgentProcess starts the agent binary for node n, with or without
+// its trace receivers, and waits for its registration; it is stopped with
+// SIGTERM when the benchmark ends, before the node's containers are
+// removed. It returns the process and where it serves its metrics.
+func startAgentProcess(tb testing.TB, n *dockerNode, bin string, withTraces bool) (*exec.Cmd, string) {
 	tb.Helper()
 	root, err := dockertest.ModuleRoot()
 	if err != nil {
@@ -106,14 +110,11 @@ func startAgentProcess(tb testing.TB, n *dockerNode, bin string) *exec.Cmd {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	metricsAddr := freeTCPAddr(tb)
 	cmd := exec.Command(bin, "agent", "--runtime", "docker", "--node", n.name,
 		"--data-dir", n.dataDir, "--listen-client", n.endpoint, "--listen-peer", n.peerURL,
 		"--interval", idleInterval.String(), "--policy-dir", snapshotPolicies(tb, filepath.Join(root, "policies")),
-		"--metrics-addr", freeTCPAddr(tb),
-		// The trace receivers bind fixed ports on the Docker bridge, which
-		// another agent on the host may hold; idle containers send no
-		// spans, and sensors/traces measures the intake's own cost.
-		"--traces=false")
+		"--metrics-addr", metricsAddr, "--traces="+strconv.FormatBool(withTraces))
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("start %s agent: %v", bin, err)
@@ -146,7 +147,7 @@ func startAgentProcess(tb testing.TB, n *dockerNode, bin string) *exec.Cmd {
 		}
 		return n.registered()
 	})
-	return cmd
+	return cmd, metricsAddr
 }
 
 // snapshotPolicies copies the policy bundle of dir (its *.rego and

@@ -48,6 +48,8 @@ func benchTargets() []benchTarget {
 			What: "the agent's peak resident memory, 1 s interval, 20 idle Docker containers"},
 		{Benchmark: "BenchmarkLoopLatency", Metric: "p99-ms", AtMost: atMost(50),
 			What: "observation written to quota applied in the cgroup, p99, shield policy on a real node"},
+		{Benchmark: "BenchmarkOTLPGRPCIntake", Metric: "spans/s", AtLeast: atLeast(100_000),
+			What: "spans taken in through OTLP gRPC on one core, bounded memory"},
 	}
 }
 
