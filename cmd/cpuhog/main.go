@@ -1,6 +1,6 @@
 // Command cpuhog is the best-effort neighbour of sluice's experiments: it
-// keeps --threads threads busy on the CPU until it receives SIGTERM or
-// SIGINT, then exits 0.
+// keeps --threads threads busy on the CPU, holding --hold-mib MiB of memory
+// it has touched, until it receives SIGTERM or SIGINT, then exits 0.
 package main
 
 import (
@@ -14,27 +14,54 @@ import (
 	"github.com/sluice-io/sluice/internal/workload"
 )
 
-func parseFlags(args []string, stderr io.Writer) (threads int, err error) {
+type config struct {
+	threads int
+	holdMiB int
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var c config
 	fs := workload.NewFlagSet("cpuhog", stderr)
-	fs.IntVar(&threads, "threads", 1, "threads to keep busy, one core each")
+	fs.IntVar(&c.threads, "threads", 1, "threads to keep busy, one core each")
+	fs.IntVar(&c.holdMiB, "hold-mib", 0, "MiB of memory to touch and hold while spinning")
 	if err := workload.Parse(fs, args); err != nil {
-		return 0, err
+		return config{}, err
 	}
-	if threads < 1 {
-		return 0, fmt.Errorf("--threads %d must be at least 1", threads)
+	switch {
+	case c.threads < 1:
+		return config{}, fmt.Errorf("--threads %d must be at least 1", c.threads)
+	case c.holdMiB < 0:
+		return config{}, fmt.Errorf("--hold-mib %d must not be negative", c.holdMiB)
 	}
-	return threads, nil
+	return c, nil
 }
 
 func main() {
 	workload.Main("cpuhog", func(ctx context.Context, args []string, _, stderr io.Writer) error {
-		threads, err := parseFlags(args, stderr)
+		c, err := parseFlags(args, stderr)
 		if err != nil {
 			return err
 		}
-		hog(ctx, threads)
+		held := touch(c.holdMiB << 20)
+		hog(ctx, c.threads)
+		runtime.KeepAlive(held)
 		return nil
 	})
+}
+
+// pageSize is the smallest page a kernel maps; touching one byte in each
+// is what makes memory resident.
+const pageSize = 4096
+
+// touch allocates n bytes and writes to every page of them, so that they
+// count against the container's memory limit: the runtime's fresh memory
+// is mapped but not resident until written.
+func touch(n int) []byte {
+	held := make([]byte, n)
+	for i := 0; i < len(held); i += pageSize {
+		held[i] = 1
+	}
+	return held
 }
 
 // hog spins on threads OS threads until ctx ends and returns the number of

@@ -8,16 +8,28 @@ import (
 )
 
 func TestParseFlags(t *testing.T) {
-	for _, args := range [][]string{{"--threads", "0"}, {"--threads", "-2"}, {"extra"}} {
+	for _, args := range [][]string{{"--threads", "0"}, {"--threads", "-2"}, {"--hold-mib", "-1"}, {"extra"}} {
 		if _, err := parseFlags(args, io.Discard); err == nil {
 			t.Errorf("parseFlags(%q) accepted bad input", args)
 		}
 	}
-	if n, err := parseFlags(nil, io.Discard); err != nil || n != 1 {
-		t.Errorf("default threads = %d, %v; want 1", n, err)
+	if c, err := parseFlags(nil, io.Discard); err != nil || c != (config{threads: 1}) {
+		t.Errorf("defaults = %+v, %v; want 1 thread, no memory held", c, err)
 	}
-	if n, err := parseFlags([]string{"--threads", "3"}, io.Discard); err != nil || n != 3 {
-		t.Errorf("--threads 3 = %d, %v", n, err)
+	if c, err := parseFlags([]string{"--threads", "3", "--hold-mib", "64"}, io.Discard); err != nil || c != (config{threads: 3, holdMiB: 64}) {
+		t.Errorf("--threads 3 --hold-mib 64 = %+v, %v", c, err)
+	}
+}
+
+func TestTouchWritesEveryPage(t *testing.T) {
+	held := touch(3*pageSize + 10)
+	if len(held) != 3*pageSize+10 {
+		t.Fatalf("touch held %d bytes, want %d", len(held), 3*pageSize+10)
+	}
+	for page := 0; page < len(held); page += pageSize {
+		if held[page] != 1 {
+			t.Errorf("page at %d was not written", page)
+		}
 	}
 }
 

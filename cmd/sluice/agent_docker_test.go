@@ -382,6 +382,29 @@ func TestDockerAgentRestartsKilledContainer(t *testing.T) {
 	}
 }
 
+// TestDockerAgentRestartsOOMKilledContainer gives a container a memory
+// limit below what it holds: the kernel kills it, Docker reports it
+// OOM-killed, the app fails with a reason that says so, and the restart
+// backoff brings it back (to be killed again).
+func TestDockerAgentRestartsOOMKilledContainer(t *testing.T) {
+	n := newDockerNode(t)
+	n.startAgent()
+	limit := int64(32 << 20)
+	n.apply(state.AppSpec{Name: "greedy", Containers: []state.ContainerSpec{{
+		Name: "hog", Image: docker.WorkloadImage(docker.CPUHog), Class: state.BestEffort,
+		Cmd:       []string{"--hold-mib", "128"},
+		Resources: state.Resources{MemoryBytes: &limit},
+	}}})
+	waitFor(t, "the app to fail and be restarted", func() bool { return n.status("greedy").Restarts >= 1 })
+	out, err := sluice(t, n.endpoint, "describe", "app", "greedy", "-o", "json")
+	if err != nil || !strings.Contains(out, "greedy/hog was OOM-killed (exit code 137)") {
+		t.Errorf("describe app greedy does not say greedy/hog was OOM-killed: err=%v\n%s", err, out)
+	}
+	if got := strings.Join(n.transitions("greedy"), " "); !strings.Contains(got, "->failed:container-failed failed->pending:restart") {
+		t.Errorf("greedy's transitions %s: want a failure for the container and a restart", got)
+	}
+}
+
 // TestDockerAgentAdoptsContainersAfterRestart stops the agent (its
 // containers keep running) and starts another on the same node and data:
 // the new one adopts every container, creates no duplicate and leaves the
