@@ -2,7 +2,10 @@ package state
 
 import (
 	"context"
+	"log/slog"
+	"slices"
 	"testing"
+	"time"
 )
 
 func TestLoadPrefixReadsOnlyItsKeys(t *testing.T) {
@@ -22,5 +25,56 @@ func TestLoadPrefixReadsOnlyItsKeys(t *testing.T) {
 	full, err := LoadView(ctx, store)
 	if err != nil || len(full.Observations) != 1 {
 		t.Fatalf("LoadView = %+v, %v", full.Observations, err)
+	}
+}
+
+// FollowPrefix hands over the keys present when it starts, then each
+// change under its prefix, and nothing from elsewhere.
+func TestFollowPrefixFollowsItsKeys(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	store := NewMemoryStore()
+	app := func(name string) []byte {
+		return []byte(`{"name":"` + name + `","containers":[{"name":"x","image":"i","class":"best-effort"}]}`)
+	}
+	if _, err := store.Txn(ctx, Put(Keys.App("web"), app("web"))); err != nil {
+		t.Fatal(err)
+	}
+	views := make(chan []string, 16)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		FollowPrefix(ctx, store, AppsPrefix, time.Millisecond, slog.New(slog.DiscardHandler), func(v *View) {
+			views <- SortedKeys(v.Apps)
+		})
+	}()
+	expect := func(want ...string) {
+		t.Helper()
+		select {
+		case got := <-views:
+			if !slices.Equal(got, want) {
+				t.Fatalf("apps %v, want %v", got, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no view after 5 s, want apps %v", want)
+		}
+	}
+	expect("web")
+	if _, err := store.Txn(ctx, Put(Keys.Observation("n1"), []byte(`{"node":"n1"}`))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Txn(ctx, Put(Keys.App("db"), app("db"))); err != nil {
+		t.Fatal(err)
+	}
+	expect("db", "web") // the observation did not count
+	if _, err := store.Txn(ctx, Delete(Keys.App("web"))); err != nil {
+		t.Fatal(err)
+	}
+	expect("db")
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("FollowPrefix did not return when its context ended")
 	}
 }

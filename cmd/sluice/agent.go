@@ -130,7 +130,7 @@ func (a *agent) run(ctx context.Context) error {
 	group.Go(func() error { return a.decider(reloader).Run(ctx) })
 	group.Go(func() error { return a.runner().Run(ctx) })
 	group.Go(func() error { return a.observe(ctx) })
-	group.Go(func() error { return a.node.Run(ctx) })
+	group.Go(func() error { return a.node.Run(ctx, a.store) })
 	group.Go(func() error {
 		return sensors.NewLostNodeWatcher(a.store, time.Now, a.metrics.sensors, a.logger).Run(ctx)
 	})
@@ -174,7 +174,7 @@ func (a *agent) observe(ctx context.Context) error {
 			return ignoreUnreachable(writer.Flush(flushCtx))
 		case <-ticker.C:
 		}
-		obs, err := a.node.Observe(ctx, a.store, a.opts.interval)
+		obs, err := a.node.Observe(ctx, a.opts.interval)
 		if err != nil {
 			a.logger.Warn("observation failed", "err", err)
 			continue

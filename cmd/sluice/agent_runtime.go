@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/sluice-io/sluice/actuators/cgroup"
 	"github.com/sluice-io/sluice/actuators/docker"
@@ -30,9 +32,10 @@ type nodeRuntime interface {
 	Bandwidth() reconciler.BandwidthController
 	Clock() reconciler.Clock
 	// Observe returns the observation of the interval that just ended.
-	Observe(ctx context.Context, store state.Store, interval time.Duration) (state.Observation, error)
-	// Run does the runtime's background work (trace intake) until ctx ends.
-	Run(ctx context.Context) error
+	Observe(ctx context.Context, interval time.Duration) (state.Observation, error)
+	// Run does the runtime's background work (following the specs in
+	// store, trace intake) until ctx ends.
+	Run(ctx context.Context, store state.Store) error
 	// TraceHandler serves recent traces, or is nil where there are none.
 	TraceHandler() http.Handler
 	Close() error
@@ -90,12 +93,12 @@ func (s *simRuntime) Clock() reconciler.Clock                   { return s.node.
 func (s *simRuntime) Close() error                              { return nil }
 
 // Run has nothing to do: the simulator's latency comes from its model.
-func (s *simRuntime) Run(context.Context) error { return nil }
+func (s *simRuntime) Run(context.Context, state.Store) error { return nil }
 
 // TraceHandler is nil: a simulated node receives no spans.
 func (s *simRuntime) TraceHandler() http.Handler { return nil }
 
-func (s *simRuntime) Observe(_ context.Context, _ state.Store, interval time.Duration) (state.Observation, error) {
+func (s *simRuntime) Observe(_ context.Context, interval time.Duration) (state.Observation, error) {
 	return s.node.Tick(interval), nil
 }
 
@@ -109,8 +112,10 @@ type dockerRuntime struct {
 	sensor    *sensors.Sensor
 	// work reads sineload's reports of its work queue from its output.
 	work *sensors.WorkLog
-	// apps holds the latest specs, for the class and cpuset of containers.
-	apps atomic.Pointer[map[string]state.AppSpec]
+	// apps holds the latest specs, for the class and cpuset of containers;
+	// Run keeps it current.
+	apps   atomic.Pointer[map[string]state.AppSpec]
+	logger *slog.Logger
 	// traces receives the containers' spans; nil when --traces=false.
 	traces *traces.Intake
 }
@@ -120,7 +125,7 @@ func newDockerRuntime(ctx context.Context, ao *agentOptions, registry prometheus
 	if err != nil {
 		return nil, err
 	}
-	d := &dockerRuntime{node: ao.node, runtime: rt}
+	d := &dockerRuntime{node: ao.node, runtime: rt, logger: logger}
 	if ao.traces {
 		if d.traces, err = traces.ListenOnBridge(ctx, rt, registry, logger); err != nil {
 			rt.Close()
@@ -191,15 +196,9 @@ func (d *dockerRuntime) Close() error {
 	return d.runtime.Close()
 }
 
-// Observe refreshes the specs the sensor enriches containers with (keeping
-// the last ones while the store is away), reads the node and adds the
-// latency of the spans its containers sent.
-func (d *dockerRuntime) Observe(ctx context.Context, store state.Store, _ time.Duration) (state.Observation, error) {
-	// Only the specs: the rest of the store (observations, decisions) is
-	// most of its bytes and none of the sensor's business.
-	if view, err := state.LoadPrefix(ctx, store, state.AppsPrefix); err == nil {
-		d.apps.Store(&view.Apps)
-	}
+// Observe reads the node and adds the latency of the spans its containers
+// sent.
+func (d *dockerRuntime) Observe(ctx context.Context, _ time.Duration) (state.Observation, error) {
 	obs, err := d.sensor.Tick(ctx)
 	if err == nil && d.traces != nil {
 		d.traces.Apply(&obs)
@@ -207,12 +206,27 @@ func (d *dockerRuntime) Observe(ctx context.Context, store state.Store, _ time.D
 	return obs, err
 }
 
-// Run receives traces until ctx ends.
-func (d *dockerRuntime) Run(ctx context.Context) error {
-	if d.traces == nil {
+// specRetry is how long the specs' follower waits before it reads the
+// store again after losing it; the sensor keeps the last specs meanwhile.
+const specRetry = time.Second
+
+// Run keeps the specs the sensor enriches containers with current, from a
+// watch rather than a listing per tick (decoding every spec each second
+// was a sixth of an idle agent's CPU), and receives traces, until ctx
+// ends.
+func (d *dockerRuntime) Run(ctx context.Context, store state.Store) error {
+	group, ctx := errgroup.WithContext(ctx)
+	group.Go(func() error {
+		state.FollowPrefix(ctx, store, state.AppsPrefix, specRetry, d.logger, func(view *state.View) {
+			apps := maps.Clone(view.Apps)
+			d.apps.Store(&apps)
+		})
 		return nil
+	})
+	if d.traces != nil {
+		group.Go(func() error { return d.traces.Run(ctx) })
 	}
-	return d.traces.Run(ctx)
+	return group.Wait()
 }
 
 // TraceHandler serves the recent traces for `sluice traces`; nil without
