@@ -32,6 +32,11 @@ type agentOptions struct {
 	heartbeatTTL time.Duration
 	simCPUs      int
 	traces       bool
+	// tracesHost, tracesPorts and tracesForward configure the trace
+	// receivers (traces.IntakeConfig).
+	tracesHost    string
+	tracesPorts   map[string]int
+	tracesForward string
 	// hooks let tests and benchmarks watch the loop; never set by flags.
 	hooks agentHooks
 }
@@ -76,6 +81,9 @@ engine answers, and otherwise runs a simulated node and says so.`,
 	flags.DurationVar(&ao.heartbeatTTL, "heartbeat-ttl", 10*time.Second, "the node's lease: its apps are lost after this long without a heartbeat")
 	flags.IntVar(&ao.simCPUs, "sim-cpus", 2, "CPUs of the simulated node (--runtime sim)")
 	flags.BoolVar(&ao.traces, "traces", true, "receive the containers' spans on the Docker bridge (OTLP 4317/4318, Jaeger 6831/6832 udp) and add their latency to observations")
+	flags.StringVar(&ao.tracesHost, "traces-host", "", "address the trace receivers bind (default: the Docker bridge's gateway, which the node's containers reach)")
+	flags.StringToIntVar(&ao.tracesPorts, "traces-ports", nil, "receiver ports other than the standard ones, as otlp_grpc=4317,otlp_http=4318,jaeger_compact=6831,jaeger_binary=6832 (0: any free port)")
+	flags.StringVar(&ao.tracesForward, "traces-forward", "", "OTLP gRPC endpoint (host:port of a collector or Jaeger) that every received span is sent on to, unchanged; empty: none")
 	return cmd
 }
 

@@ -127,7 +127,7 @@ func newDockerRuntime(ctx context.Context, ao *agentOptions, registry prometheus
 	}
 	d := &dockerRuntime{node: ao.node, runtime: rt, logger: logger}
 	if ao.traces {
-		if d.traces, err = traces.ListenOnBridge(ctx, rt, registry, logger); err != nil {
+		if d.traces, err = traces.ListenOnBridge(ctx, rt, ao.intakeConfig(registry, logger)); err != nil {
 			rt.Close()
 			return nil, fmt.Errorf("%w (or run with --traces=false)", err)
 		}
@@ -236,4 +236,13 @@ func (d *dockerRuntime) TraceHandler() http.Handler {
 		return nil
 	}
 	return d.traces
+}
+
+// intakeConfig is the trace intake the flags ask for.
+func (ao *agentOptions) intakeConfig(registry prometheus.Registerer, logger *slog.Logger) traces.IntakeConfig {
+	cfg := traces.IntakeConfig{Host: ao.tracesHost, Ports: ao.tracesPorts, Registry: registry, Logger: logger}
+	if ao.tracesForward != "" {
+		cfg.Forward = &traces.ForwardConfig{Endpoint: ao.tracesForward}
+	}
+	return cfg
 }

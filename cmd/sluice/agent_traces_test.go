@@ -8,22 +8,31 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/sluice-io/sluice/actuators/docker"
 	"github.com/sluice-io/sluice/sensors/traces"
 	"github.com/sluice-io/sluice/state"
 )
 
 // TestDockerAgentReceivesSpansOverTheBridge runs sineload in a container
-// next to an agent whose trace receivers listen on the Docker bridge: the
-// container learns the endpoint from the environment the agent gives it,
-// its OpenTelemetry SDK sends a server span per request across the bridge,
-// and `sluice traces` shows the container's latency and its traces.
+// next to an agent whose trace receivers listen on the Docker bridge, on
+// ports of their own (--traces-ports): the container learns the endpoint
+// from the environment the agent gives it, its OpenTelemetry SDK sends a
+// server span per request across the bridge, `sluice traces` shows the
+// container's latency and its traces, and the agent forwards the spans to
+// the collector --traces-forward names.
 func TestDockerAgentReceivesSpansOverTheBridge(t *testing.T) {
 	n := newDockerNode(t)
 	metrics := freeTCPAddr(t)
+	upstream, upstreamAddr := startUpstreamCollector(t)
 	n.startAgent(func(ao *agentOptions) {
 		ao.traces = true
 		ao.metricsAddr = metrics
+		ao.tracesPorts = map[string]int{
+			traces.ReceiverOTLPGRPC: 0, traces.ReceiverOTLPHTTP: 0, traces.ReceiverJaegerCompact: 0, traces.ReceiverJaegerBinary: 0,
+		}
+		ao.tracesForward = upstreamAddr
 	})
 	n.apply(shieldSpec("victim", docker.Sineload, state.LatencyCritical))
 	ctr := n.waitPhase("victim", state.Ready).Containers[0]
@@ -33,8 +42,8 @@ func TestDockerAgentReceivesSpansOverTheBridge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if host := endpointHost(t, endpoint); host != gateway || host.IsLoopback() {
-		t.Fatalf("%s=%q, want the bridge gateway %s", traces.OTLPEndpointEnv, endpoint, gateway)
+	if host := endpointHost(t, endpoint); host != gateway || host.IsLoopback() || strings.HasSuffix(endpoint, ":4317") {
+		t.Fatalf("%s=%q, want the bridge gateway %s on a free port", traces.OTLPEndpointEnv, endpoint, gateway)
 	}
 
 	var got appTraces
@@ -58,6 +67,55 @@ func TestDockerAgentReceivesSpansOverTheBridge(t *testing.T) {
 	if recent.App != "victim" || recent.RootContainer != "victim/sineload" || recent.DurationMs < 0.9 {
 		t.Errorf("recent trace %+v: want a victim/sineload request of at least 1 ms", recent)
 	}
+	waitFor(t, "the spans forwarded to the upstream collector", func() bool { return spansIn(t, upstream) > 0 })
+}
+
+// startUpstreamCollector runs an OTLP gRPC receiver on loopback, standing
+// for the collector or Jaeger an agent forwards to, and returns the
+// registry that counts what it received, and its address.
+func startUpstreamCollector(t *testing.T) (*prometheus.Registry, string) {
+	t.Helper()
+	registry := prometheus.NewRegistry()
+	upstream, err := traces.New(traces.Config{
+		Receivers: traces.Receivers{OTLPGRPC: "127.0.0.1:0"},
+		Resolver:  func(string) (traces.Binding, bool) { return traces.Binding{}, false },
+		Registry:  registry,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := upstream.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- upstream.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("upstream collector: %v", err)
+		}
+	})
+	return registry, upstream.Addrs().OTLPGRPC
+}
+
+// spansIn is how many spans the collector counting into registry received.
+func spansIn(t *testing.T, registry *prometheus.Registry) float64 {
+	t.Helper()
+	families, err := registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total float64
+	for _, family := range families {
+		if family.GetName() != "sluice_traces_spans_received_total" {
+			continue
+		}
+		for _, m := range family.GetMetric() {
+			total += m.GetCounter().GetValue()
+		}
+	}
+	return total
 }
 
 // containerEnv is the environment the runtime gave a container.

@@ -5,9 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
+	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -27,13 +31,58 @@ type Intake struct {
 	directory *Directory
 }
 
-// NewIntake listens on the standard ports of host (the Docker bridge's
-// gateway, the address the node's containers reach). It binds at once, so
-// a port in use fails here rather than in a goroutine.
-func NewIntake(host string, registry prometheus.Registerer, logger *slog.Logger) (*Intake, error) {
+// IntakeConfig is where an intake listens and where it forwards.
+type IntakeConfig struct {
+	// Host is the address the receivers bind. ListenOnBridge fills an
+	// empty one with the bridge's gateway, which the containers reach;
+	// NewIntake with 127.0.0.1.
+	Host string
+	// Ports overrides a receiver's standard port, by the receiver's name
+	// (otlp_grpc, otlp_http, jaeger_compact, jaeger_binary).
+	Ports map[string]int
+	// Forward, when set, sends every received span on to an OTLP endpoint.
+	Forward  *ForwardConfig
+	Registry prometheus.Registerer
+	Logger   *slog.Logger
+}
+
+// receivers are the addresses of the receivers: the standard ports of
+// Host, but for those Ports changes.
+func (cfg IntakeConfig) receivers() (Receivers, error) {
+	if cfg.Host == "" {
+		cfg.Host = "127.0.0.1"
+	}
+	r := DefaultReceivers(cfg.Host)
+	addresses := map[string]*string{
+		ReceiverOTLPGRPC: &r.OTLPGRPC, ReceiverOTLPHTTP: &r.OTLPHTTP,
+		ReceiverJaegerCompact: &r.JaegerCompact, ReceiverJaegerBinary: &r.JaegerBinary,
+	}
+	for _, name := range slices.Sorted(maps.Keys(cfg.Ports)) {
+		address, known := addresses[name]
+		port := cfg.Ports[name]
+		switch {
+		case !known:
+			return Receivers{}, fmt.Errorf("trace receiver port %s=%d: unknown receiver (want one of %s)",
+				name, port, strings.Join(slices.Sorted(maps.Keys(addresses)), ", "))
+		case port < 0 || port > 65535:
+			return Receivers{}, fmt.Errorf("trace receiver port %s=%d: want 0 to 65535 (0: any free port)", name, port)
+		}
+		*address = net.JoinHostPort(cfg.Host, strconv.Itoa(port))
+	}
+	return r, nil
+}
+
+// NewIntake listens as cfg says. It binds at once, so a port in use fails
+// here rather than in a goroutine.
+func NewIntake(cfg IntakeConfig) (*Intake, error) {
+	receivers, err := cfg.receivers()
+	if err != nil {
+		return nil, err
+	}
 	directory := NewDirectory()
 	collector, err := New(Config{
-		Receivers: DefaultReceivers(host), Resolver: directory.Resolve, Registry: registry, Logger: logger,
+		Receivers: receivers, Resolver: directory.Resolve, Forward: cfg.Forward,
+		Registry: cfg.Registry, Logger: cfg.Logger,
 	})
 	if err != nil {
 		return nil, err
@@ -94,16 +143,20 @@ type Bridge interface {
 	SetEnv(env map[string]string)
 }
 
-// ListenOnBridge starts an intake on the bridge's gateway and tells the
-// containers the runtime creates from now on where to send their spans.
-func ListenOnBridge(ctx context.Context, bridge Bridge, registry prometheus.Registerer, logger *slog.Logger) (*Intake, error) {
-	gateway, err := bridge.BridgeGateway(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("trace receivers: %w", err)
+// ListenOnBridge starts an intake, on the bridge's gateway unless cfg
+// names a host, and tells the containers the runtime creates from now on
+// where to send their spans.
+func ListenOnBridge(ctx context.Context, bridge Bridge, cfg IntakeConfig) (*Intake, error) {
+	if cfg.Host == "" {
+		gateway, err := bridge.BridgeGateway(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("trace receivers: %w", err)
+		}
+		cfg.Host = gateway.String()
 	}
-	intake, err := NewIntake(gateway.String(), registry, logger)
+	intake, err := NewIntake(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("trace receivers on %s: %w", gateway, err)
+		return nil, fmt.Errorf("trace receivers on %s: %w", cfg.Host, err)
 	}
 	bridge.SetEnv(intake.Env())
 	return intake, nil

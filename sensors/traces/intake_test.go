@@ -27,7 +27,7 @@ func (b *fakeBridge) SetEnv(env map[string]string) { b.env = env }
 // their latency, bound to the container the observation names.
 func TestIntakeTurnsAContainersSpansIntoItsLatency(t *testing.T) {
 	bridge := &fakeBridge{}
-	intake, err := ListenOnBridge(context.Background(), bridge, nil, nil)
+	intake, err := ListenOnBridge(context.Background(), bridge, IntakeConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,5 +70,42 @@ func TestIntakeTurnsAContainersSpansIntoItsLatency(t *testing.T) {
 	intake.ServeHTTP(rec, httptest.NewRequest("GET", RecentPath+"?limit=x", nil))
 	if rec.Code != 400 {
 		t.Errorf("a request without an app got %d, want 400", rec.Code)
+	}
+}
+
+// An intake's receivers take their standard ports unless told otherwise,
+// and a port for an unknown receiver or out of range is refused by name.
+func TestIntakeConfigPorts(t *testing.T) {
+	r, err := IntakeConfig{Ports: map[string]int{ReceiverJaegerBinary: 16832}}.receivers()
+	want := Receivers{OTLPGRPC: "127.0.0.1:4317", OTLPHTTP: "127.0.0.1:4318", JaegerCompact: "127.0.0.1:6831", JaegerBinary: "127.0.0.1:16832"}
+	if err != nil || r != want {
+		t.Errorf("receivers = %+v, %v; want %+v", r, err, want)
+	}
+	for want, ports := range map[string]map[string]int{
+		"otlp-grpc=4317: unknown receiver (want one of jaeger_binary, jaeger_compact, otlp_grpc, otlp_http)": {"otlp-grpc": 4317},
+		"otlp_http=70000: want 0 to 65535": {ReceiverOTLPHTTP: 70000},
+	} {
+		if _, err := (IntakeConfig{Ports: ports}).receivers(); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("receivers(%v) = %v, want an error saying %q", ports, err, want)
+		}
+	}
+}
+
+// Port 0 binds any free port, and the containers are told the one bound.
+func TestIntakeOnFreePortsTellsContainersWhere(t *testing.T) {
+	bridge := &fakeBridge{}
+	intake, err := ListenOnBridge(context.Background(), bridge, IntakeConfig{Ports: map[string]int{
+		ReceiverOTLPGRPC: 0, ReceiverOTLPHTTP: 0, ReceiverJaegerCompact: 0, ReceiverJaegerBinary: 0,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- intake.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	endpoint := bridge.env[OTLPEndpointEnv]
+	if endpoint != "http://"+intake.collector.Addrs().OTLPGRPC || strings.HasSuffix(endpoint, ":4317") {
+		t.Errorf("containers would be told %s=%q; the receiver is on %s", OTLPEndpointEnv, endpoint, intake.collector.Addrs().OTLPGRPC)
 	}
 }

@@ -91,7 +91,7 @@ func RunReal(ctx context.Context, cfg RealConfig) (*Result, error) {
 // Without it (the ports are taken, say by an agent on this host) the run
 // goes on with the CPU measurements alone and says so.
 func listenForTraces(ctx context.Context, rt *docker.Runtime, logger *slog.Logger) (*traces.Intake, func()) {
-	intake, err := traces.ListenOnBridge(ctx, rt, nil, logger)
+	intake, err := traces.ListenOnBridge(ctx, rt, traces.IntakeConfig{Logger: logger})
 	if err != nil {
 		logger.Warn("no trace intake: the victim's latency will be missing from the results", "err", err)
 		return nil, func() {}
