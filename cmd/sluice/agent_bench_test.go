@@ -53,9 +53,8 @@ func BenchmarkAgentIdle(b *testing.B) {
 
 func measureIdleAgent(b *testing.B, containers int) (cpuPercent, rssMiB float64) {
 	n := newDockerNode(b)
-	// The trace receivers bind fixed ports on the Docker bridge, which
-	// another agent on the host may hold; idle containers send no spans,
-	// and BenchmarkAgentSpans measures what spans cost.
+	// Idle containers send no spans; BenchmarkAgentSpans measures what
+	// spans cost.
 	agent, _ := startAgentProcess(b, n, sluiceBinary(b), false)
 	specs := make([]state.AppSpec, containers)
 	for i := range specs {
@@ -114,7 +113,9 @@ func startAgentProcess(tb testing.TB, n *dockerNode, bin string, withTraces bool
 	cmd := exec.Command(bin, "agent", "--runtime", "docker", "--node", n.name,
 		"--data-dir", n.dataDir, "--listen-client", n.endpoint, "--listen-peer", n.peerURL,
 		"--interval", idleInterval.String(), "--policy-dir", snapshotPolicies(tb, filepath.Join(root, "policies")),
-		"--metrics-addr", metricsAddr, "--traces="+strconv.FormatBool(withTraces))
+		"--metrics-addr", metricsAddr, "--traces="+strconv.FormatBool(withTraces),
+		// Free ports, as another agent on the host may hold the standard ones.
+		"--traces-ports", "otlp_grpc=0,otlp_http=0,jaeger_compact=0,jaeger_binary=0")
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("start %s agent: %v", bin, err)
