@@ -45,16 +45,16 @@ func openRuntime(ctx context.Context, ao *agentOptions, registry prometheus.Regi
 	switch ao.runtime {
 	case "sim":
 		return newSimRuntime(ao, logger)
-	case "docker":
-		node, err := newDockerRuntime(ctx, ao, registry, logger)
-		if err != nil {
+	case "docker", "auto":
+		// Only a missing engine sends auto to the simulator: a node with
+		// an engine whose actuators or trace receivers fail to start is
+		// misconfigured, and says so.
+		rt, err := docker.New(ctx, docker.Config{Node: ao.node}, logger)
+		switch {
+		case err == nil:
+			return newDockerRuntime(ctx, rt, ao, registry, logger)
+		case ao.runtime == "docker":
 			return nil, fmt.Errorf("%w\n(no Docker engine? --runtime sim runs the agent on a simulated node)", err)
-		}
-		return node, nil
-	case "auto":
-		node, err := newDockerRuntime(ctx, ao, registry, logger)
-		if err == nil {
-			return node, nil
 		}
 		logger.Warn("no usable Docker engine: running a simulated node instead (start dockerd, or pass --runtime docker to insist)",
 			"err", err)
@@ -120,11 +120,10 @@ type dockerRuntime struct {
 	traces *traces.Intake
 }
 
-func newDockerRuntime(ctx context.Context, ao *agentOptions, registry prometheus.Registerer, logger *slog.Logger) (*dockerRuntime, error) {
-	rt, err := docker.New(ctx, docker.Config{Node: ao.node}, logger)
-	if err != nil {
-		return nil, err
-	}
+// newDockerRuntime builds the node on engine rt, which it closes if it
+// fails.
+func newDockerRuntime(ctx context.Context, rt *docker.Runtime, ao *agentOptions, registry prometheus.Registerer, logger *slog.Logger) (*dockerRuntime, error) {
+	var err error
 	d := &dockerRuntime{node: ao.node, runtime: rt, logger: logger}
 	if ao.traces {
 		if d.traces, err = traces.ListenOnBridge(ctx, rt, ao.intakeConfig(registry, logger)); err != nil {

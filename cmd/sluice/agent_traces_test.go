@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -145,4 +146,27 @@ func endpointHost(t testing.TB, endpoint string) netip.Addr {
 		t.Fatalf("endpoint %q: %v", endpoint, err)
 	}
 	return addr
+}
+
+// A node with a Docker engine and a bad trace receiver port is
+// misconfigured: the agent refuses to start and names the port, even with
+// --runtime auto, which falls back to the simulator only without an engine.
+func TestDockerAgentRefusesABadTracePort(t *testing.T) {
+	n := newDockerNode(t)
+	ao := &agentOptions{
+		node: n.name, runtime: "auto", dataDir: n.dataDir, clientURL: n.endpoint, peerURL: n.peerURL,
+		interval: time.Second, policyDir: "../../policies", heartbeatTTL: 10 * time.Second,
+		traces: true, tracesPorts: map[string]int{"otlp-grpc": 14317},
+	}
+	logs := &syncBuffer{}
+	opts := &globalOptions{endpoints: []string{n.endpoint}, logLevel: "info", stdout: logs, stderr: logs}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := runAgent(ctx, opts, ao, false)
+	if err == nil || !strings.Contains(err.Error(), "otlp-grpc=14317: unknown receiver") {
+		t.Fatalf("runAgent = %v, want the bad receiver named\n%s", err, logs.String())
+	}
+	if strings.Contains(logs.String(), "simulated node") {
+		t.Errorf("the agent fell back to a simulated node:\n%s", logs.String())
+	}
 }
