@@ -28,9 +28,6 @@ capped_hog(usage, quota) := patched(hog(usage), {
 	"overrun_millicores": max([0, usage - quota]),
 })
 
-# A neighbour that wants no more than it gets: it neither presses its quota
-# nor waits for the CPU.
-idle_hog(usage, quota) := patched(hog(usage), {"quota_millicores": quota, "wait_millicores": 0, "overrun_millicores": max([0, usage - quota])})
 
 # A victim that reports its work queue: arrivals and backlog.
 queue(usage, wait, arrived, backlog) := patched(victim(usage, wait), {"work": {
@@ -316,7 +313,7 @@ test_a_pressing_neighbour_does_not_hold_the_cap if {
 
 test_release_steps_up_without_pressure if {
 	doc := with_carry(
-		node_input({"shop/victim": victim(800, 0), "batch/hog": idle_hog(100, 300)}),
+		node_input({"shop/victim": victim(800, 0), "batch/hog": capped_hog(100, 300)}),
 		{"shop/victim": {"rate_millicores": 800, "budget_millicores": 300}},
 	)
 	d := shield.decision with data.thresholds as thresholds with input as doc
@@ -328,7 +325,7 @@ test_release_steps_up_without_pressure if {
 
 test_release_never_goes_below_what_the_victim_leaves_free if {
 	doc := with_carry(
-		node_input({"shop/victim": victim(100, 0), "batch/hog": idle_hog(100, 300)}),
+		node_input({"shop/victim": victim(100, 0), "batch/hog": capped_hog(100, 300)}),
 		{"shop/victim": {"rate_millicores": 100, "budget_millicores": 300}},
 	)
 	d := shield.decision with data.thresholds as thresholds with input as doc
@@ -337,7 +334,7 @@ test_release_never_goes_below_what_the_victim_leaves_free if {
 
 test_unshield_drops_the_cap_past_capacity if {
 	doc := with_carry(
-		node_input({"shop/victim": victim(20, 0), "batch/hog": idle_hog(100, 950)}),
+		node_input({"shop/victim": victim(20, 0), "batch/hog": capped_hog(100, 950)}),
 		{"shop/victim": {"rate_millicores": 20, "budget_millicores": 950}},
 	)
 	d := shield.decision with data.thresholds as thresholds with input as doc
@@ -348,7 +345,7 @@ test_unshield_drops_the_cap_past_capacity if {
 
 test_unshield_when_the_victim_is_gone if {
 	doc := with_carry(
-		node_input({"batch/hog": patched(idle_hog(900, 500), {"contenders": {}, "outside_millicores": {}})}),
+		node_input({"batch/hog": patched(capped_hog(900, 500), {"contenders": {}, "outside_millicores": {}})}),
 		{"shop/victim": {"rate_millicores": 500, "budget_millicores": 500}},
 	)
 	d := shield.decision with data.thresholds as thresholds with input as doc
@@ -611,11 +608,10 @@ test_latency_of_a_draining_queue_grows_no_margin if {
 }
 
 test_latency_without_slack_holds_the_budget if {
-	# Within the SLO of 20 but above half of it: no release, though the
-	# neighbour does not contend.
+	# Within the SLO of 20 but above half of it: no release.
 	v := with_latency(victim(300, 0), 15)
 	doc := with_carry(
-		node_input({"shop/victim": v, "batch/hog": idle_hog(100, 300)}),
+		node_input({"shop/victim": v, "batch/hog": capped_hog(100, 300)}),
 		{"shop/victim": {"rate_millicores": 300, "budget_millicores": 300}},
 	)
 	d := shield.decision with data.thresholds as thresholds with input as doc
@@ -628,7 +624,7 @@ test_latency_without_slack_holds_the_budget if {
 test_latency_with_slack_allows_release if {
 	v := with_latency(victim(800, 0), 9.5)
 	doc := with_carry(
-		node_input({"shop/victim": v, "batch/hog": idle_hog(100, 300)}),
+		node_input({"shop/victim": v, "batch/hog": capped_hog(100, 300)}),
 		{"shop/victim": {"rate_millicores": 800, "budget_millicores": 300}},
 	)
 	d := shield.decision with data.thresholds as thresholds with input as doc
