@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -18,10 +17,10 @@ import (
 // and returns its etcd endpoint; the agent stops when the test ends.
 func startAgent(t *testing.T) string {
 	t.Helper()
-	endpoint := "http://" + freeAddr(t)
+	endpoint := "http://" + freeTCPAddr(t)
 	ao := &agentOptions{
 		node: "test-node", runtime: "sim", dataDir: t.TempDir(),
-		clientURL: endpoint, peerURL: "http://" + freeAddr(t),
+		clientURL: endpoint, peerURL: "http://" + freeTCPAddr(t),
 		interval: 100 * time.Millisecond, policyDir: "../../policies",
 		heartbeatTTL: 10 * time.Second, simCPUs: 2,
 	}
@@ -48,16 +47,6 @@ func startAgent(t *testing.T) string {
 	return endpoint
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // sluice runs the command line in-process against endpoint.
 func sluice(t *testing.T, endpoint string, args ...string) (string, error) {
 	t.Helper()
@@ -77,15 +66,10 @@ func etcdctl(t *testing.T, endpoint string, args ...string) {
 	}
 }
 
+// waitFor is waitUntil with the timeout the agent tests share.
 func waitFor(t *testing.T, what string, ok func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitUntil(t, 30*time.Second, what, ok)
 }
 
 func appsByName(t *testing.T, endpoint string) map[string]appRow {
