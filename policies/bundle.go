@@ -99,6 +99,23 @@ func isBundleFile(entry fs.DirEntry) bool {
 	return strings.HasSuffix(name, ".rego") || name == DataFile
 }
 
+// ErrNoRecordedPolicy is RecordedBundle's error for a recording without
+// its policy.
+var ErrNoRecordedPolicy = errors.New("the recording carries no policy")
+
+// RecordedBundle is the bundle a recording carries in its header, the one
+// its decisions were made with.
+func RecordedBundle(rec state.Recording) (*Bundle, error) {
+	if len(rec.Header.Policy) == 0 {
+		return nil, ErrNoRecordedPolicy
+	}
+	files := make(map[string][]byte, len(rec.Header.Policy))
+	for name, content := range rec.Header.Policy {
+		files[name] = []byte(content)
+	}
+	return LoadFiles(files)
+}
+
 // LoadFiles builds a bundle from in-memory files, such as the values under
 // state.PoliciesPrefix (View.Policies). Every name must be a .rego file or
 // data.json: in the store a misspelt name is a mistake to report, not a

@@ -366,3 +366,23 @@ func TestDocsShowTheGoldenDocuments(t *testing.T) {
 		}
 	}
 }
+
+// A recording's bundle is the one its header carries, digest and all; a
+// recording without one says so.
+func TestRecordedBundle(t *testing.T) {
+	shipped, err := LoadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{}
+	for name, content := range shipped.Files {
+		files[name] = string(content)
+	}
+	got, err := RecordedBundle(state.Recording{Header: state.RecordingHeader{Policy: files}})
+	if err != nil || got.Digest != shipped.Digest {
+		t.Errorf("RecordedBundle = %v, %v; want the shipped bundle, digest %s", got, err, shipped.Digest)
+	}
+	if _, err := RecordedBundle(state.Recording{}); !errors.Is(err, ErrNoRecordedPolicy) {
+		t.Errorf("RecordedBundle of a recording without policy = %v, want ErrNoRecordedPolicy", err)
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -69,14 +70,11 @@ func replayBundle(rec state.Recording, policyDir string) (*policies.Bundle, erro
 	if policyDir != "" {
 		return policies.LoadDir(policyDir)
 	}
-	if len(rec.Header.Policy) == 0 {
-		return nil, fmt.Errorf("the recording carries no policy: give one with --policy DIR")
+	bundle, err := policies.RecordedBundle(rec)
+	if errors.Is(err, policies.ErrNoRecordedPolicy) {
+		return nil, fmt.Errorf("%w: give one with --policy DIR", err)
 	}
-	files := map[string][]byte{}
-	for name, content := range rec.Header.Policy {
-		files[name] = []byte(content)
-	}
-	return policies.LoadFiles(files)
+	return bundle, err
 }
 
 func fillReplay(t *table, r policies.ReplayResult) {

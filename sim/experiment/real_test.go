@@ -258,22 +258,11 @@ func replayWithoutDifferences(t *testing.T, events string) {
 	if rec.Header.Mode != report.ModeReal {
 		t.Errorf("recording mode %q, want %q", rec.Header.Mode, report.ModeReal)
 	}
-	files := map[string][]byte{}
-	for name, content := range rec.Header.Policy {
-		files[name] = []byte(content)
-	}
-	bundle, err := policies.LoadFiles(files)
+	bundle, err := policies.RecordedBundle(rec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	engine, err := policies.NewEngine(context.Background(), bundle)
-	if err != nil {
-		t.Fatal(err)
-	}
-	result, err := policies.Replay(context.Background(), engine, rec)
-	if err != nil {
-		t.Fatal(err)
-	}
+	result := replay(t, bundle, rec)
 	if result.Decisions == 0 {
 		t.Fatal("the real recording holds no decisions")
 	}
