@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluice-io/sluice/sensors/traces"
+	"github.com/sluice-io/sluice/sensors/traces/tracestest"
 )
 
 func TestArrivalIsTheFirstInstantArrivedUnitsCountsTheUnit(t *testing.T) {
@@ -46,29 +47,13 @@ const testGUID = "sineload-0a1b2c"
 // test GUID bound to the victim container.
 func startAgentIntake(t testing.TB) *traces.Collector {
 	t.Helper()
-	c, err := traces.New(traces.Config{
+	return tracestest.Start(t, traces.Config{
 		Receivers: traces.Receivers{OTLPGRPC: "127.0.0.1:0"},
 		Resolver: func(service string) (traces.Binding, bool) {
 			return traces.Binding{App: "shield", Container: "shield/victim"}, service == testGUID
 		},
 		LingerTicks: 1,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
-	return c
 }
 
 // 200 units arrive 1 ms apart and are all served at 200 ms: unit u's

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sluice-io/sluice/actuators/docker"
 	"github.com/sluice-io/sluice/sensors/traces"
+	"github.com/sluice-io/sluice/sensors/traces/tracestest"
 	"github.com/sluice-io/sluice/state"
 )
 
@@ -77,25 +78,10 @@ func TestDockerAgentReceivesSpansOverTheBridge(t *testing.T) {
 func startUpstreamCollector(t *testing.T) (*prometheus.Registry, string) {
 	t.Helper()
 	registry := prometheus.NewRegistry()
-	upstream, err := traces.New(traces.Config{
+	upstream := tracestest.Start(t, traces.Config{
 		Receivers: traces.Receivers{OTLPGRPC: "127.0.0.1:0"},
 		Resolver:  func(string) (traces.Binding, bool) { return traces.Binding{}, false },
 		Registry:  registry,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := upstream.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- upstream.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("upstream collector: %v", err)
-		}
 	})
 	return registry, upstream.Addrs().OTLPGRPC
 }
