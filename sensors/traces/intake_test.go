@@ -21,20 +21,28 @@ func (b *fakeBridge) BridgeGateway(context.Context) (netip.Addr, error) {
 }
 func (b *fakeBridge) SetEnv(env map[string]string) { b.env = env }
 
-// TestIntakeTurnsAContainersSpansIntoItsLatency goes the way a node does:
-// the runtime learns the endpoint, a container (named by its GUID) sends
-// spans there with the OpenTelemetry SDK, and the next observation carries
-// their latency, bound to the container the observation names.
-func TestIntakeTurnsAContainersSpansIntoItsLatency(t *testing.T) {
-	bridge := &fakeBridge{}
-	intake, err := ListenOnBridge(context.Background(), bridge, IntakeConfig{})
+// runIntakeOnBridge starts an intake on bridge and runs it until the test
+// ends.
+func runIntakeOnBridge(t *testing.T, bridge *fakeBridge, cfg IntakeConfig) *Intake {
+	t.Helper()
+	intake, err := ListenOnBridge(context.Background(), bridge, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- intake.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	t.Cleanup(func() { cancel(); <-done })
+	return intake
+}
+
+// TestIntakeTurnsAContainersSpansIntoItsLatency goes the way a node does:
+// the runtime learns the endpoint, a container (named by its GUID) sends
+// spans there with the OpenTelemetry SDK, and the next observation carries
+// their latency, bound to the container the observation names.
+func TestIntakeTurnsAContainersSpansIntoItsLatency(t *testing.T) {
+	bridge := &fakeBridge{}
+	intake := runIntakeOnBridge(t, bridge, IntakeConfig{})
 	endpoint := bridge.env[OTLPEndpointEnv]
 	if !strings.HasPrefix(endpoint, "http://127.0.0.1:") {
 		t.Fatalf("containers would be told %s=%q", OTLPEndpointEnv, endpoint)
@@ -94,16 +102,9 @@ func TestIntakeConfigPorts(t *testing.T) {
 // Port 0 binds any free port, and the containers are told the one bound.
 func TestIntakeOnFreePortsTellsContainersWhere(t *testing.T) {
 	bridge := &fakeBridge{}
-	intake, err := ListenOnBridge(context.Background(), bridge, IntakeConfig{Ports: map[string]int{
+	intake := runIntakeOnBridge(t, bridge, IntakeConfig{Ports: map[string]int{
 		ReceiverOTLPGRPC: 0, ReceiverOTLPHTTP: 0, ReceiverJaegerCompact: 0, ReceiverJaegerBinary: 0,
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- intake.Run(ctx) }()
-	defer func() { cancel(); <-done }()
 	endpoint := bridge.env[OTLPEndpointEnv]
 	if endpoint != "http://"+intake.collector.Addrs().OTLPGRPC || strings.HasSuffix(endpoint, ":4317") {
 		t.Errorf("containers would be told %s=%q; the receiver is on %s", OTLPEndpointEnv, endpoint, intake.collector.Addrs().OTLPGRPC)
