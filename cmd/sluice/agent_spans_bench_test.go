@@ -1,16 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -130,21 +129,22 @@ func spansReceived(tb testing.TB, metricsAddr string) float64 {
 		tb.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var total float64
-	lines := bufio.NewScanner(resp.Body)
-	for lines.Scan() {
-		line := lines.Text()
-		if !strings.HasPrefix(line, "sluice_traces_spans_received_total") {
-			continue
-		}
-		value, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
-		if err != nil {
-			tb.Fatalf("metrics line %q: %v", line, err)
-		}
-		total += value
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		tb.Fatalf("metrics of %s: %v", metricsAddr, err)
 	}
-	if err := lines.Err(); err != nil {
-		tb.Fatal(fmt.Errorf("read metrics: %w", err))
+	return counterTotal(families[spansReceivedMetric])
+}
+
+// spansReceivedMetric counts the spans a collector decoded, by receiver.
+const spansReceivedMetric = "sluice_traces_spans_received_total"
+
+// counterTotal sums a counter family over its labels; 0 for none.
+func counterTotal(family *dto.MetricFamily) float64 {
+	var total float64
+	for _, m := range family.GetMetric() {
+		total += m.GetCounter().GetValue()
 	}
 	return total
 }

@@ -93,16 +93,12 @@ func spansIn(t *testing.T, registry *prometheus.Registry) float64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var total float64
 	for _, family := range families {
-		if family.GetName() != "sluice_traces_spans_received_total" {
-			continue
-		}
-		for _, m := range family.GetMetric() {
-			total += m.GetCounter().GetValue()
+		if family.GetName() == spansReceivedMetric {
+			return counterTotal(family)
 		}
 	}
-	return total
+	return 0
 }
 
 // containerEnv is the environment the runtime gave a container.
