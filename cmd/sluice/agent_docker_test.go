@@ -85,12 +85,7 @@ type runningAgent struct {
 func (n *dockerNode) startAgent(adjust ...func(*agentOptions)) *runningAgent {
 	t := n.t
 	t.Helper()
-	ao := &agentOptions{
-		node: n.name, runtime: "docker", dataDir: n.dataDir,
-		clientURL: n.endpoint, peerURL: n.peerURL,
-		interval: 200 * time.Millisecond, policyDir: "../../policies",
-		heartbeatTTL: 10 * time.Second,
-	}
+	ao := n.agentOptions()
 	for _, f := range adjust {
 		f(ao)
 	}
@@ -116,6 +111,17 @@ func (n *dockerNode) startAgent(adjust ...func(*agentOptions)) *runningAgent {
 		return n.registered()
 	})
 	return a
+}
+
+// agentOptions are the options of an agent of the node: its name, data
+// and ports, the Docker runtime and the shipped policies.
+func (n *dockerNode) agentOptions() *agentOptions {
+	return &agentOptions{
+		node: n.name, runtime: "docker", dataDir: n.dataDir,
+		clientURL: n.endpoint, peerURL: n.peerURL,
+		interval: 200 * time.Millisecond, policyDir: "../../policies",
+		heartbeatTTL: 10 * time.Second,
+	}
 }
 
 func (n *dockerNode) registered() bool {

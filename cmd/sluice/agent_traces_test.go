@@ -135,11 +135,8 @@ func endpointHost(t testing.TB, endpoint string) netip.Addr {
 // --runtime auto, which falls back to the simulator only without an engine.
 func TestDockerAgentRefusesABadTracePort(t *testing.T) {
 	n := newDockerNode(t)
-	ao := &agentOptions{
-		node: n.name, runtime: "auto", dataDir: n.dataDir, clientURL: n.endpoint, peerURL: n.peerURL,
-		interval: time.Second, policyDir: "../../policies", heartbeatTTL: 10 * time.Second,
-		traces: true, tracesPorts: map[string]int{"otlp-grpc": 14317},
-	}
+	ao := n.agentOptions()
+	ao.runtime, ao.traces, ao.tracesPorts = "auto", true, map[string]int{"otlp-grpc": 14317}
 	logs := &syncBuffer{}
 	opts := &globalOptions{endpoints: []string{n.endpoint}, logLevel: "info", stdout: logs, stderr: logs}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
