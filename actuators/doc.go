@@ -4,7 +4,7 @@
 //
 // Each actuator implements one of the contracts in reconciler/actuators.go
 // and finds a container the same way: the reconciler hands it a
-// reconciler.Container, and the actuator asks a small interface defined in
+// state.Container, and the actuator asks a small interface defined in
 // its own package (a PID lookup) for what it needs from the runtime. The
 // Docker runtime implements those interfaces; tests implement them with a
 // process they start themselves, so a container is, to an actuator, just a

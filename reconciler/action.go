@@ -2,7 +2,6 @@ package reconciler
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/sluice-io/sluice/state"
@@ -38,13 +37,13 @@ type Action struct {
 	// Container is the runtime's container for stop, remove and the
 	// resource settings. For a resource setting that follows a create of
 	// the same ContainerID, it is empty: use the container Create returned.
-	Container Container
+	Container state.Container
 	// Spec, GUID and SpecHash are what to create (create only).
 	Spec     *state.ContainerSpec
 	GUID     string
 	SpecHash string
 	// CPU is the desired CPU settings (set-cpu only).
-	CPU *CPUResources
+	CPU *state.CPUResources
 	// BandwidthMbit is the desired uplink limit (set-bandwidth only; nil
 	// means unlimited).
 	BandwidthMbit *float64
@@ -65,33 +64,12 @@ func (a Action) String() string {
 	case ActionSetCPU:
 		b.WriteString(" " + a.CPU.String())
 	case ActionSetBandwidth:
-		b.WriteString(" mbit=" + formatOptional(a.BandwidthMbit, "unlimited"))
+		b.WriteString(" mbit=" + state.FormatOptional(a.BandwidthMbit, "unlimited"))
 	}
 	if a.Reason != "" {
 		fmt.Fprintf(&b, " (%s)", a.Reason)
 	}
 	return b.String()
-}
-
-// String renders CPU settings as "quota=0.5 shares=1024 cpuset=0", with
-// unset fields shown as what they mean.
-func (r CPUResources) String() string {
-	shares := "keep"
-	if r.Shares != nil {
-		shares = strconv.FormatUint(*r.Shares, 10)
-	}
-	cpuset := r.CPUSet
-	if cpuset == "" {
-		cpuset = "keep"
-	}
-	return fmt.Sprintf("quota=%s shares=%s cpuset=%s", formatOptional(r.QuotaCores, "unlimited"), shares, cpuset)
-}
-
-func formatOptional(value *float64, unset string) string {
-	if value == nil {
-		return unset
-	}
-	return strconv.FormatFloat(*value, 'g', -1, 64)
 }
 
 // ActionFailure reports an action the runner tried and the actuator

@@ -93,7 +93,7 @@ func (c *Core) newGUID(image string) string {
 // resourceActions sets a running container's CPU and bandwidth where what
 // was read back differs from what is desired. Unknown settings are left
 // alone: the next pass reads them again.
-func (c *Core) resourceActions(in Input, app string, spec state.ContainerSpec, container Container) []Action {
+func (c *Core) resourceActions(in Input, app string, spec state.ContainerSpec, container state.Container) []Action {
 	var out []Action
 	decision := c.decisionFor(in.View, container.ID)
 	if actual, known := in.CPU[container.ID]; known {
@@ -108,7 +108,7 @@ func (c *Core) resourceActions(in Input, app string, spec state.ContainerSpec, c
 		if want := desiredBandwidth(spec, decision); !bandwidthEqual(want, actual) {
 			out = append(out, Action{
 				Kind: ActionSetBandwidth, ContainerID: container.ID, App: app, Container: container, BandwidthMbit: want,
-				Reason: "was " + formatOptional(actual, "unlimited"),
+				Reason: "was " + state.FormatOptional(actual, "unlimited"),
 			})
 		}
 	}
@@ -132,7 +132,7 @@ func removeAll(app *appView) []Action {
 	return removeEach(app.all, "no spec for it")
 }
 
-func removeEach(containers []Container, reason string) []Action {
+func removeEach(containers []state.Container, reason string) []Action {
 	var out []Action
 	for _, container := range containers {
 		out = append(out, stopAndRemove(container, reason)...)
@@ -140,7 +140,7 @@ func removeEach(containers []Container, reason string) []Action {
 	return out
 }
 
-func stopAndRemove(container Container, reason string) []Action {
+func stopAndRemove(container state.Container, reason string) []Action {
 	app := appOf(container)
 	var out []Action
 	if container.Running {

@@ -76,11 +76,11 @@ type Input struct {
 	// known, stopping everything would be wrong.
 	View *state.View
 	// Containers is what Runtime.List returned.
-	Containers []Container
+	Containers []state.Container
 	// CPU holds the CPU settings read back from each running container, by
 	// container ID. A container missing here gets no set-cpu: its settings
 	// are unknown (no controller, or the read failed).
-	CPU map[string]CPUResources
+	CPU map[string]state.CPUResources
 	// Bandwidth holds each running container's uplink limit, by container
 	// ID (a nil value is unlimited). Missing means unknown, as for CPU.
 	Bandwidth map[string]*float64

@@ -132,10 +132,10 @@ func (h *coreHarness) add(c scriptCase) (string, error) {
 		}
 		hash = reconciler.SpecHash(spec)
 	}
-	container := h.runtime.Add(reconciler.Container{
+	container := h.runtime.Add(state.Container{
 		ID: id, App: app, Name: name, GUID: c.args["guid"], RuntimeID: c.args["runtime-id"],
 		Running: !c.hasFlag("exited"), SpecHash: hash,
-	}, reconciler.CPUResources{})
+	}, state.CPUResources{})
 	return "added " + container.RuntimeID, nil
 }
 
@@ -175,7 +175,7 @@ func (h *coreHarness) input(ctx context.Context) (reconciler.Input, error) {
 	}
 	in := reconciler.Input{
 		Now: h.now, View: &h.view, Containers: containers, NodeLost: h.lost, Failures: h.failures,
-		CPU: map[string]reconciler.CPUResources{}, Bandwidth: map[string]*float64{},
+		CPU: map[string]state.CPUResources{}, Bandwidth: map[string]*float64{},
 	}
 	for _, container := range containers {
 		if !container.Running {
@@ -223,7 +223,7 @@ func (h *coreHarness) step(dry bool) (string, error) {
 // execute carries the actions out in order; a failure skips the later
 // actions on the same container and no others, as the runner does.
 func (h *coreHarness) execute(ctx context.Context, actions []reconciler.Action) []reconciler.ActionFailure {
-	created := map[string]reconciler.Container{}
+	created := map[string]state.Container{}
 	failed := map[string]bool{}
 	for _, action := range actions {
 		if failed[action.ContainerID] {

@@ -20,7 +20,7 @@ var errNoEffect = errors.New("the same action succeeded in the previous pass wit
 // A container whose retry backoff has not elapsed is skipped; a failed
 // action skips the later actions on its container and no others.
 func (r *Runner) execute(ctx context.Context, now time.Time, actions []Action) int {
-	created := map[string]Container{}
+	created := map[string]state.Container{}
 	blocked := map[string]bool{}
 	touched := map[string]bool{}
 	done := map[string]string{}
@@ -78,7 +78,7 @@ func (r *Runner) fail(now time.Time, action Action, err error) {
 
 // do makes one actuator call. A resource setting that follows a create of
 // the same container applies to the container the create returned.
-func (r *Runner) do(ctx context.Context, action Action, created map[string]Container) error {
+func (r *Runner) do(ctx context.Context, action Action, created map[string]state.Container) error {
 	target := action.Container
 	if target.RuntimeID == "" {
 		target = created[action.ContainerID]

@@ -159,16 +159,16 @@ func TestDesiredResources(t *testing.T) {
 		t.Errorf("bandwidth = %v, want the decision's 5", *got)
 	}
 
-	if !cpuSatisfied(capped, CPUResources{QuotaCores: f(0.20004), Shares: u(2), CPUSet: "0,1"}) {
+	if !cpuSatisfied(capped, state.CPUResources{QuotaCores: f(0.20004), Shares: u(2), CPUSet: "0,1"}) {
 		t.Error("float noise and an equivalent cpuset spelling count as a difference")
 	}
-	if cpuSatisfied(capped, CPUResources{QuotaCores: f(0.21), Shares: u(2), CPUSet: "0-1"}) {
+	if cpuSatisfied(capped, state.CPUResources{QuotaCores: f(0.21), Shares: u(2), CPUSet: "0-1"}) {
 		t.Error("a quota 0.01 cores off counts as satisfied")
 	}
-	if cpuSatisfied(capped, CPUResources{Shares: u(2), CPUSet: "0-1"}) {
+	if cpuSatisfied(capped, state.CPUResources{Shares: u(2), CPUSet: "0-1"}) {
 		t.Error("no quota satisfies a desired quota")
 	}
-	if !cpuSatisfied(CPUResources{}, CPUResources{Shares: u(7), CPUSet: "3"}) {
+	if !cpuSatisfied(state.CPUResources{}, state.CPUResources{Shares: u(7), CPUSet: "3"}) {
 		t.Error("unset shares and cpuset must leave the actual ones alone")
 	}
 	if !bandwidthEqual(f(100), f(100.05)) || bandwidthEqual(f(100), f(101)) || bandwidthEqual(nil, f(1)) {

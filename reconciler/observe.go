@@ -21,11 +21,11 @@ type appView struct {
 	// the other node owns.
 	elsewhere bool
 	// kept is the one container per spec name that the core works with.
-	kept map[string]Container
+	kept map[string]state.Container
 	// extras are duplicates and containers whose name the spec lacks.
-	extras []Container
+	extras []state.Container
 	// all is every container of the app, sorted by ID then runtime ID.
-	all []Container
+	all []state.Container
 	// hashes holds SpecHash of each container of the spec, by name,
 	// computed once per Step.
 	hashes map[string]string
@@ -45,7 +45,7 @@ func (c *Core) observe(in Input) world {
 		if app, ok := w.apps[name]; ok {
 			return app
 		}
-		app := &appView{name: name, kept: map[string]Container{}}
+		app := &appView{name: name, kept: map[string]state.Container{}}
 		w.apps[name] = app
 		w.names = append(w.names, name)
 		return app
@@ -92,7 +92,7 @@ func (c *Core) ownsInvalid(name string, view *state.View) bool {
 	return !ok || status.Node == c.node || status.Node == ""
 }
 
-func appOf(container Container) string {
+func appOf(container state.Container) string {
 	if container.App != "" {
 		return container.App
 	}
@@ -100,7 +100,7 @@ func appOf(container Container) string {
 	return app
 }
 
-func nameOf(container Container) string {
+func nameOf(container state.Container) string {
 	if container.Name != "" {
 		return container.Name
 	}
@@ -108,8 +108,8 @@ func nameOf(container Container) string {
 	return name
 }
 
-func sortedContainers(containers []Container) []Container {
-	sorted := append([]Container(nil), containers...)
+func sortedContainers(containers []state.Container) []state.Container {
+	sorted := append([]state.Container(nil), containers...)
 	sort.SliceStable(sorted, func(i, j int) bool {
 		if sorted[i].ID != sorted[j].ID {
 			return sorted[i].ID < sorted[j].ID
@@ -151,7 +151,7 @@ func (app *appView) pickKept() {
 	sort.SliceStable(sortedByRuntime, func(i, j int) bool { return sortedByRuntime[i].RuntimeID < sortedByRuntime[j].RuntimeID })
 }
 
-func keepScore(container Container, wantHash string) int {
+func keepScore(container state.Container, wantHash string) int {
 	score := 0
 	if container.Running {
 		score += 2
@@ -164,7 +164,7 @@ func keepScore(container Container, wantHash string) int {
 
 // duplicated reports container IDs the runtime lists more than once. Their
 // settings cannot be read unambiguously until the extras are gone.
-func duplicated(containers []Container) map[string]bool {
+func duplicated(containers []state.Container) map[string]bool {
 	count := map[string]int{}
 	for _, container := range containers {
 		count[container.ID]++

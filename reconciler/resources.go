@@ -21,8 +21,8 @@ const (
 // limit"), else the spec's initial resources. Shares fall back to the spec
 // when the decision leaves them alone. The cpuset always comes from the
 // spec: the policy moves quota and shares, never pinning.
-func desiredCPU(spec state.ContainerSpec, decision *state.ContainerDecision) CPUResources {
-	want := CPUResources{
+func desiredCPU(spec state.ContainerSpec, decision *state.ContainerDecision) state.CPUResources {
+	want := state.CPUResources{
 		QuotaCores: spec.Resources.CPUQuotaCores,
 		Shares:     spec.Resources.CPUShares,
 		CPUSet:     spec.CPUSet,
@@ -38,7 +38,7 @@ func desiredCPU(spec state.ContainerSpec, decision *state.ContainerDecision) CPU
 
 // initialCPU is what a runtime applies when it creates the container from
 // its spec.
-func initialCPU(spec state.ContainerSpec) CPUResources {
+func initialCPU(spec state.ContainerSpec) state.CPUResources {
 	return desiredCPU(spec, nil)
 }
 
@@ -53,7 +53,7 @@ func desiredBandwidth(spec state.ContainerSpec, decision *state.ContainerDecisio
 
 // cpuSatisfied reports whether actual already has every setting want asks
 // for. Unset shares and an empty cpuset in want are "leave alone".
-func cpuSatisfied(want, actual CPUResources) bool {
+func cpuSatisfied(want, actual state.CPUResources) bool {
 	if !quotaEqual(want.QuotaCores, actual.QuotaCores) {
 		return false
 	}

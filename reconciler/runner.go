@@ -252,8 +252,8 @@ func (r *Runner) pass(ctx context.Context) (passOutcome, error) {
 // container. A container the runtime lists twice is skipped until the
 // core has removed the extra; a failed read is logged and left out, so the
 // core leaves that setting alone this pass.
-func (r *Runner) readSettings(ctx context.Context, containers []Container) (map[string]CPUResources, map[string]*float64) {
-	cpu := map[string]CPUResources{}
+func (r *Runner) readSettings(ctx context.Context, containers []state.Container) (map[string]state.CPUResources, map[string]*float64) {
+	cpu := map[string]state.CPUResources{}
 	bandwidth := map[string]*float64{}
 	dups := duplicated(containers)
 	for _, container := range containers {

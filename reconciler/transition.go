@@ -270,7 +270,7 @@ func firstMissing(app *appView) (string, bool) {
 	return "", false
 }
 
-func exitNote(container Container) string {
+func exitNote(container state.Container) string {
 	if container.OOMKilled {
 		return fmt.Sprintf("was OOM-killed (exit code %d)", container.ExitCode)
 	}

@@ -19,7 +19,7 @@ type countingRuntime struct {
 	lists atomic.Int64
 }
 
-func (c *countingRuntime) List(ctx context.Context) ([]reconciler.Container, error) {
+func (c *countingRuntime) List(ctx context.Context) ([]state.Container, error) {
 	c.lists.Add(1)
 	return c.Runtime.List(ctx)
 }

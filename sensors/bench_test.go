@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/sluice-io/sluice/actuators/cgroup"
-	"github.com/sluice-io/sluice/reconciler"
+	"github.com/sluice-io/sluice/state"
 )
 
 // BenchmarkContainerCollect20 measures one tick of the container
@@ -16,13 +16,13 @@ import (
 func BenchmarkContainerCollect20(b *testing.B) {
 	root := b.TempDir()
 	locator := pidsByID{}
-	var containers []reconciler.Container
+	var containers []state.Container
 	files := map[string]string{}
 	for i := range 20 {
 		id := fmt.Sprintf("app%02d/main", i)
 		pid := 1000 + 10*i
 		locator[id] = pid
-		containers = append(containers, reconciler.Container{ID: id, RuntimeID: id, Running: true})
+		containers = append(containers, state.Container{ID: id, RuntimeID: id, Running: true})
 		cg := fmt.Sprintf("/docker/c%02d", i)
 		files[fmt.Sprintf("proc/%d/cgroup", pid)] = "4:memory:" + cg + "\n3:cpuset:" + cg + "\n2:cpuacct:" + cg + "\n1:cpu:" + cg + "\n"
 		files[fmt.Sprintf("proc/%d/net/dev", pid)] = netDevWith(1000, 2000)

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/sluice-io/sluice/reconciler"
 	"github.com/sluice-io/sluice/state"
 )
 
@@ -140,7 +139,7 @@ func (t *trackedContainer) readThread(tid int) (wait uint64, known bool, err err
 
 // advance turns a reading into an observation against the previous one
 // and keeps it as the baseline for the next.
-func (t *trackedContainer) advance(c reconciler.Container, now time.Time, cur containerCounters) state.ContainerObservation {
+func (t *trackedContainer) advance(c state.Container, now time.Time, cur containerCounters) state.ContainerObservation {
 	obs := state.ContainerObservation{
 		ID: c.ID, App: c.App, Name: c.Name, GUID: c.GUID,
 		CPUSet:        cur.cpuset,

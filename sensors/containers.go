@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/sluice-io/sluice/actuators/cgroup"
-	"github.com/sluice-io/sluice/reconciler"
 	"github.com/sluice-io/sluice/state"
 )
 
@@ -18,7 +17,7 @@ import (
 // implements it from the container's inspect data (State.Pid); the
 // sensors derive the cgroup from /proc/<pid>/cgroup themselves.
 type Locator interface {
-	PID(ctx context.Context, c reconciler.Container) (int, error)
+	PID(ctx context.Context, c state.Container) (int, error)
 }
 
 // ContainerConfig says where the container collector reads. Zero values
@@ -77,7 +76,7 @@ func NewContainerCollector(config ContainerConfig, locator Locator, logger *slog
 // previous reading (zero on its first). A container that cannot be read
 // is left out and its error joined into the returned one; containers no
 // longer listed have their files closed.
-func (cc *ContainerCollector) Collect(ctx context.Context, now time.Time, containers []reconciler.Container) ([]state.ContainerObservation, error) {
+func (cc *ContainerCollector) Collect(ctx context.Context, now time.Time, containers []state.Container) ([]state.ContainerObservation, error) {
 	listed := map[string]bool{}
 	var observations []state.ContainerObservation
 	var errs []error
@@ -105,7 +104,7 @@ func (cc *ContainerCollector) Collect(ctx context.Context, now time.Time, contai
 // collectOne reads a container, reopening its files once when a read
 // fails: a restarted container has a new process and a new cgroup
 // directory, and the old descriptors then fail with ESRCH or ENODEV.
-func (cc *ContainerCollector) collectOne(ctx context.Context, now time.Time, c reconciler.Container) (state.ContainerObservation, error) {
+func (cc *ContainerCollector) collectOne(ctx context.Context, now time.Time, c state.Container) (state.ContainerObservation, error) {
 	t := cc.tracked[c.ID]
 	if t != nil && t.runtimeID == c.RuntimeID {
 		counters, err := t.read(cc.config.Interface)
@@ -131,7 +130,7 @@ func (cc *ContainerCollector) collectOne(ctx context.Context, now time.Time, c r
 	return t.advance(c, now, counters), nil
 }
 
-func (cc *ContainerCollector) open(ctx context.Context, c reconciler.Container) (*trackedContainer, error) {
+func (cc *ContainerCollector) open(ctx context.Context, c state.Container) (*trackedContainer, error) {
 	pid, err := cc.locator.PID(ctx, c)
 	if err != nil {
 		return nil, fmt.Errorf("locate process: %w", err)

@@ -9,14 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluice-io/sluice/reconciler"
+	"github.com/sluice-io/sluice/state"
 )
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 func near(got, want float64) bool { return math.Abs(got-want) < 1e-9 }
 
-var victim = reconciler.Container{ID: "web/victim", App: "web", Name: "victim", GUID: "sineload-x1", RuntimeID: "abc", Running: true}
+var victim = state.Container{ID: "web/victim", App: "web", Name: "victim", GUID: "sineload-x1", RuntimeID: "abc", Running: true}
 
 // v1Tree is a container in separate cpu, cpuacct, cpuset and memory
 // hierarchies, as on this project's reference node.
@@ -47,7 +47,7 @@ func TestContainerCollectorV1(t *testing.T) {
 	defer cc.Close()
 	ctx := context.Background()
 
-	first, err := cc.Collect(ctx, t0, []reconciler.Container{victim})
+	first, err := cc.Collect(ctx, t0, []state.Container{victim})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestContainerCollectorV1(t *testing.T) {
 	// Two seconds later: 1.5 s of CPU (0.75 cores), 0.2 s throttled, thread
 	// 4242 waited 0.5 s more and a new thread 4243 waited 0.3 s.
 	writeTree(t, root, v1Tree(2.5e9, 2e8, 100+5e8, 3e8, "4242\n4243\n", 3000, 1500))
-	second, err := cc.Collect(ctx, t0.Add(2*time.Second), []reconciler.Container{victim})
+	second, err := cc.Collect(ctx, t0.Add(2*time.Second), []state.Container{victim})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,14 +92,14 @@ func TestContainerCollectorRestartAndVanish(t *testing.T) {
 	cc := NewContainerCollector(ContainerConfig{ProcRoot: filepath.Join(root, "proc"), CgroupRoot: filepath.Join(root, "cg")}, locator, discardLogger())
 	defer cc.Close()
 	ctx := context.Background()
-	if _, err := cc.Collect(ctx, t0, []reconciler.Container{victim}); err != nil {
+	if _, err := cc.Collect(ctx, t0, []state.Container{victim}); err != nil {
 		t.Fatal(err)
 	}
 	// Recreated under the same ID: a new runtime ID, counters from zero.
 	restarted := victim
 	restarted.RuntimeID = "def"
 	writeTree(t, root, v1Tree(1e9, 0, 0, 0, "4242\n", 0, 0))
-	obs, err := cc.Collect(ctx, t0.Add(time.Second), []reconciler.Container{restarted})
+	obs, err := cc.Collect(ctx, t0.Add(time.Second), []state.Container{restarted})
 	if err != nil || len(obs) != 1 || obs[0].CPUUsageCores != 0 {
 		t.Fatalf("restarted container = %+v, %v; want a fresh baseline", obs, err)
 	}
@@ -107,10 +107,10 @@ func TestContainerCollectorRestartAndVanish(t *testing.T) {
 	// emptied file fails the same way here) and its process cannot be
 	// found: it is left out with an error naming it, and the next
 	// container is still read.
-	other := reconciler.Container{ID: "batch/hog", App: "batch", Name: "hog", RuntimeID: "h", Running: true}
+	other := state.Container{ID: "batch/hog", App: "batch", Name: "hog", RuntimeID: "h", Running: true}
 	writeTree(t, root, map[string]string{"cg/cpuacct/docker/abc/cpuacct.usage": ""})
 	delete(locator, victim.ID)
-	obs, err = cc.Collect(ctx, t0.Add(2*time.Second), []reconciler.Container{restarted, other, {ID: "x/stopped"}})
+	obs, err = cc.Collect(ctx, t0.Add(2*time.Second), []state.Container{restarted, other, {ID: "x/stopped"}})
 	if err == nil || !strings.Contains(err.Error(), "web/victim") || !strings.Contains(err.Error(), "batch/hog") {
 		t.Errorf("err = %v; want failures naming web/victim and batch/hog", err)
 	}
@@ -127,7 +127,7 @@ func TestContainerCollectorMalformedProcCgroup(t *testing.T) {
 	cc := NewContainerCollector(ContainerConfig{ProcRoot: filepath.Join(root, "proc"), CgroupRoot: filepath.Join(root, "cg")},
 		pidsByID{victim.ID: 4242}, discardLogger())
 	defer cc.Close()
-	obs, err := cc.Collect(context.Background(), t0, []reconciler.Container{victim})
+	obs, err := cc.Collect(context.Background(), t0, []state.Container{victim})
 	if cgroupFile := filepath.Join(root, "proc", "4242", "cgroup"); err == nil || !strings.Contains(err.Error(), cgroupFile) || len(obs) != 0 {
 		t.Errorf("malformed %s: %d observations, err %v; want none and an error naming the file", cgroupFile, len(obs), err)
 	}
@@ -171,11 +171,11 @@ func TestContainerCollectorV2(t *testing.T) {
 				pidsByID{victim.ID: 77}, discardLogger())
 			defer cc.Close()
 			ctx := context.Background()
-			if _, err := cc.Collect(ctx, t0, []reconciler.Container{victim}); err != nil {
+			if _, err := cc.Collect(ctx, t0, []state.Container{victim}); err != nil {
 				t.Fatal(err)
 			}
 			writeTree(t, root, v2Tree(1_500_000, 100_000, 1_500_000, tc.withSchedstat))
-			obs, err := cc.Collect(ctx, t0.Add(time.Second), []reconciler.Container{victim})
+			obs, err := cc.Collect(ctx, t0.Add(time.Second), []state.Container{victim})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluice-io/sluice/reconciler"
+	"github.com/sluice-io/sluice/state"
 )
 
 // writeTree writes files (path relative to root → content) in place, so
@@ -38,7 +38,7 @@ func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Disca
 // pidsByID is a Locator over a fixed table.
 type pidsByID map[string]int
 
-func (p pidsByID) PID(_ context.Context, c reconciler.Container) (int, error) {
+func (p pidsByID) PID(_ context.Context, c state.Container) (int, error) {
 	pid, ok := p[c.ID]
 	if !ok {
 		return 0, fmt.Errorf("no process for %s", c.ID)

@@ -13,7 +13,7 @@ import (
 
 	"github.com/sluice-io/sluice/actuators/cgroup"
 	"github.com/sluice-io/sluice/internal/testenv"
-	"github.com/sluice-io/sluice/reconciler"
+	"github.com/sluice-io/sluice/state"
 )
 
 // testCgroup is a cgroup made for one test, in every hierarchy the
@@ -94,14 +94,14 @@ func (cg *testCgroup) spin(t *testing.T) int {
 }
 
 // measure reads the container twice, interval apart, on the real clock.
-func measure(t *testing.T, cc *ContainerCollector, c reconciler.Container, interval time.Duration) (usage, wait float64) {
+func measure(t *testing.T, cc *ContainerCollector, c state.Container, interval time.Duration) (usage, wait float64) {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := cc.Collect(ctx, time.Now(), []reconciler.Container{c}); err != nil {
+	if _, err := cc.Collect(ctx, time.Now(), []state.Container{c}); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(interval)
-	obs, err := cc.Collect(ctx, time.Now(), []reconciler.Container{c})
+	obs, err := cc.Collect(ctx, time.Now(), []state.Container{c})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestRealCgroup(t *testing.T) {
 	testenv.RequireCgroups(t)
 	const root = "/sys/fs/cgroup"
 	cg := newTestCgroup(t, root, "0")
-	c := reconciler.Container{ID: "test/spin", App: "test", Name: "spin", RuntimeID: "spin", Running: true}
+	c := state.Container{ID: "test/spin", App: "test", Name: "spin", RuntimeID: "spin", Running: true}
 	locator := pidsByID{}
 	cc := NewContainerCollector(ContainerConfig{CgroupRoot: root}, locator, discardLogger())
 	defer cc.Close()

@@ -8,13 +8,12 @@ import (
 	"sort"
 	"time"
 
-	"github.com/sluice-io/sluice/reconciler"
 	"github.com/sluice-io/sluice/state"
 )
 
 // Lister lists the runtime's containers; reconciler.Runtime is one.
 type Lister interface {
-	List(ctx context.Context) ([]reconciler.Container, error)
+	List(ctx context.Context) ([]state.Container, error)
 }
 
 // Metadata is what the spec says about a container that its cgroup cannot.
@@ -27,14 +26,14 @@ type Metadata struct {
 // MetadataFunc looks a container up in the current specs. The agent
 // builds it from its View (MetadataFromApps); it is called once per
 // container per tick, from the goroutine that calls Tick.
-type MetadataFunc func(c reconciler.Container) Metadata
+type MetadataFunc func(c state.Container) Metadata
 
 // WorkSource is implemented by whoever reads a workload's own reports
 // (sineload prints one JSON line per tick on stdout). Work returns the
 // report covering the time since its previous call for that container,
 // or nil when the container reports nothing.
 type WorkSource interface {
-	Work(c reconciler.Container) *state.WorkReport
+	Work(c state.Container) *state.WorkReport
 }
 
 // SensorConfig wires a Sensor. Node, Clock, Host, Containers and Runtime
@@ -102,7 +101,7 @@ func (s *Sensor) Tick(ctx context.Context) (state.Observation, error) {
 		return obs, fmt.Errorf("tick of node %s: %w", s.config.Node, err)
 	}
 	obs.Host = host
-	containers, err := timed(s.config.Metrics, "runtime", func() ([]reconciler.Container, error) { return s.config.Runtime.List(ctx) })
+	containers, err := timed(s.config.Metrics, "runtime", func() ([]state.Container, error) { return s.config.Runtime.List(ctx) })
 	if err != nil {
 		return obs, fmt.Errorf("tick of node %s: list containers: %w", s.config.Node, err)
 	}
@@ -119,8 +118,8 @@ func (s *Sensor) Tick(ctx context.Context) (state.Observation, error) {
 
 // enrich is the processor stage: class and pinning from the spec, the
 // workload's own report, and the order the fold and the policy rely on.
-func (s *Sensor) enrich(observed []state.ContainerObservation, containers []reconciler.Container) []state.ContainerObservation {
-	byID := make(map[string]reconciler.Container, len(containers))
+func (s *Sensor) enrich(observed []state.ContainerObservation, containers []state.Container) []state.ContainerObservation {
+	byID := make(map[string]state.Container, len(containers))
 	for _, c := range containers {
 		byID[c.ID] = c
 	}
@@ -163,7 +162,7 @@ func countJoined(err error) int {
 // MetadataFromApps looks containers up in app specs by app and name;
 // containers of unknown apps are best-effort.
 func MetadataFromApps(apps map[string]state.AppSpec) MetadataFunc {
-	return func(c reconciler.Container) Metadata {
+	return func(c state.Container) Metadata {
 		for _, spec := range apps[c.App].Containers {
 			if spec.Name == c.Name {
 				return Metadata{Class: spec.Class, CPUSet: spec.CPUSet}

@@ -11,22 +11,21 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/sluice-io/sluice/reconciler"
 	"github.com/sluice-io/sluice/state"
 )
 
 type fixedLister struct {
-	containers []reconciler.Container
+	containers []state.Container
 	err        error
 }
 
-func (l *fixedLister) List(context.Context) ([]reconciler.Container, error) {
+func (l *fixedLister) List(context.Context) ([]state.Container, error) {
 	return l.containers, l.err
 }
 
 type workByID map[string]*state.WorkReport
 
-func (w workByID) Work(c reconciler.Container) *state.WorkReport { return w[c.ID] }
+func (w workByID) Work(c state.Container) *state.WorkReport { return w[c.ID] }
 
 // steppingClock advances by step on every reading.
 func steppingClock(start time.Time, step time.Duration) func() time.Time {
@@ -60,8 +59,8 @@ func TestSensorTick(t *testing.T) {
 	root := t.TempDir()
 	writeTree(t, root, hostTree(0, 0, 0, 0, 0, 0))
 	writeTree(t, root, v1Tree(0, 0, 0, 0, "4242\n", 0, 0))
-	hog := reconciler.Container{ID: "batch/hog", App: "batch", Name: "hog", RuntimeID: "h", Running: true}
-	lister := &fixedLister{containers: []reconciler.Container{victim, hog}}
+	hog := state.Container{ID: "batch/hog", App: "batch", Name: "hog", RuntimeID: "h", Running: true}
+	lister := &fixedLister{containers: []state.Container{victim, hog}}
 	reg := prometheus.NewRegistry()
 	sensor := newFixtureSensor(t, root, lister, reg)
 	ctx := context.Background()
@@ -113,7 +112,7 @@ func TestMetricsLint(t *testing.T) {
 	writeTree(t, root, hostTree(0, 0, 0, 0, 0, 0))
 	writeTree(t, root, v1Tree(0, 0, 0, 0, "4242\n", 0, 0))
 	reg := prometheus.NewRegistry()
-	sensor := newFixtureSensor(t, root, &fixedLister{containers: []reconciler.Container{victim}}, reg)
+	sensor := newFixtureSensor(t, root, &fixedLister{containers: []state.Container{victim}}, reg)
 	exporter := NewPrometheusExporter(reg)
 	ctx := context.Background()
 	for range 2 {

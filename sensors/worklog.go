@@ -12,14 +12,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sluice-io/sluice/reconciler"
 	"github.com/sluice-io/sluice/state"
 )
 
 // LogStreamer copies a container's output to w; with follow it keeps
 // copying until the container stops or ctx ends. *docker.Runtime is one.
 type LogStreamer interface {
-	Logs(ctx context.Context, c reconciler.Container, follow bool, w io.Writer) error
+	Logs(ctx context.Context, c state.Container, follow bool, w io.Writer) error
 }
 
 // WorkLogConfig wires a WorkLog. Logs is required; zero values take the
@@ -116,7 +115,7 @@ var _ WorkSource = (*WorkLog)(nil)
 // followedLog is what has been read from one container since Work last
 // asked about it.
 type followedLog struct {
-	container reconciler.Container
+	container state.Container
 	reports   []workLine
 	lastPoll  time.Time
 	// newestT is the newest report time handed out, so that a follower
@@ -156,7 +155,7 @@ func NewWorkLog(ctx context.Context, config WorkLogConfig) (*WorkLog, error) {
 // new. Dated reports are summed and rescaled to the interval between the
 // two calls (see drain); undated ones are summed as they are. The first
 // call for a container starts following its log and returns nil.
-func (w *WorkLog) Work(c reconciler.Container) *state.WorkReport {
+func (w *WorkLog) Work(c state.Container) *state.WorkReport {
 	now := w.config.Clock()
 	key := followKey(c)
 	w.mu.Lock()
@@ -192,7 +191,7 @@ func (w *WorkLog) Close() error {
 }
 
 // followKey is per container instance: a recreated container is a new log.
-func followKey(c reconciler.Container) string {
+func followKey(c state.Container) string {
 	if c.RuntimeID != "" {
 		return c.RuntimeID
 	}
@@ -210,7 +209,7 @@ func (w *WorkLog) startFollower(key string, f *followedLog) {
 	w.wg.Go(func() { w.follow(key, c) })
 }
 
-func (w *WorkLog) follow(key string, c reconciler.Container) {
+func (w *WorkLog) follow(key string, c state.Container) {
 	lines := &lineWriter{
 		max:      w.config.MaxLineBytes,
 		line:     func(line []byte) { w.receive(key, line) },
@@ -258,7 +257,7 @@ func (w *WorkLog) receive(key string, line []byte) {
 	f.reports = append(f.reports, report)
 }
 
-func (w *WorkLog) malformed(c reconciler.Container, what string) {
+func (w *WorkLog) malformed(c state.Container, what string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.stats.Malformed++

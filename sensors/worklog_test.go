@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluice-io/sluice/reconciler"
 	"github.com/sluice-io/sluice/state"
 )
 
@@ -43,7 +42,7 @@ func (f *fakeStreams) queue(runtimeID string, err error) *fakeStream {
 	return s
 }
 
-func (f *fakeStreams) Logs(ctx context.Context, c reconciler.Container, follow bool, w io.Writer) error {
+func (f *fakeStreams) Logs(ctx context.Context, c state.Container, follow bool, w io.Writer) error {
 	f.mu.Lock()
 	f.calls[c.RuntimeID]++
 	queued := f.streams[c.RuntimeID]
@@ -92,7 +91,7 @@ func (m *manualTime) Advance(d time.Duration) {
 	m.now = m.now.Add(d)
 }
 
-var sineloadContainer = reconciler.Container{ID: "victim/sineload", App: "victim", Name: "sineload", RuntimeID: "abc123", Running: true}
+var sineloadContainer = state.Container{ID: "victim/sineload", App: "victim", Name: "sineload", RuntimeID: "abc123", Running: true}
 
 func newTestWorkLog(t *testing.T, streams *fakeStreams, config WorkLogConfig) (*WorkLog, *manualTime) {
 	t.Helper()
@@ -281,8 +280,8 @@ func TestWorkLogFollowersEndWithTheirContainerOrClose(t *testing.T) {
 	gone := streams.queue("gone", nil)
 	streams.queue("stays", nil)
 	wl, _ := newTestWorkLog(t, streams, WorkLogConfig{})
-	wl.Work(reconciler.Container{ID: "a/gone", RuntimeID: "gone", Running: true})
-	wl.Work(reconciler.Container{ID: "b/stays", RuntimeID: "stays", Running: true})
+	wl.Work(state.Container{ID: "a/gone", RuntimeID: "gone", Running: true})
+	wl.Work(state.Container{ID: "b/stays", RuntimeID: "stays", Running: true})
 	waitForLog(t, wl, "two followers", func(s WorkLogStats) bool { return s.Followers == 2 })
 	close(gone.chunks)
 	waitForLog(t, wl, "the removed container's follower to end", func(s WorkLogStats) bool { return s.Followers == 1 })
@@ -290,7 +289,7 @@ func TestWorkLogFollowersEndWithTheirContainerOrClose(t *testing.T) {
 	if s := wl.Stats(); s.Followers != 0 {
 		t.Fatalf("%d followers still running after Close", s.Followers)
 	}
-	if got := wl.Work(reconciler.Container{ID: "c/new", RuntimeID: "new", Running: true}); got != nil || wl.Stats().Followers != 0 {
+	if got := wl.Work(state.Container{ID: "c/new", RuntimeID: "new", Running: true}); got != nil || wl.Stats().Followers != 0 {
 		t.Fatal("a closed work log started a follower")
 	}
 }

@@ -5,30 +5,30 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/sluice-io/sluice/reconciler"
+	"github.com/sluice-io/sluice/state"
 )
 
 // CPU returns a container's CPU settings as the model holds them. The
 // shares are always set (1024 unless changed); CPUSet is "" when the
 // container may use every CPU.
-func (n *Node) CPU(ctx context.Context, rc reconciler.Container) (reconciler.CPUResources, error) {
+func (n *Node) CPU(ctx context.Context, rc state.Container) (state.CPUResources, error) {
 	if err := ctx.Err(); err != nil {
-		return reconciler.CPUResources{}, fmt.Errorf("read CPU settings of %s: %w", rc.ID, err)
+		return state.CPUResources{}, fmt.Errorf("read CPU settings of %s: %w", rc.ID, err)
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	c := n.lookup(rc)
 	if c == nil {
-		return reconciler.CPUResources{}, fmt.Errorf("read CPU settings of %s: %w", rc.ID, ErrNotFound)
+		return state.CPUResources{}, fmt.Errorf("read CPU settings of %s: %w", rc.ID, ErrNotFound)
 	}
 	shares := c.shares
-	return reconciler.CPUResources{QuotaCores: copyFloat(c.quota), Shares: &shares, CPUSet: c.cpuset}, nil
+	return state.CPUResources{QuotaCores: copyFloat(c.quota), Shares: &shares, CPUSet: c.cpuset}, nil
 }
 
 // SetCPU changes a container's CPU settings from the next tick on. A nil
 // quota removes the quota; nil shares and an empty cpuset leave them as
 // they are. Nothing changes unless every setting is valid.
-func (n *Node) SetCPU(ctx context.Context, rc reconciler.Container, r reconciler.CPUResources) error {
+func (n *Node) SetCPU(ctx context.Context, rc state.Container, r state.CPUResources) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("set CPU of %s: %w", rc.ID, err)
 	}
@@ -71,7 +71,7 @@ func formatQuota(q *float64) string {
 }
 
 // Bandwidth returns a container's uplink limit in Mbit/s; nil is unlimited.
-func (n *Node) Bandwidth(ctx context.Context, rc reconciler.Container) (*float64, error) {
+func (n *Node) Bandwidth(ctx context.Context, rc state.Container) (*float64, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("read bandwidth of %s: %w", rc.ID, err)
 	}
@@ -86,7 +86,7 @@ func (n *Node) Bandwidth(ctx context.Context, rc reconciler.Container) (*float64
 
 // SetBandwidth limits a container's uplink from the next tick on; nil
 // removes the limit.
-func (n *Node) SetBandwidth(ctx context.Context, rc reconciler.Container, mbit *float64) error {
+func (n *Node) SetBandwidth(ctx context.Context, rc state.Container, mbit *float64) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("set bandwidth of %s: %w", rc.ID, err)
 	}

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/sluice-io/sluice/reconciler"
+	"github.com/sluice-io/sluice/state"
 )
 
 // recordRun drives a node through a scripted run (containers starting,
@@ -24,14 +24,14 @@ func recordRun(t *testing.T, seed uint64, ticks int) []byte {
 	create(t, n, "victim", victimSpec())
 	var out bytes.Buffer
 	enc := json.NewEncoder(&out)
-	var hog reconciler.Container
+	var hog state.Container
 	for k := range ticks {
 		switch {
 		case k == 20:
 			hog = create(t, n, "hog", hogSpec())
 		case k > 40 && k%10 == 0:
 			quota := 0.1 + 0.05*float64(k%7)
-			if err := n.SetCPU(ctx, hog, reconciler.CPUResources{QuotaCores: &quota}); err != nil {
+			if err := n.SetCPU(ctx, hog, state.CPUResources{QuotaCores: &quota}); err != nil {
 				t.Fatal(err)
 			}
 		}

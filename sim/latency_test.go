@@ -8,7 +8,6 @@ import (
 	"testing"
 	"testing/quick"
 
-	"github.com/sluice-io/sluice/reconciler"
 	"github.com/sluice-io/sluice/state"
 )
 
@@ -177,7 +176,7 @@ func TestHalvedCPURaisesP99EveryTick(t *testing.T) {
 		}
 	}
 	half := 0.3
-	if err := n.SetCPU(context.Background(), victim, reconciler.CPUResources{QuotaCores: &half}); err != nil {
+	if err := n.SetCPU(context.Background(), victim, state.CPUResources{QuotaCores: &half}); err != nil {
 		t.Fatal(err)
 	}
 	previous := 5.0

@@ -195,10 +195,10 @@ func (n *Node) index(id string) (int, bool) {
 	})
 }
 
-// lookup finds the container a reconciler.Container value names: by its
+// lookup finds the container a state.Container value names: by its
 // runtime ID when it has one, so that a value read before a remove and
 // re-create does not reach the new container.
-func (n *Node) lookup(c reconciler.Container) *container {
+func (n *Node) lookup(c state.Container) *container {
 	found := n.byID(c.ID)
 	if found == nil || (c.RuntimeID != "" && c.RuntimeID != found.runtimeID) {
 		return nil
@@ -234,8 +234,8 @@ func (n *Node) checkMasks(mask cpu.Mask, skip *container) error {
 	return cpu.CheckCPUSets(n.cpus, masks)
 }
 
-func (c *container) asReconciler() reconciler.Container {
-	return reconciler.Container{
+func (c *container) asReconciler() state.Container {
+	return state.Container{
 		ID: c.id, App: c.app, Name: c.name, GUID: c.guid, RuntimeID: c.runtimeID,
 		Running: c.running, ExitCode: c.exitCode, SpecHash: c.specHash,
 	}

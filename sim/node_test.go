@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluice-io/sluice/reconciler"
 	"github.com/sluice-io/sluice/state"
 )
 
@@ -39,7 +38,7 @@ func hogSpec() state.ContainerSpec {
 	}
 }
 
-func create(t *testing.T, n *Node, app string, spec state.ContainerSpec) reconciler.Container {
+func create(t *testing.T, n *Node, app string, spec state.ContainerSpec) state.Container {
 	t.Helper()
 	c, err := n.Create(context.Background(), app, spec, app+"-guid", "hash-"+app)
 	if err != nil {
@@ -99,7 +98,7 @@ func TestHogFlattensVictimUntilQuotaShieldsIt(t *testing.T) {
 	// Cap the hog to what the victim leaves free: the victim drains its
 	// backlog, then follows the sine again, and the hog takes the rest.
 	quota := 0.15
-	if err := n.SetCPU(context.Background(), hog, reconciler.CPUResources{QuotaCores: &quota}); err != nil {
+	if err := n.SetCPU(context.Background(), hog, state.CPUResources{QuotaCores: &quota}); err != nil {
 		t.Fatal(err)
 	}
 	for range 40 {
@@ -261,7 +260,7 @@ func TestSetCPUReadsBackAndRejectsBadValues(t *testing.T) {
 		t.Fatalf("initial CPU %+v (%v), want no quota, 1024 shares, cpuset 0", got, err)
 	}
 	quota, shares := 0.4, uint64(256)
-	if err := n.SetCPU(ctx, hog, reconciler.CPUResources{QuotaCores: &quota, Shares: &shares, CPUSet: "1"}); err != nil {
+	if err := n.SetCPU(ctx, hog, state.CPUResources{QuotaCores: &quota, Shares: &shares, CPUSet: "1"}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ = n.CPU(ctx, hog)
@@ -269,7 +268,7 @@ func TestSetCPUReadsBackAndRejectsBadValues(t *testing.T) {
 		t.Fatalf("after SetCPU: %+v", got)
 	}
 	bad, badShares := -0.1, uint64(1)
-	for name, r := range map[string]reconciler.CPUResources{
+	for name, r := range map[string]state.CPUResources{
 		"quota":  {QuotaCores: &bad},
 		"shares": {QuotaCores: &quota, Shares: &badShares},
 		"cpuset": {QuotaCores: &quota, CPUSet: "0-3"},
@@ -283,14 +282,14 @@ func TestSetCPUReadsBackAndRejectsBadValues(t *testing.T) {
 		t.Fatalf("a rejected SetCPU changed the settings: %+v", got)
 	}
 	// A nil quota lifts it; nil shares and an empty cpuset stay.
-	if err := n.SetCPU(ctx, hog, reconciler.CPUResources{}); err != nil {
+	if err := n.SetCPU(ctx, hog, state.CPUResources{}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ = n.CPU(ctx, hog)
 	if got.QuotaCores != nil || *got.Shares != 256 || got.CPUSet != "1" {
 		t.Fatalf("after an empty SetCPU: %+v, want quota lifted and the rest kept", got)
 	}
-	if err := n.SetCPU(ctx, reconciler.Container{ID: "nope/x"}, reconciler.CPUResources{}); !errors.Is(err, ErrNotFound) {
+	if err := n.SetCPU(ctx, state.Container{ID: "nope/x"}, state.CPUResources{}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("SetCPU on a missing container: %v, want ErrNotFound", err)
 	}
 }

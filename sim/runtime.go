@@ -5,20 +5,19 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/sluice-io/sluice/reconciler"
 	"github.com/sluice-io/sluice/sim/cpu"
 	"github.com/sluice-io/sluice/sim/demand"
 	"github.com/sluice-io/sluice/state"
 )
 
 // List returns every container on the node, running or not, sorted by ID.
-func (n *Node) List(ctx context.Context) ([]reconciler.Container, error) {
+func (n *Node) List(ctx context.Context) ([]state.Container, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("list containers on %s: %w", n.name, err)
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	out := make([]reconciler.Container, len(n.all))
+	out := make([]state.Container, len(n.all))
 	for i, c := range n.all {
 		out[i] = c.asReconciler()
 	}
@@ -27,19 +26,19 @@ func (n *Node) List(ctx context.Context) ([]reconciler.Container, error) {
 
 // Create creates a container for spec and starts it at the current
 // virtual time: its demand generator's time zero.
-func (n *Node) Create(ctx context.Context, app string, spec state.ContainerSpec, guid, specHash string) (reconciler.Container, error) {
+func (n *Node) Create(ctx context.Context, app string, spec state.ContainerSpec, guid, specHash string) (state.Container, error) {
 	id := state.ContainerID(app, spec.Name)
 	if err := ctx.Err(); err != nil {
-		return reconciler.Container{}, fmt.Errorf("create %s: %w", id, err)
+		return state.Container{}, fmt.Errorf("create %s: %w", id, err)
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.byID(id) != nil {
-		return reconciler.Container{}, fmt.Errorf("create %s: %w", id, ErrConflict)
+		return state.Container{}, fmt.Errorf("create %s: %w", id, ErrConflict)
 	}
 	c, err := n.newContainer(app, spec, guid, specHash)
 	if err != nil {
-		return reconciler.Container{}, fmt.Errorf("create %s: %w", id, err)
+		return state.Container{}, fmt.Errorf("create %s: %w", id, err)
 	}
 	at, _ := n.index(id)
 	n.all = slices.Insert(n.all, at, c)
@@ -89,7 +88,7 @@ func (n *Node) newContainer(app string, spec state.ContainerSpec, guid, specHash
 
 // Stop stops a container; its CPU use ends with the current tick. Stopping
 // a stopped container succeeds.
-func (n *Node) Stop(ctx context.Context, rc reconciler.Container) error {
+func (n *Node) Stop(ctx context.Context, rc state.Container) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("stop %s: %w", rc.ID, err)
 	}
@@ -108,7 +107,7 @@ func (n *Node) Stop(ctx context.Context, rc reconciler.Container) error {
 
 // Remove deletes a container, running or not. Removing a missing one
 // succeeds.
-func (n *Node) Remove(ctx context.Context, rc reconciler.Container) error {
+func (n *Node) Remove(ctx context.Context, rc state.Container) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("remove %s: %w", rc.ID, err)
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/sluice-io/sluice/actuators/docker"
 	"github.com/sluice-io/sluice/actuators/docker/dockertest"
 	"github.com/sluice-io/sluice/internal/testenv"
-	"github.com/sluice-io/sluice/reconciler"
 	"github.com/sluice-io/sluice/state"
 )
 
@@ -46,7 +45,7 @@ func TestIntegrationContainerQuotaAndCPUSet(t *testing.T) {
 	}
 
 	quota := 0.3
-	if err := c.SetCPU(ctx, hog, reconciler.CPUResources{QuotaCores: &quota, CPUSet: "0"}); err != nil {
+	if err := c.SetCPU(ctx, hog, state.CPUResources{QuotaCores: &quota, CPUSet: "0"}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := c.CPU(ctx, hog)

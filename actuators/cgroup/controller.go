@@ -11,13 +11,14 @@ import (
 	"sync"
 
 	"github.com/sluice-io/sluice/reconciler"
+	"github.com/sluice-io/sluice/state"
 )
 
 // PIDs finds the PID of a container's main process. The Docker runtime
 // implements it; the cgroup is then read from /proc/<pid>/cgroup, which is
 // right whatever cgroup driver or parent the engine was configured with.
 type PIDs interface {
-	PID(ctx context.Context, c reconciler.Container) (int, error)
+	PID(ctx context.Context, c state.Container) (int, error)
 }
 
 // Config configures a Controller. Zero values pick a real node's defaults.
@@ -117,7 +118,7 @@ func (c *Controller) Version() Version { return c.version }
 
 // Locate finds the cgroup of container ctr: through its process when a PIDs
 // is configured, else (or if that fails) at the paths Docker's drivers use.
-func (c *Controller) Locate(ctx context.Context, ctr reconciler.Container) (Group, error) {
+func (c *Controller) Locate(ctx context.Context, ctr state.Container) (Group, error) {
 	var pidErr error
 	if c.pids != nil {
 		g, err := c.groupFromPID(ctx, ctr)
@@ -149,7 +150,7 @@ func (c *Controller) GroupOfPID(pid int) (Group, error) {
 	return g, nil
 }
 
-func (c *Controller) groupFromPID(ctx context.Context, ctr reconciler.Container) (Group, error) {
+func (c *Controller) groupFromPID(ctx context.Context, ctr state.Container) (Group, error) {
 	pid, err := c.pids.PID(ctx, ctr)
 	if err != nil {
 		return Group{}, fmt.Errorf("process of container %s: %w", ctr.ID, err)
@@ -167,7 +168,7 @@ func (c *Controller) groupFromPID(ctx context.Context, ctr reconciler.Container)
 	return g, nil
 }
 
-func (c *Controller) groupFromDriver(ctr reconciler.Container) (Group, error) {
+func (c *Controller) groupFromDriver(ctr state.Container) (Group, error) {
 	candidates, err := DriverGroups(c.version, ctr.RuntimeID)
 	if err != nil {
 		return Group{}, fmt.Errorf("container %s: %w", ctr.ID, err)
@@ -185,27 +186,27 @@ func (c *Controller) groupFromDriver(ctr reconciler.Container) (Group, error) {
 }
 
 // CPU reads the CPU settings of container ctr.
-func (c *Controller) CPU(ctx context.Context, ctr reconciler.Container) (reconciler.CPUResources, error) {
+func (c *Controller) CPU(ctx context.Context, ctr state.Container) (state.CPUResources, error) {
 	g, err := c.Locate(ctx, ctr)
 	if err != nil {
-		return reconciler.CPUResources{}, err
+		return state.CPUResources{}, err
 	}
 	return c.ReadCPU(g)
 }
 
 // ReadCPU reads the CPU settings of group g.
-func (c *Controller) ReadCPU(g Group) (reconciler.CPUResources, error) {
+func (c *Controller) ReadCPU(g Group) (state.CPUResources, error) {
 	contents := map[string]string{}
 	for _, f := range cpuFiles(c.version) {
 		text, err := c.fs.Read(g, f)
 		if err != nil {
-			return reconciler.CPUResources{}, err
+			return state.CPUResources{}, err
 		}
 		contents[f.Name] = text
 	}
 	r, err := parseCPU(c.version, contents)
 	if err != nil {
-		return reconciler.CPUResources{}, fmt.Errorf("cpu settings of %s: %w", g, err)
+		return state.CPUResources{}, fmt.Errorf("cpu settings of %s: %w", g, err)
 	}
 	if c.version == V2 {
 		c.mu.Lock()
@@ -218,7 +219,7 @@ func (c *Controller) ReadCPU(g Group) (reconciler.CPUResources, error) {
 }
 
 // SetCPU gives container ctr the CPU settings r.
-func (c *Controller) SetCPU(ctx context.Context, ctr reconciler.Container, r reconciler.CPUResources) error {
+func (c *Controller) SetCPU(ctx context.Context, ctr state.Container, r state.CPUResources) error {
 	g, err := c.Locate(ctx, ctr)
 	if err != nil {
 		return err
@@ -227,7 +228,7 @@ func (c *Controller) SetCPU(ctx context.Context, ctr reconciler.Container, r rec
 }
 
 // WriteCPU gives group g the CPU settings r.
-func (c *Controller) WriteCPU(g Group, r reconciler.CPUResources) error {
+func (c *Controller) WriteCPU(g Group, r state.CPUResources) error {
 	plan, err := PlanCPU(c.version, r)
 	if err != nil {
 		return fmt.Errorf("cpu settings for %s: %w", g, err)
@@ -244,7 +245,7 @@ func (c *Controller) WriteCPU(g Group, r reconciler.CPUResources) error {
 }
 
 // Memory reads the memory limit of container ctr in bytes; nil means none.
-func (c *Controller) Memory(ctx context.Context, ctr reconciler.Container) (*int64, error) {
+func (c *Controller) Memory(ctx context.Context, ctr state.Container) (*int64, error) {
 	g, err := c.Locate(ctx, ctr)
 	if err != nil {
 		return nil, err
@@ -261,7 +262,7 @@ func (c *Controller) Memory(ctx context.Context, ctr reconciler.Container) (*int
 }
 
 // SetMemory gives container ctr the memory limit limitBytes; nil removes it.
-func (c *Controller) SetMemory(ctx context.Context, ctr reconciler.Container, limitBytes *int64) error {
+func (c *Controller) SetMemory(ctx context.Context, ctr state.Container, limitBytes *int64) error {
 	g, err := c.Locate(ctx, ctr)
 	if err != nil {
 		return err

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluice-io/sluice/reconciler"
+	"github.com/sluice-io/sluice/state"
 )
 
 // writeTree creates files (path relative to root → content) under root.
@@ -65,7 +65,7 @@ func v2Fixture(t *testing.T, root, path string) {
 
 const runtimeID = "4f1c9a2b7d3e"
 
-var fixtureContainer = reconciler.Container{ID: "shop/web", App: "shop", Name: "web", RuntimeID: runtimeID, Running: true}
+var fixtureContainer = state.Container{ID: "shop/web", App: "shop", Name: "web", RuntimeID: runtimeID, Running: true}
 
 func newFixtureController(t *testing.T, root string, v Version, pids PIDs, procRoot string) *Controller {
 	t.Helper()
@@ -82,7 +82,7 @@ func TestControllerV1CgroupfsDriver(t *testing.T) {
 	c := newFixtureController(t, root, V1, nil, "")
 	ctx := context.Background()
 
-	err := c.SetCPU(ctx, fixtureContainer, reconciler.CPUResources{QuotaCores: cores(0.2), Shares: shares(512), CPUSet: "1"})
+	err := c.SetCPU(ctx, fixtureContainer, state.CPUResources{QuotaCores: cores(0.2), Shares: shares(512), CPUSet: "1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestControllerV1CgroupfsDriver(t *testing.T) {
 		t.Errorf("CPU read back quota %v shares %v cpuset %q, want 0.2, 512, 1", got.QuotaCores, *got.Shares, got.CPUSet)
 	}
 
-	if err := c.SetCPU(ctx, fixtureContainer, reconciler.CPUResources{}); err != nil {
+	if err := c.SetCPU(ctx, fixtureContainer, state.CPUResources{}); err != nil {
 		t.Fatal(err)
 	}
 	if got := readTree(t, root, "cpu/docker/"+runtimeID+"/cpu.cfs_quota_us"); got != "-1" {
@@ -126,7 +126,7 @@ func TestControllerV2SystemdDriver(t *testing.T) {
 	c := newFixtureController(t, root, V2, nil, "")
 	ctx := context.Background()
 
-	if err := c.SetCPU(ctx, fixtureContainer, reconciler.CPUResources{QuotaCores: cores(0.5), Shares: shares(1024), CPUSet: "0"}); err != nil {
+	if err := c.SetCPU(ctx, fixtureContainer, state.CPUResources{QuotaCores: cores(0.5), Shares: shares(1024), CPUSet: "0"}); err != nil {
 		t.Fatal(err)
 	}
 	for file, want := range map[string]string{"cpu.max": "50000 100000", "cpu.weight": "39", "cpuset.cpus": "0"} {
@@ -176,7 +176,7 @@ func testMemoryRoundTrip(t *testing.T, c *Controller, root, file, unlimited stri
 
 type fakePIDs map[string]int
 
-func (f fakePIDs) PID(_ context.Context, c reconciler.Container) (int, error) {
+func (f fakePIDs) PID(_ context.Context, c state.Container) (int, error) {
 	if pid, ok := f[c.ID]; ok {
 		return pid, nil
 	}
@@ -193,7 +193,7 @@ func TestControllerFindsGroupThroughProcess(t *testing.T) {
 		"5:memory:/other/web\n4:cpuset:/sluice/web\n3:cpu,cpuacct:/sluice/web\n0::/\n"})
 	c := newFixtureController(t, root, V1, fakePIDs{"shop/web": 4242}, proc)
 
-	if err := c.SetCPU(context.Background(), fixtureContainer, reconciler.CPUResources{QuotaCores: cores(1)}); err != nil {
+	if err := c.SetCPU(context.Background(), fixtureContainer, state.CPUResources{QuotaCores: cores(1)}); err != nil {
 		t.Fatal(err)
 	}
 	if got := readTree(t, root, "cpu/sluice/web/cpu.cfs_quota_us"); got != "100000" {
@@ -233,7 +233,7 @@ func TestControllerRefusesTheRootGroup(t *testing.T) {
 	writeTree(t, root, map[string]string{"cpu.max": "max 100000\n", "cpu.weight": "100\n"})
 	writeTree(t, proc, map[string]string{"77/cgroup": "0::/\n"})
 	c := newFixtureController(t, root, V2, fakePIDs{"shop/web": 77}, proc)
-	err := c.SetCPU(context.Background(), fixtureContainer, reconciler.CPUResources{QuotaCores: cores(0.1)})
+	err := c.SetCPU(context.Background(), fixtureContainer, state.CPUResources{QuotaCores: cores(0.1)})
 	if err == nil {
 		t.Fatal("SetCPU acted on a process in the root cgroup")
 	}
@@ -279,7 +279,7 @@ func TestApplyLeavesUnchangedFilesAlone(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	plan, err := PlanCPU(V1, reconciler.CPUResources{QuotaCores: cores(0.5)})
+	plan, err := PlanCPU(V1, state.CPUResources{QuotaCores: cores(0.5)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sluice-io/sluice/reconciler"
 	"github.com/sluice-io/sluice/state"
 )
 
@@ -62,10 +61,10 @@ const (
 )
 
 // PlanCPU computes the writes that give a cgroup the CPU settings r, in the
-// order they must happen. Following reconciler.CPUResources, a nil
+// order they must happen. Following state.CPUResources, a nil
 // QuotaCores removes the quota, a nil Shares and an empty CPUSet leave
 // those settings alone.
-func PlanCPU(v Version, r reconciler.CPUResources) ([]Write, error) {
+func PlanCPU(v Version, r state.CPUResources) ([]Write, error) {
 	var plan []Write
 	quota, err := quotaWrites(v, r.QuotaCores)
 	if err != nil {

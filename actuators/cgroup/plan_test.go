@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sluice-io/sluice/reconciler"
+	"github.com/sluice-io/sluice/state"
 )
 
 func cores(v float64) *float64 { return &v }
@@ -16,11 +16,11 @@ func TestPlanCPU(t *testing.T) {
 	tests := []struct {
 		name    string
 		version Version
-		in      reconciler.CPUResources
+		in      state.CPUResources
 		want    []Write
 	}{
 		{"v1 quota, shares and cpuset", V1,
-			reconciler.CPUResources{QuotaCores: cores(0.2), Shares: shares(512), CPUSet: "1"},
+			state.CPUResources{QuotaCores: cores(0.2), Shares: shares(512), CPUSet: "1"},
 			[]Write{
 				{File{"cpu", "cpu.cfs_period_us"}, "100000"},
 				{File{"cpu", "cpu.cfs_quota_us"}, "20000"},
@@ -28,23 +28,23 @@ func TestPlanCPU(t *testing.T) {
 				{File{"cpuset", "cpuset.cpus"}, "1"},
 			}},
 		{"v1 no quota leaves the rest alone", V1,
-			reconciler.CPUResources{},
+			state.CPUResources{},
 			[]Write{{File{"cpu", "cpu.cfs_quota_us"}, "-1"}}},
 		{"v1 quota above one core", V1,
-			reconciler.CPUResources{QuotaCores: cores(1.5)},
+			state.CPUResources{QuotaCores: cores(1.5)},
 			[]Write{
 				{File{"cpu", "cpu.cfs_period_us"}, "100000"},
 				{File{"cpu", "cpu.cfs_quota_us"}, "150000"},
 			}},
 		{"v2 quota, shares and cpuset", V2,
-			reconciler.CPUResources{QuotaCores: cores(0.2), Shares: shares(1024), CPUSet: " 0-1 "},
+			state.CPUResources{QuotaCores: cores(0.2), Shares: shares(1024), CPUSet: " 0-1 "},
 			[]Write{
 				{File{"cpu", "cpu.max"}, "20000 100000"},
 				{File{"cpu", "cpu.weight"}, "39"},
 				{File{"cpuset", "cpuset.cpus"}, "0-1"},
 			}},
 		{"v2 no quota", V2,
-			reconciler.CPUResources{Shares: shares(2)},
+			state.CPUResources{Shares: shares(2)},
 			[]Write{{File{"cpu", "cpu.max"}, "max 100000"}, {File{"cpu", "cpu.weight"}, "1"}}},
 	}
 	for _, tt := range tests {
@@ -63,15 +63,15 @@ func TestPlanCPU(t *testing.T) {
 func TestPlanCPURejectsBadInput(t *testing.T) {
 	tests := []struct {
 		name string
-		in   reconciler.CPUResources
+		in   state.CPUResources
 		want string
 	}{
-		{"zero quota", reconciler.CPUResources{QuotaCores: cores(0)}, "must be a positive number"},
-		{"negative quota", reconciler.CPUResources{QuotaCores: cores(-1)}, "must be a positive number"},
-		{"quota below the kernel minimum", reconciler.CPUResources{QuotaCores: cores(0.004)}, "below the kernel minimum of 0.01 cores"},
-		{"shares below 2", reconciler.CPUResources{Shares: shares(1)}, "cpu shares 1: must be in [2, 262144]"},
-		{"shares above the maximum", reconciler.CPUResources{Shares: shares(300000)}, "must be in [2, 262144]"},
-		{"bad cpuset", reconciler.CPUResources{CPUSet: "2-1"}, "cpuset"},
+		{"zero quota", state.CPUResources{QuotaCores: cores(0)}, "must be a positive number"},
+		{"negative quota", state.CPUResources{QuotaCores: cores(-1)}, "must be a positive number"},
+		{"quota below the kernel minimum", state.CPUResources{QuotaCores: cores(0.004)}, "below the kernel minimum of 0.01 cores"},
+		{"shares below 2", state.CPUResources{Shares: shares(1)}, "cpu shares 1: must be in [2, 262144]"},
+		{"shares above the maximum", state.CPUResources{Shares: shares(300000)}, "must be in [2, 262144]"},
+		{"bad cpuset", state.CPUResources{CPUSet: "2-1"}, "cpuset"},
 	}
 	for _, tt := range tests {
 		for _, v := range []Version{V1, V2} {

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sluice-io/sluice/reconciler"
+	"github.com/sluice-io/sluice/state"
 )
 
 // cpuFiles lists, per version, the files CPU settings are read from, keyed
@@ -31,8 +31,8 @@ func memoryFile(v Version) File {
 // parseCPU turns the contents of the files cpuFiles names (keyed by file
 // name) into CPU settings. Shares are always reported; on v2 they are the
 // shares equivalent of cpu.weight (see ParseCPUWeight).
-func parseCPU(v Version, files map[string]string) (reconciler.CPUResources, error) {
-	var r reconciler.CPUResources
+func parseCPU(v Version, files map[string]string) (state.CPUResources, error) {
+	var r state.CPUResources
 	var err error
 	if v == V2 {
 		if r.QuotaCores, err = ParseCPUMax(files["cpu.max"]); err != nil {

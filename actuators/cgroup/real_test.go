@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/sluice-io/sluice/internal/testenv"
-	"github.com/sluice-io/sluice/reconciler"
+	"github.com/sluice-io/sluice/state"
 )
 
 // spinEnv makes the test binary, re-executed as a child, burn CPU until
@@ -147,7 +147,7 @@ func TestRealCgroupQuotaThrottles(t *testing.T) {
 	pid := startSpinner(t)
 	group.join(t, pid)
 
-	spinner := reconciler.Container{ID: "test/spinner", App: "test", Name: "spinner", RuntimeID: "not-a-docker-id", Running: true}
+	spinner := state.Container{ID: "test/spinner", App: "test", Name: "spinner", RuntimeID: "not-a-docker-id", Running: true}
 	c, err := New(Config{PIDs: fakePIDs{spinner.ID: pid}})
 	if err != nil {
 		t.Fatal(err)
@@ -160,7 +160,7 @@ func TestRealCgroupQuotaThrottles(t *testing.T) {
 		t.Fatalf("Locate found %s, want the test group %s", located, group.path)
 	}
 
-	want := reconciler.CPUResources{QuotaCores: cores(0.2), Shares: shares(512), CPUSet: "0"}
+	want := state.CPUResources{QuotaCores: cores(0.2), Shares: shares(512), CPUSet: "0"}
 	if err := c.SetCPU(ctx, spinner, want); err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func TestRealCgroupQuotaThrottles(t *testing.T) {
 		t.Errorf("Memory after removing the limit = %v, %v; want none", limit, err)
 	}
 
-	if err := c.SetCPU(ctx, spinner, reconciler.CPUResources{}); err != nil {
+	if err := c.SetCPU(ctx, spinner, state.CPUResources{}); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := c.CPU(ctx, spinner); err != nil || got.QuotaCores != nil {
@@ -200,7 +200,7 @@ func TestRealCgroupQuotaThrottles(t *testing.T) {
 
 // measure returns the cores container ctr used over window and how many
 // periods were throttled meanwhile.
-func measure(t *testing.T, c *Controller, ctr reconciler.Container, window time.Duration) (cores float64, throttled uint64) {
+func measure(t *testing.T, c *Controller, ctr state.Container, window time.Duration) (cores float64, throttled uint64) {
 	t.Helper()
 	before, err := c.Stats(context.Background(), ctr)
 	if err != nil {
@@ -238,7 +238,7 @@ func cpusAllowed(t *testing.T, pid int) string {
 // packages run at the same time) can keep the spinner below its quota for
 // a while, which proves nothing either way, so it waits up to ten windows
 // for a few throttled periods instead of asserting a lower bound.
-func assertQuotaBites(t *testing.T, c *Controller, spinner reconciler.Container, quota float64) {
+func assertQuotaBites(t *testing.T, c *Controller, spinner state.Container, quota float64) {
 	t.Helper()
 	const wantThrottled, windows = 3, 10
 	var throttled uint64

@@ -8,7 +8,7 @@ import (
 	"github.com/containerd/cgroups/v3/cgroup1"
 	"github.com/containerd/cgroups/v3/cgroup2"
 
-	"github.com/sluice-io/sluice/reconciler"
+	"github.com/sluice-io/sluice/state"
 )
 
 // Stats are a container's cumulative CPU counters since its cgroup was
@@ -25,7 +25,7 @@ type Stats struct {
 }
 
 // Stats reads the CPU counters of container ctr.
-func (c *Controller) Stats(ctx context.Context, ctr reconciler.Container) (Stats, error) {
+func (c *Controller) Stats(ctx context.Context, ctr state.Container) (Stats, error) {
 	g, err := c.Locate(ctx, ctr)
 	if err != nil {
 		return Stats{}, err

@@ -9,7 +9,7 @@ import (
 	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/client"
 
-	"github.com/sluice-io/sluice/reconciler"
+	"github.com/sluice-io/sluice/state"
 )
 
 // eventSource is the part of the engine client that Events uses, so the
@@ -35,8 +35,8 @@ const (
 // sluice ID ("<app>/<container>"); ExitCode is set for die. When the stream
 // breaks it reconnects with backoff and resumes just after the last event
 // it passed on, so a short outage loses nothing.
-func (r *Runtime) Events(ctx context.Context) <-chan reconciler.ContainerEvent {
-	out := make(chan reconciler.ContainerEvent, 64)
+func (r *Runtime) Events(ctx context.Context) <-chan state.ContainerEvent {
+	out := make(chan state.ContainerEvent, 64)
 	go func() {
 		defer close(out)
 		r.watchEvents(ctx, out)
@@ -52,7 +52,7 @@ func (r *Runtime) eventFilters() client.Filters {
 	return f
 }
 
-func (r *Runtime) watchEvents(ctx context.Context, out chan<- reconciler.ContainerEvent) {
+func (r *Runtime) watchEvents(ctx context.Context, out chan<- state.ContainerEvent) {
 	var lastNanos int64 // engine time of the last event passed on; 0 before any
 	backoff := minEventBackoff
 	for {
@@ -86,7 +86,7 @@ func sinceAfter(nanos int64) string {
 
 // forwardEvents passes one subscription's events on until it fails or ctx
 // ends, and says whether it passed any on.
-func forwardEvents(ctx context.Context, res client.EventsResult, out chan<- reconciler.ContainerEvent, lastNanos *int64) (bool, error) {
+func forwardEvents(ctx context.Context, res client.EventsResult, out chan<- state.ContainerEvent, lastNanos *int64) (bool, error) {
 	forwarded := false
 	for {
 		select {
@@ -123,9 +123,9 @@ func messageNanos(m events.Message) int64 {
 // containerEvent turns an engine event into sluice's, if it is about one
 // of sluice's containers and an action sluice cares about. Container
 // events carry the container's labels as attributes.
-func containerEvent(m events.Message) (reconciler.ContainerEvent, bool) {
+func containerEvent(m events.Message) (state.ContainerEvent, bool) {
 	if m.Type != events.ContainerEventType {
-		return reconciler.ContainerEvent{}, false
+		return state.ContainerEvent{}, false
 	}
 	known := false
 	for _, a := range forwardedActions {
@@ -133,9 +133,9 @@ func containerEvent(m events.Message) (reconciler.ContainerEvent, bool) {
 	}
 	info, ok := fromLabels(m.Actor.Attributes)
 	if !known || !ok {
-		return reconciler.ContainerEvent{}, false
+		return state.ContainerEvent{}, false
 	}
-	ev := reconciler.ContainerEvent{ContainerID: info.id(), Action: string(m.Action)}
+	ev := state.ContainerEvent{ContainerID: info.id(), Action: string(m.Action)}
 	if code, err := strconv.Atoi(m.Actor.Attributes["exitCode"]); err == nil {
 		ev.ExitCode = code
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/client"
 
-	"github.com/sluice-io/sluice/reconciler"
+	"github.com/sluice-io/sluice/state"
 )
 
 // scriptedEvents plays one scripted stream per subscription and records the
@@ -74,7 +74,7 @@ func TestEventsReconnectAndResumeAfterTheLastEvent(t *testing.T) {
 	defer cancel()
 	ch := rt.Events(ctx)
 
-	var got []reconciler.ContainerEvent
+	var got []state.ContainerEvent
 	for len(got) < 2 {
 		select {
 		case ev := <-ch:
@@ -83,7 +83,7 @@ func TestEventsReconnectAndResumeAfterTheLastEvent(t *testing.T) {
 			t.Fatalf("got %v, then nothing for 5s", got)
 		}
 	}
-	want := []reconciler.ContainerEvent{
+	want := []state.ContainerEvent{
 		{ContainerID: "web/a", Action: "die", ExitCode: 137},
 		{ContainerID: "web/b", Action: "oom", ExitCode: 137},
 	}

@@ -8,13 +8,13 @@ import (
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/client"
 
-	"github.com/sluice-io/sluice/reconciler"
+	"github.com/sluice-io/sluice/state"
 )
 
 // Logs copies a container's stdout and stderr to w; with follow it keeps
 // copying until the container stops or ctx ends, and an ended ctx is not an
 // error (it is how a follower stops).
-func (r *Runtime) Logs(ctx context.Context, c reconciler.Container, follow bool, w io.Writer) error {
+func (r *Runtime) Logs(ctx context.Context, c state.Container, follow bool, w io.Writer) error {
 	rc, err := r.cli.ContainerLogs(ctx, c.RuntimeID, client.ContainerLogsOptions{
 		ShowStdout: true,
 		ShowStderr: true,

@@ -121,12 +121,12 @@ func (r *Runtime) nodeFilters() client.Filters {
 // List returns every container on this node that sluice created, running
 // or not, sorted by ID and then RuntimeID. Everything an agent that has
 // just started needs to adopt them is in the labels: ID, GUID, spec hash.
-func (r *Runtime) List(ctx context.Context) ([]reconciler.Container, error) {
+func (r *Runtime) List(ctx context.Context) ([]state.Container, error) {
 	res, err := r.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: r.nodeFilters()})
 	if err != nil {
 		return nil, fmt.Errorf("list the containers of node %s: %w", r.settings.node, err)
 	}
-	out := make([]reconciler.Container, 0, len(res.Items))
+	out := make([]state.Container, 0, len(res.Items))
 	for _, s := range res.Items {
 		info, ok := fromLabels(s.Labels)
 		if !ok {
@@ -141,7 +141,7 @@ func (r *Runtime) List(ctx context.Context) ([]reconciler.Container, error) {
 		}
 		out = append(out, c)
 	}
-	slices.SortFunc(out, func(a, b reconciler.Container) int {
+	slices.SortFunc(out, func(a, b state.Container) int {
 		return cmpJoin(strings.Compare(a.ID, b.ID), strings.Compare(a.RuntimeID, b.RuntimeID))
 	})
 	return out, nil
@@ -154,8 +154,8 @@ func cmpJoin(first, second int) int {
 	return second
 }
 
-func toContainer(info containerInfo, runtimeID string, running bool) reconciler.Container {
-	return reconciler.Container{
+func toContainer(info containerInfo, runtimeID string, running bool) state.Container {
+	return state.Container{
 		ID:        info.id(),
 		App:       info.app,
 		Name:      info.name,
@@ -186,22 +186,22 @@ func (r *Runtime) exitState(ctx context.Context, runtimeID string) (exitCode int
 // Create creates and starts the container for spec. A container left by an
 // earlier attempt with the same GUID and spec hash (created, then the start
 // failed or the answer was lost) is started rather than duplicated.
-func (r *Runtime) Create(ctx context.Context, app string, spec state.ContainerSpec, guid, specHash string) (reconciler.Container, error) {
+func (r *Runtime) Create(ctx context.Context, app string, spec state.ContainerSpec, guid, specHash string) (state.Container, error) {
 	id := state.ContainerID(app, spec.Name)
 	opts, err := createOptions(r.createSettings(), app, spec, guid, specHash)
 	if err != nil {
-		return reconciler.Container{}, fmt.Errorf("create container %s: %w", id, err)
+		return state.Container{}, fmt.Errorf("create container %s: %w", id, err)
 	}
 	runtimeID, err := r.createOrFind(ctx, opts, guid, specHash)
 	if err != nil {
-		return reconciler.Container{}, fmt.Errorf("create container %s from image %s: %w", id, spec.Image, err)
+		return state.Container{}, fmt.Errorf("create container %s from image %s: %w", id, spec.Image, err)
 	}
 	if _, err := r.cli.ContainerStart(ctx, runtimeID, client.ContainerStartOptions{}); err != nil {
 		// Leave nothing half-made behind: the retry creates afresh.
 		if _, rmErr := r.cli.ContainerRemove(context.WithoutCancel(ctx), runtimeID, client.ContainerRemoveOptions{Force: true}); rmErr != nil && !cerrdefs.IsNotFound(rmErr) {
 			r.log.Warn("could not remove a container that failed to start", "id", id, "runtime_id", shortID(runtimeID), "err", rmErr)
 		}
-		return reconciler.Container{}, fmt.Errorf("start container %s (%s) from image %s: %w", id, shortID(runtimeID), spec.Image, err)
+		return state.Container{}, fmt.Errorf("start container %s (%s) from image %s: %w", id, shortID(runtimeID), spec.Image, err)
 	}
 	r.log.Info("container started", "id", id, "runtime_id", shortID(runtimeID), "guid", guid, "image", spec.Image)
 	info := containerInfo{app: app, name: spec.Name, guid: guid, specHash: specHash}
@@ -238,7 +238,7 @@ func (r *Runtime) createOrFind(ctx context.Context, opts client.ContainerCreateO
 
 // Stop sends SIGTERM and, after the stop timeout, SIGKILL. Stopping a
 // stopped or missing container succeeds.
-func (r *Runtime) Stop(ctx context.Context, c reconciler.Container) error {
+func (r *Runtime) Stop(ctx context.Context, c state.Container) error {
 	timeout := r.settings.stopTimeout
 	_, err := r.cli.ContainerStop(ctx, c.RuntimeID, client.ContainerStopOptions{Timeout: &timeout})
 	if err != nil && !cerrdefs.IsNotFound(err) {
@@ -249,7 +249,7 @@ func (r *Runtime) Stop(ctx context.Context, c reconciler.Container) error {
 
 // Remove deletes a container, killing it first if it runs. Removing a
 // missing container, or one already being removed, succeeds.
-func (r *Runtime) Remove(ctx context.Context, c reconciler.Container) error {
+func (r *Runtime) Remove(ctx context.Context, c state.Container) error {
 	_, err := r.cli.ContainerRemove(ctx, c.RuntimeID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 	if err != nil && !cerrdefs.IsNotFound(err) && !alreadyBeingRemoved(err) {
 		return fmt.Errorf("remove container %s (%s): %w", c.ID, shortID(c.RuntimeID), err)
@@ -265,7 +265,7 @@ func alreadyBeingRemoved(err error) bool {
 
 // Kill sends signal ("KILL", "TERM", ...) to a container's main process.
 // Tests use it to make a container die the way a crash would.
-func (r *Runtime) Kill(ctx context.Context, c reconciler.Container, signal string) error {
+func (r *Runtime) Kill(ctx context.Context, c state.Container, signal string) error {
 	if _, err := r.cli.ContainerKill(ctx, c.RuntimeID, client.ContainerKillOptions{Signal: signal}); err != nil {
 		return fmt.Errorf("kill container %s (%s) with %s: %w", c.ID, shortID(c.RuntimeID), signal, err)
 	}
@@ -274,7 +274,7 @@ func (r *Runtime) Kill(ctx context.Context, c reconciler.Container, signal strin
 
 // PID is the host PID of a running container's main process, which is how
 // the cgroup and tc actuators find its cgroup and network namespace.
-func (r *Runtime) PID(ctx context.Context, c reconciler.Container) (int, error) {
+func (r *Runtime) PID(ctx context.Context, c state.Container) (int, error) {
 	res, err := r.cli.ContainerInspect(ctx, c.RuntimeID, client.ContainerInspectOptions{})
 	if err != nil {
 		return 0, fmt.Errorf("inspect container %s (%s): %w", c.ID, shortID(c.RuntimeID), err)

@@ -14,7 +14,6 @@ import (
 
 	"github.com/sluice-io/sluice/actuators/docker"
 	"github.com/sluice-io/sluice/actuators/docker/dockertest"
-	"github.com/sluice-io/sluice/reconciler"
 	"github.com/sluice-io/sluice/state"
 )
 
@@ -48,7 +47,7 @@ func cappedHog(image string) state.ContainerSpec {
 	}
 }
 
-func inspect(t *testing.T, rt *docker.Runtime, c reconciler.Container) client.ContainerInspectResult {
+func inspect(t *testing.T, rt *docker.Runtime, c state.Container) client.ContainerInspectResult {
 	t.Helper()
 	res, err := rt.Client().ContainerInspect(t.Context(), c.RuntimeID, client.ContainerInspectOptions{})
 	if err != nil {
@@ -57,7 +56,7 @@ func inspect(t *testing.T, rt *docker.Runtime, c reconciler.Container) client.Co
 	return res
 }
 
-func list(t *testing.T, rt *docker.Runtime) []reconciler.Container {
+func list(t *testing.T, rt *docker.Runtime) []state.Container {
 	t.Helper()
 	cs, err := rt.List(t.Context())
 	if err != nil {
@@ -183,21 +182,21 @@ func TestIntegrationKillMakesADieEventWithTheExitCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitForEvent(t, events, reconciler.ContainerEvent{ContainerID: "batch/hog", Action: "start"})
+	waitForEvent(t, events, state.ContainerEvent{ContainerID: "batch/hog", Action: "start"})
 	if err := rt.Kill(ctx, c, "KILL"); err != nil {
 		t.Fatal(err)
 	}
-	waitForEvent(t, events, reconciler.ContainerEvent{ContainerID: "batch/hog", Action: "die", ExitCode: 137})
+	waitForEvent(t, events, state.ContainerEvent{ContainerID: "batch/hog", Action: "die", ExitCode: 137})
 	got := list(t, rt)
 	if len(got) != 1 || got[0].Running || got[0].ExitCode != 137 || got[0].OOMKilled {
 		t.Fatalf("after kill -9, List = %+v, want one stopped container with exit code 137, not OOM-killed", got)
 	}
 }
 
-func waitForEvent(t *testing.T, events <-chan reconciler.ContainerEvent, want reconciler.ContainerEvent) {
+func waitForEvent(t *testing.T, events <-chan state.ContainerEvent, want state.ContainerEvent) {
 	t.Helper()
 	deadline := time.After(15 * time.Second)
-	var seen []reconciler.ContainerEvent
+	var seen []state.ContainerEvent
 	for {
 		select {
 		case ev, ok := <-events:
@@ -235,7 +234,7 @@ func TestIntegrationANewRuntimeListsWhatTheLastOneLeft(t *testing.T) {
 	}
 	defer restarted.Close()
 	after := list(t, restarted)
-	want := []reconciler.Container{hog, server} // sorted by ID: batch/hog < web/server
+	want := []state.Container{hog, server} // sorted by ID: batch/hog < web/server
 	if !slices.Equal(after, want) || !slices.Equal(before, want) {
 		t.Fatalf("after a restart List = %+v\nbefore it = %+v\nwant %+v", after, before, want)
 	}
@@ -308,7 +307,7 @@ func TestIntegrationNetloadAcrossTheBridge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitForEvent(t, events, reconciler.ContainerEvent{ContainerID: "net/send", Action: "die"})
+	waitForEvent(t, events, state.ContainerEvent{ContainerID: "net/send", Action: "die"})
 	var out bytes.Buffer
 	if err := rt.Logs(ctx, sender, false, &out); err != nil {
 		t.Fatal(err)

@@ -16,7 +16,6 @@ import (
 	"github.com/sluice-io/sluice/actuators/docker/dockertest"
 	"github.com/sluice-io/sluice/actuators/tc"
 	"github.com/sluice-io/sluice/internal/testenv"
-	"github.com/sluice-io/sluice/reconciler"
 	"github.com/sluice-io/sluice/state"
 )
 
@@ -114,7 +113,7 @@ func steadyRate(t *testing.T, logs []byte) (float64, int) {
 }
 
 // bridgeAddr is the address Docker gave container c on its network.
-func bridgeAddr(ctx context.Context, rt *docker.Runtime, c reconciler.Container) (netip.Addr, error) {
+func bridgeAddr(ctx context.Context, rt *docker.Runtime, c state.Container) (netip.Addr, error) {
 	res, err := rt.Client().ContainerInspect(ctx, c.RuntimeID, client.ContainerInspectOptions{})
 	if err != nil {
 		return netip.Addr{}, err

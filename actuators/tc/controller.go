@@ -13,13 +13,14 @@ import (
 	"github.com/vishvananda/netns"
 
 	"github.com/sluice-io/sluice/reconciler"
+	"github.com/sluice-io/sluice/state"
 )
 
 // PIDs finds the PID of a process in a container's network namespace. The
 // Docker runtime implements it; to this package a container is just a PID
 // whose network namespace holds the link to shape.
 type PIDs interface {
-	PID(ctx context.Context, c reconciler.Container) (int, error)
+	PID(ctx context.Context, c state.Container) (int, error)
 }
 
 // DefaultLink is the interface Docker gives a container on a bridge.
@@ -66,19 +67,19 @@ func New(cfg Config) (*Controller, error) {
 
 // Bandwidth reads container ctr's uplink limit in Mbit/s; nil means no
 // qdisc of sluice's limits the link.
-func (c *Controller) Bandwidth(ctx context.Context, ctr reconciler.Container) (*float64, error) {
+func (c *Controller) Bandwidth(ctx context.Context, ctr state.Container) (*float64, error) {
 	s, err := c.Shape(ctx, ctr)
 	return s.Mbit, err
 }
 
 // SetBandwidth limits container ctr's uplink to mbit Mbit/s; nil removes
 // the limit and leaves any delay in place.
-func (c *Controller) SetBandwidth(ctx context.Context, ctr reconciler.Container, mbit *float64) error {
+func (c *Controller) SetBandwidth(ctx context.Context, ctr state.Container, mbit *float64) error {
 	return c.update(ctx, ctr, func(s *Shape) { s.Mbit = mbit })
 }
 
 // Delay reads the delay sluice added to container ctr's uplink.
-func (c *Controller) Delay(ctx context.Context, ctr reconciler.Container) (*time.Duration, error) {
+func (c *Controller) Delay(ctx context.Context, ctr state.Container) (*time.Duration, error) {
 	s, err := c.Shape(ctx, ctr)
 	return s.Delay, err
 }
@@ -87,12 +88,12 @@ func (c *Controller) Delay(ctx context.Context, ctr reconciler.Container) (*time
 // the delay and leaves any bandwidth limit in place. It needs netem and
 // returns ErrNetemUnavailable, leaving the link as it was, when the kernel
 // lacks it.
-func (c *Controller) SetDelay(ctx context.Context, ctr reconciler.Container, delay *time.Duration) error {
+func (c *Controller) SetDelay(ctx context.Context, ctr state.Container, delay *time.Duration) error {
 	return c.update(ctx, ctr, func(s *Shape) { s.Delay = delay })
 }
 
 // Shape reads the rate and delay sluice set on container ctr's link.
-func (c *Controller) Shape(ctx context.Context, ctr reconciler.Container) (Shape, error) {
+func (c *Controller) Shape(ctx context.Context, ctr state.Container) (Shape, error) {
 	var s Shape
 	err := c.withLink(ctx, ctr, func(h *netlink.Handle, link netlink.Link) error {
 		root, err := rootQdisc(h, link)
@@ -104,7 +105,7 @@ func (c *Controller) Shape(ctx context.Context, ctr reconciler.Container) (Shape
 
 // update reads the link's shape, changes it with change and puts the
 // resulting root qdisc in place.
-func (c *Controller) update(ctx context.Context, ctr reconciler.Container, change func(*Shape)) error {
+func (c *Controller) update(ctx context.Context, ctr state.Container, change func(*Shape)) error {
 	return c.withLink(ctx, ctr, func(h *netlink.Handle, link netlink.Link) error {
 		current, err := rootQdisc(h, link)
 		if err != nil {
@@ -192,7 +193,7 @@ func rootQdisc(h *netlink.Handle, link netlink.Link) (netlink.Qdisc, error) {
 // inside the namespace once (netlink.NewHandleAt switches a locked thread
 // in and back), so no goroutine of sluice's ever runs in the container's
 // namespace.
-func (c *Controller) withLink(ctx context.Context, ctr reconciler.Container, fn func(*netlink.Handle, netlink.Link) error) error {
+func (c *Controller) withLink(ctx context.Context, ctr state.Container, fn func(*netlink.Handle, netlink.Link) error) error {
 	pid, err := c.pids.PID(ctx, ctr)
 	if err != nil {
 		return fmt.Errorf("process of container %s: %w", ctr.ID, err)

@@ -17,7 +17,7 @@ import (
 	"github.com/vishvananda/netns"
 
 	"github.com/sluice-io/sluice/internal/testenv"
-	"github.com/sluice-io/sluice/reconciler"
+	"github.com/sluice-io/sluice/state"
 )
 
 // holdEnv makes the test binary, re-executed as a child in a new network
@@ -43,7 +43,7 @@ const (
 
 type fakePIDs map[string]int
 
-func (f fakePIDs) PID(_ context.Context, c reconciler.Container) (int, error) {
+func (f fakePIDs) PID(_ context.Context, c state.Container) (int, error) {
 	if pid, ok := f[c.ID]; ok {
 		return pid, nil
 	}
@@ -296,7 +296,7 @@ func TestRealBandwidthRefusesTheHostNamespace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = c.SetBandwidth(context.Background(), reconciler.Container{ID: "test/host"}, ptr(1))
+	err = c.SetBandwidth(context.Background(), state.Container{ID: "test/host"}, ptr(1))
 	if err == nil {
 		t.Fatal("SetBandwidth shaped the host namespace's loopback")
 	}
@@ -350,11 +350,11 @@ func ptr(v float64) *float64 { return &v }
 
 // senderAndSink connects two fresh namespaces by a veth pair and returns a
 // controller that shapes the sender's side, the sender, and both PIDs.
-func senderAndSink(t *testing.T) (c *Controller, sender reconciler.Container, senderPID, sinkPID int) {
+func senderAndSink(t *testing.T) (c *Controller, sender state.Container, senderPID, sinkPID int) {
 	t.Helper()
 	senderPID, sinkPID = startNamespace(t), startNamespace(t)
 	connect(t, link{senderPID, DefaultLink, senderAddr}, link{sinkPID, "sink0", sinkAddr})
-	sender = reconciler.Container{ID: "test/sender", App: "test", Name: "sender", Running: true}
+	sender = state.Container{ID: "test/sender", App: "test", Name: "sender", Running: true}
 	c, err := New(Config{PIDs: fakePIDs{sender.ID: senderPID}})
 	if err != nil {
 		t.Fatal(err)

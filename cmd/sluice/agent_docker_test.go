@@ -23,7 +23,6 @@ import (
 	"github.com/sluice-io/sluice/actuators/docker"
 	"github.com/sluice-io/sluice/actuators/docker/dockertest"
 	"github.com/sluice-io/sluice/internal/testenv"
-	"github.com/sluice-io/sluice/reconciler"
 	"github.com/sluice-io/sluice/state"
 )
 
@@ -357,7 +356,7 @@ func TestDockerAgentRestartsKilledContainer(t *testing.T) {
 	n.apply(idleSpec("crashy"))
 	before := n.waitPhase("crashy", state.Ready).Containers[0]
 
-	victim := reconciler.Container{ID: "crashy/sink", RuntimeID: before.RuntimeID}
+	victim := state.Container{ID: "crashy/sink", RuntimeID: before.RuntimeID}
 	if err := n.rt.Kill(context.Background(), victim, "KILL"); err != nil {
 		t.Fatal(err)
 	}

@@ -167,7 +167,7 @@ func (d *dockerRuntime) openSensor(ctx context.Context, ao *agentOptions, logger
 		Node: ao.node, Clock: time.Now, Host: host,
 		Containers: sensors.NewContainerCollector(sensors.ContainerConfig{}, d.runtime, logger),
 		Runtime:    d.runtime,
-		Metadata:   func(c reconciler.Container) sensors.Metadata { return sensors.MetadataFromApps(*d.apps.Load())(c) },
+		Metadata:   func(c state.Container) sensors.Metadata { return sensors.MetadataFromApps(*d.apps.Load())(c) },
 		Work:       d.work,
 		Logger:     logger,
 	})

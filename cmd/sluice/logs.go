@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-io/sluice/actuators/docker"
-	"github.com/sluice-io/sluice/reconciler"
 	"github.com/sluice-io/sluice/state"
 )
 
@@ -66,12 +65,12 @@ func appLogs(ctx context.Context, opts *globalOptions, app, only string, follow 
 
 // appContainers finds the app's containers; following several at once
 // would interleave them, so -f needs one (choose it with --container).
-func appContainers(ctx context.Context, rt *docker.Runtime, app, only string) ([]reconciler.Container, error) {
+func appContainers(ctx context.Context, rt *docker.Runtime, app, only string) ([]state.Container, error) {
 	all, err := rt.List(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var out []reconciler.Container
+	var out []state.Container
 	for _, c := range all {
 		if c.App == app && (only == "" || c.Name == only) {
 			out = append(out, c)

@@ -51,8 +51,8 @@ func (c Call) String() string {
 }
 
 type entry struct {
-	container reconciler.Container
-	cpu       reconciler.CPUResources
+	container state.Container
+	cpu       state.CPUResources
 	bandwidth *float64
 }
 
@@ -65,7 +65,7 @@ type Runtime struct {
 	entries     []*entry
 	calls       []Call
 	failures    map[string][]error
-	subscribers []chan reconciler.ContainerEvent
+	subscribers []chan state.ContainerEvent
 }
 
 // NewRuntime returns an empty runtime.
@@ -87,7 +87,7 @@ func (r *Runtime) Fail(op, containerID string, err error, times int) {
 
 // Add puts a container in place as if an earlier agent had created it, for
 // adoption tests. An empty RuntimeID gets a fresh one.
-func (r *Runtime) Add(container reconciler.Container, cpu reconciler.CPUResources) reconciler.Container {
+func (r *Runtime) Add(container state.Container, cpu state.CPUResources) state.Container {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if container.RuntimeID == "" {
@@ -111,7 +111,7 @@ func (r *Runtime) Kill(id string, exitCode int, oom bool) error {
 			if oom {
 				action = "oom"
 			}
-			r.publish(reconciler.ContainerEvent{ContainerID: id, Action: action, ExitCode: exitCode})
+			r.publish(state.ContainerEvent{ContainerID: id, Action: action, ExitCode: exitCode})
 			return nil
 		}
 	}
@@ -144,13 +144,13 @@ func (r *Runtime) CountCalls(op, containerID string) int {
 }
 
 // List returns every container, sorted by ID and runtime ID.
-func (r *Runtime) List(ctx context.Context) ([]reconciler.Container, error) {
+func (r *Runtime) List(ctx context.Context) ([]state.Container, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.injected("list", ""); err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}
-	out := make([]reconciler.Container, 0, len(r.entries))
+	out := make([]state.Container, 0, len(r.entries))
 	for _, e := range r.entries {
 		out = append(out, e.container)
 	}
@@ -164,18 +164,18 @@ func (r *Runtime) List(ctx context.Context) ([]reconciler.Container, error) {
 }
 
 // Create creates and starts a container.
-func (r *Runtime) Create(ctx context.Context, app string, spec state.ContainerSpec, guid, specHash string) (reconciler.Container, error) {
+func (r *Runtime) Create(ctx context.Context, app string, spec state.ContainerSpec, guid, specHash string) (state.Container, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	id := state.ContainerID(app, spec.Name)
 	detail := fmt.Sprintf("image=%s guid=%s hash=%s", spec.Image, guid, specHash)
 	if err := r.record("create", id, detail); err != nil {
-		return reconciler.Container{}, fmt.Errorf("create %s: %w", id, err)
+		return state.Container{}, fmt.Errorf("create %s: %w", id, err)
 	}
-	container := reconciler.Container{
+	container := state.Container{
 		ID: id, App: app, Name: spec.Name, GUID: guid, RuntimeID: r.newRuntimeID(), Running: true, SpecHash: specHash,
 	}
-	cpu := reconciler.CPUResources{
+	cpu := state.CPUResources{
 		QuotaCores: spec.Resources.CPUQuotaCores, Shares: spec.Resources.CPUShares, CPUSet: spec.CPUSet,
 	}
 	r.entries = append(r.entries, &entry{container: container, cpu: cpu})
@@ -183,7 +183,7 @@ func (r *Runtime) Create(ctx context.Context, app string, spec state.ContainerSp
 }
 
 // Stop stops a container; a missing or stopped one is fine.
-func (r *Runtime) Stop(ctx context.Context, c reconciler.Container) error {
+func (r *Runtime) Stop(ctx context.Context, c state.Container) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.record("stop", c.ID, c.RuntimeID); err != nil {
@@ -198,7 +198,7 @@ func (r *Runtime) Stop(ctx context.Context, c reconciler.Container) error {
 
 // Remove deletes a stopped container; a missing one is fine, a running one
 // is refused, as Docker refuses without force.
-func (r *Runtime) Remove(ctx context.Context, c reconciler.Container) error {
+func (r *Runtime) Remove(ctx context.Context, c state.Container) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if e := r.find(c.RuntimeID); e != nil && e.container.Running {
@@ -221,10 +221,10 @@ func (r *Runtime) Remove(ctx context.Context, c reconciler.Container) error {
 // Events streams die and oom events until ctx ends. Events that find the
 // subscriber's buffer full are dropped: they only wake the reconciler,
 // which reads the state itself.
-func (r *Runtime) Events(ctx context.Context) <-chan reconciler.ContainerEvent {
+func (r *Runtime) Events(ctx context.Context) <-chan state.ContainerEvent {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	ch := make(chan reconciler.ContainerEvent, 64)
+	ch := make(chan state.ContainerEvent, 64)
 	r.subscribers = append(r.subscribers, ch)
 	go func() {
 		<-ctx.Done()
@@ -241,7 +241,7 @@ func (r *Runtime) Events(ctx context.Context) <-chan reconciler.ContainerEvent {
 	return ch
 }
 
-func (r *Runtime) publish(ev reconciler.ContainerEvent) {
+func (r *Runtime) publish(ev state.ContainerEvent) {
 	for _, sub := range r.subscribers {
 		select {
 		case sub <- ev:
@@ -287,7 +287,7 @@ func (r *Runtime) injected(op, containerID string) error {
 
 // SetActualCPU changes a container's CPU settings behind the reconciler's
 // back, as an operator with a shell might.
-func (r *Runtime) SetActualCPU(id string, cpu reconciler.CPUResources) error {
+func (r *Runtime) SetActualCPU(id string, cpu state.CPUResources) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, e := range r.entries {
@@ -306,20 +306,20 @@ type CPU struct{ runtime *Runtime }
 func NewCPU(runtime *Runtime) *CPU { return &CPU{runtime: runtime} }
 
 // CPU returns the container's settings.
-func (c *CPU) CPU(ctx context.Context, container reconciler.Container) (reconciler.CPUResources, error) {
+func (c *CPU) CPU(ctx context.Context, container state.Container) (state.CPUResources, error) {
 	r := c.runtime
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e := r.find(container.RuntimeID)
 	if e == nil {
-		return reconciler.CPUResources{}, fmt.Errorf("read cpu of %s (%s): %w", container.ID, container.RuntimeID, ErrNoSuchContainer)
+		return state.CPUResources{}, fmt.Errorf("read cpu of %s (%s): %w", container.ID, container.RuntimeID, ErrNoSuchContainer)
 	}
 	return e.cpu, nil
 }
 
 // SetCPU writes the settings: the quota always (nil lifts it), shares and
 // cpuset only when given.
-func (c *CPU) SetCPU(ctx context.Context, container reconciler.Container, res reconciler.CPUResources) error {
+func (c *CPU) SetCPU(ctx context.Context, container state.Container, res state.CPUResources) error {
 	r := c.runtime
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -347,7 +347,7 @@ type Bandwidth struct{ runtime *Runtime }
 func NewBandwidth(runtime *Runtime) *Bandwidth { return &Bandwidth{runtime: runtime} }
 
 // Bandwidth returns the container's limit in Mbit/s, nil for none.
-func (b *Bandwidth) Bandwidth(ctx context.Context, container reconciler.Container) (*float64, error) {
+func (b *Bandwidth) Bandwidth(ctx context.Context, container state.Container) (*float64, error) {
 	r := b.runtime
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -359,7 +359,7 @@ func (b *Bandwidth) Bandwidth(ctx context.Context, container reconciler.Containe
 }
 
 // SetBandwidth writes the limit; nil lifts it.
-func (b *Bandwidth) SetBandwidth(ctx context.Context, container reconciler.Container, mbit *float64) error {
+func (b *Bandwidth) SetBandwidth(ctx context.Context, container state.Container, mbit *float64) error {
 	r := b.runtime
 	r.mu.Lock()
 	defer r.mu.Unlock()

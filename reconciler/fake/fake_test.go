@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluice-io/sluice/reconciler"
 	"github.com/sluice-io/sluice/reconciler/fake"
 	"github.com/sluice-io/sluice/state"
 )
@@ -41,7 +40,7 @@ func TestRuntimeRecordsAndBehavesLikeDocker(t *testing.T) {
 	}
 	select {
 	case ev := <-events:
-		if ev != (reconciler.ContainerEvent{ContainerID: "web/api", Action: "oom", ExitCode: 137}) {
+		if ev != (state.ContainerEvent{ContainerID: "web/api", Action: "oom", ExitCode: 137}) {
 			t.Fatalf("event %+v", ev)
 		}
 	case <-time.After(time.Second):

@@ -3,7 +3,7 @@ package traces
 import (
 	"sync/atomic"
 
-	"github.com/sluice-io/sluice/reconciler"
+	"github.com/sluice-io/sluice/state"
 )
 
 // Directory maps GUIDs to containers. The agent calls Update with the
@@ -19,7 +19,7 @@ func NewDirectory() *Directory { return &Directory{} }
 
 // Update replaces the bindings with those of containers; containers
 // without a GUID cannot be named by a span and are left out.
-func (d *Directory) Update(containers []reconciler.Container) {
+func (d *Directory) Update(containers []state.Container) {
 	byGUID := make(map[string]Binding, len(containers))
 	for _, c := range containers {
 		if c.GUID != "" {

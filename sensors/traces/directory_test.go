@@ -3,7 +3,7 @@ package traces
 import (
 	"testing"
 
-	"github.com/sluice-io/sluice/reconciler"
+	"github.com/sluice-io/sluice/state"
 )
 
 func TestDirectoryBindsGUIDsFromTheRuntimesList(t *testing.T) {
@@ -11,7 +11,7 @@ func TestDirectoryBindsGUIDsFromTheRuntimesList(t *testing.T) {
 	if _, ok := d.Resolve("sineload-1a2b"); ok {
 		t.Fatal("an empty directory resolved a GUID")
 	}
-	d.Update([]reconciler.Container{
+	d.Update([]state.Container{
 		{ID: "shield/victim", App: "shield", Name: "victim", GUID: "sineload-1a2b"},
 		{ID: "shield/hog", App: "shield", Name: "hog", GUID: "cpuhog-3c4d"},
 		{ID: "old/nameless", App: "old", Name: "nameless"},
@@ -22,7 +22,7 @@ func TestDirectoryBindsGUIDsFromTheRuntimesList(t *testing.T) {
 	if _, ok := d.Resolve(""); ok {
 		t.Error("a container without a GUID was bound to the empty service name")
 	}
-	d.Update([]reconciler.Container{{ID: "shield/hog", App: "shield", Name: "hog", GUID: "cpuhog-3c4d"}})
+	d.Update([]state.Container{{ID: "shield/hog", App: "shield", Name: "hog", GUID: "cpuhog-3c4d"}})
 	if _, ok := d.Resolve("sineload-1a2b"); ok {
 		t.Error("a removed container still resolves")
 	}
@@ -45,7 +45,7 @@ func TestCollectorBindsSpansThroughTheDirectory(t *testing.T) {
 	if snap := c.Snapshot(); len(snap.Containers) != 0 || c.dropped(DropUnknownService) != 3 {
 		t.Fatalf("before the directory knew it: %+v, %g unknown", snap.Containers, c.dropped(DropUnknownService))
 	}
-	d.Update([]reconciler.Container{{ID: "shield/victim", App: "shield", Name: "victim", GUID: "sineload-1a2b"}})
+	d.Update([]state.Container{{ID: "shield/victim", App: "shield", Name: "victim", GUID: "sineload-1a2b"}})
 	export(10)
 	if got := c.Snapshot().Containers["shield/victim"].Count; got != 3 {
 		t.Errorf("victim count = %d, want 3", got)

@@ -15,7 +15,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/sluice-io/sluice/reconciler"
 	"github.com/sluice-io/sluice/state"
 )
 
@@ -104,9 +103,9 @@ func (in *Intake) Run(ctx context.Context) error { return in.collector.Start(ctx
 // Apply adds the latency of the spans received since the last tick to obs,
 // and binds the observed containers' GUIDs for the spans still to come.
 func (in *Intake) Apply(obs *state.Observation) {
-	containers := make([]reconciler.Container, len(obs.Containers))
+	containers := make([]state.Container, len(obs.Containers))
 	for i, c := range obs.Containers {
-		containers[i] = reconciler.Container{ID: c.ID, App: c.App, Name: c.Name, GUID: c.GUID}
+		containers[i] = state.Container{ID: c.ID, App: c.App, Name: c.Name, GUID: c.GUID}
 	}
 	in.directory.Update(containers)
 	in.collector.Snapshot().Apply(obs)
