@@ -136,9 +136,12 @@ func (r *Runner) writeStatuses(ctx context.Context, statuses []state.AppStatus) 
 			if err != nil {
 				return written, fmt.Errorf("encode status of app %s: %w", status.App, err)
 			}
-			ops = append(ops, state.Put(state.Keys.Status(status.App), value))
+			ops = append(ops, state.Put(state.Keys.Status(r.cfg.Node, status.App), value))
 		}
-		if _, err := r.cfg.Store.Txn(ctx, ops...); err != nil {
+		writeCtx, cancel := context.WithTimeout(ctx, r.cfg.StoreTimeout)
+		_, err := r.cfg.Store.Txn(writeCtx, ops...)
+		cancel()
+		if err != nil {
 			return written, fmt.Errorf("write %d app statuses of node %s: %w", len(ops), r.cfg.Node, err)
 		}
 		for _, status := range batch {

@@ -86,7 +86,7 @@ func applySpecs(ctx context.Context, opts *globalOptions, specs []state.AppSpec)
 		if err != nil {
 			return fmt.Errorf("encode app %s: %w", spec.Name, err)
 		}
-		ops = append(ops, state.Put(state.Keys.App(spec.Name), value))
+		ops = append(ops, state.Put(state.Keys.App(spec.Node, spec.Name), value))
 	}
 	rev, err := store.Txn(ctx, ops...)
 	if err != nil {
@@ -99,6 +99,7 @@ func applySpecs(ctx context.Context, opts *globalOptions, specs []state.AppSpec)
 }
 
 func newDeleteCommand(opts *globalOptions) *cobra.Command {
+	var node string
 	cmd := &cobra.Command{
 		Use:   "delete app NAME...",
 		Short: "Delete apps: their containers are stopped and removed",
@@ -107,32 +108,31 @@ func newDeleteCommand(opts *globalOptions) *cobra.Command {
 			if args[0] != "app" && args[0] != "apps" {
 				return fmt.Errorf("delete %s: only apps can be deleted", args[0])
 			}
-			return deleteApps(cmd.Context(), opts, args[1:])
+			return deleteApps(cmd.Context(), opts, node, args[1:])
 		},
 	}
+	addNodeFlag(cmd, &node)
 	return cmd
 }
 
-func deleteApps(ctx context.Context, opts *globalOptions, names []string) error {
-	store, err := opts.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	for _, name := range names {
-		_, found, _, err := store.Get(ctx, state.Keys.App(name))
-		if err != nil {
-			return fmt.Errorf("read app %s: %w", name, err)
+func deleteApps(ctx context.Context, opts *globalOptions, node string, names []string) error {
+	return opts.withStoreCluster(ctx, func(store state.Store, cluster state.ClusterView) error {
+		for _, name := range names {
+			view, err := appNodeView(cluster, name, node)
+			if err != nil {
+				return err
+			}
+			spec, ok := view.Apps[name]
+			if !ok {
+				return fmt.Errorf("app %s: no spec to delete", name)
+			}
+			if _, err := store.Txn(ctx, state.Delete(state.Keys.App(spec.Node, name))); err != nil {
+				return fmt.Errorf("delete app %s: %w", name, err)
+			}
+			fmt.Fprintf(opts.stdout, "app/%s deleted\n", name)
 		}
-		if !found {
-			return fmt.Errorf("app %s: not found", name)
-		}
-		if _, err := store.Txn(ctx, state.Delete(state.Keys.App(name))); err != nil {
-			return fmt.Errorf("delete app %s: %w", name, err)
-		}
-		fmt.Fprintf(opts.stdout, "app/%s deleted\n", name)
-	}
-	return nil
+		return nil
+	})
 }
 
 // containerNames lists an app's containers for a table cell.

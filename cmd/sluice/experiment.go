@@ -11,8 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sluice-io/sluice/experiment"
 	"github.com/sluice-io/sluice/policies"
-	"github.com/sluice-io/sluice/sim/experiment"
 	"github.com/sluice-io/sluice/sim/scenario"
 	"github.com/sluice-io/sluice/state"
 )
