@@ -57,7 +57,12 @@ func (c *Core) observe(in Input) world {
 		// unpinned one may have been meant for any node, and each reports
 		// it in its own status.
 		if ref := state.ParseKey(key); ref.Kind == state.KindApp && view.Apps[ref.Name].Node != c.node {
-			get(ref.Name).invalid = view.Errors[key]
+			app := get(ref.Name)
+			app.invalid = view.Errors[key]
+			// A rejected pinned spec leaves an unpinned one of the same
+			// name in view.Apps; running that would run what the node's
+			// own key no longer asks for, so the app has no spec here.
+			app.spec = nil
 		}
 	}
 	for _, container := range sortedContainers(in.Containers) {
