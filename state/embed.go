@@ -181,9 +181,13 @@ func (e *Embedded) Client() (*clientv3.Client, error) {
 // Err reports a failure of the running server.
 func (e *Embedded) Err() <-chan error { return e.etcd.Err() }
 
-// Close stops the server and waits for it to let go of its data dir.
+// Close stops the server and waits for it to let go of its data dir. Later
+// calls do nothing, so a test can stop the server midway and still leave
+// the cleanup to close it.
 func (e *Embedded) Close() error {
-	e.closing.Store(true)
+	if e.closing.Swap(true) {
+		return nil
+	}
 	e.etcd.Close()
 	return nil
 }

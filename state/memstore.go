@@ -117,7 +117,8 @@ func sortByKey(kvs []KeyValue) []KeyValue {
 
 // Txn applies ops atomically at one new revision. As in etcd, a Txn that
 // changes nothing (no ops, or only deletes of absent keys) leaves the
-// revision where it is and returns it; a key may appear only once per Txn.
+// revision where it is and returns it; a key may appear only once per Txn,
+// and a Txn over etcd's limits (MaxTxnOps, MaxRequestBytes) is refused.
 func (s *MemoryStore) Txn(ctx context.Context, ops ...Op) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("txn: %w", err)
@@ -147,6 +148,9 @@ func (s *MemoryStore) Txn(ctx context.Context, ops ...Op) (int64, error) {
 // checkOps rejects a Txn before it changes anything, so a bad op leaves the
 // store as it was.
 func (s *MemoryStore) checkOps(ops []Op) error {
+	if err := checkTxnLimits(ops); err != nil {
+		return err
+	}
 	seen := make(map[string]bool, len(ops))
 	for i, op := range ops {
 		if seen[op.Key] {

@@ -20,6 +20,14 @@ func newApplyCommand(opts *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "apply -f FILE...",
 		Short: "Create or update apps from spec files (JSON or YAML)",
+		Long: `Create or update apps from spec files (JSON or YAML).
+
+Every file is read and validated before anything is written. The specs then
+go to etcd in as few transactions as its limits allow (128 apps and 1.5 MiB
+per transaction). Each transaction is atomic: its apps are applied all or
+none, and share one revision. A larger set is not atomic as a whole: if a
+write fails, the apps reported applied stay applied and the rest are not;
+applying the same files again is safe.`,
 		Example: `  sluice apply -f examples/apps/web.json
   # the same, with the pinned etcdctl:
   go tool etcdctl put /sluice/apps/web "$(cat examples/apps/web.json)"`,
@@ -74,6 +82,8 @@ func readSpecFile(file string) (state.AppSpec, error) {
 	return spec, nil
 }
 
+// applySpecs writes the specs in transactions within etcd's limits and
+// reports each app with the revision of the transaction that carried it.
 func applySpecs(ctx context.Context, opts *globalOptions, specs []state.AppSpec) error {
 	store, err := opts.openStore(ctx)
 	if err != nil {
@@ -88,12 +98,19 @@ func applySpecs(ctx context.Context, opts *globalOptions, specs []state.AppSpec)
 		}
 		ops = append(ops, state.Put(state.Keys.App(spec.Node, spec.Name), value))
 	}
-	rev, err := store.Txn(ctx, ops...)
+	applied, txns := 0, 0
+	err = state.TxnBatched(ctx, store, ops, func(batch []state.Op, rev int64) {
+		for _, spec := range specs[applied : applied+len(batch)] {
+			fmt.Fprintf(opts.stdout, "app/%s applied (revision %d)\n", spec.Name, rev)
+		}
+		applied += len(batch)
+		txns++
+	})
 	if err != nil {
-		return fmt.Errorf("write specs: %w", err)
+		return fmt.Errorf("write specs: %d of %d apps applied (listed above), the rest not: %w", applied, len(specs), err)
 	}
-	for _, spec := range specs {
-		fmt.Fprintf(opts.stdout, "app/%s applied (revision %d)\n", spec.Name, rev)
+	if txns > 1 {
+		fmt.Fprintf(opts.stdout, "%d apps applied in %d transactions, each atomic: apps of one revision went together\n", applied, txns)
 	}
 	return nil
 }

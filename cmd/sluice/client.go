@@ -18,7 +18,8 @@ import (
 const dialTimeout = 5 * time.Second
 
 // openStore connects to the etcd endpoints and checks that one answers, so
-// that a command fails with a clear message instead of hanging.
+// that a command fails with a clear message instead of hanging; each later
+// call but a watch has a deadline, for the same reason.
 func (o *globalOptions) openStore(ctx context.Context) (state.Store, error) {
 	cli, err := clientv3.New(clientv3.Config{
 		Endpoints:   o.endpoints,
@@ -34,7 +35,7 @@ func (o *globalOptions) openStore(ctx context.Context) (state.Store, error) {
 		cli.Close()
 		return nil, fmt.Errorf("etcd at %v does not answer (is `sluice agent` running, or is --etcd-endpoints right?): %w", o.endpoints, err)
 	}
-	return state.NewEtcdStore(cli), nil
+	return state.Bounded(state.NewEtcdStore(cli), state.DefaultCallTimeout), nil
 }
 
 // withCluster runs fn on the current view of every node.

@@ -31,6 +31,7 @@ func Run(t *testing.T, newStore func(t *testing.T) state.Store) {
 		{"TxnIsAtomicAtOneRevision", testTxnAtomic},
 		{"TxnThatChangesNothingKeepsTheRevision", testTxnNoChange},
 		{"RejectedTxnChangesNothing", testTxnRejected},
+		{"TxnOverEtcdLimitsIsRejected", testTxnLimits},
 		{"GetFoundAndNotFound", testGet},
 		{"ValuesAreCopies", testValuesAreCopies},
 		{"ListIsSortedAndKeepsToItsPrefix", testList},
@@ -129,6 +130,32 @@ func testTxnRejected(t *testing.T, s state.Store) {
 	must(t, err)
 	if rev != 2 || string(kv.Value) != "1" {
 		t.Fatalf("after rejected Txns: /a=%q at revision %d, want 1 at 2", kv.Value, rev)
+	}
+}
+
+// testTxnLimits holds every store to etcd's default limits, so that code
+// tested on the memory store does not fail on etcd with more data.
+func testTxnLimits(t *testing.T, s state.Store) {
+	ctx := context.Background()
+	ops := make([]state.Op, state.MaxTxnOps+1)
+	for i := range ops {
+		ops[i] = state.Put(fmt.Sprintf("/k%03d", i), []byte("v"))
+	}
+	if _, err := s.Txn(ctx, ops...); err == nil {
+		t.Fatalf("Txn of %d ops: no error, want etcd's limit of %d", len(ops), state.MaxTxnOps)
+	}
+	// Each value fits a request, the two together do not.
+	half := make([]byte, state.MaxRequestBytes/2+1)
+	if _, err := s.Txn(ctx, state.Put("/a", half), state.Put("/b", half)); err == nil {
+		t.Fatalf("Txn of %d bytes: no error, want etcd's limit of %d", 2*len(half), state.MaxRequestBytes)
+	}
+	_, _, rev, err := s.Get(ctx, "/k000")
+	must(t, err)
+	if rev != 1 {
+		t.Fatalf("revision after rejected Txns = %d, want 1", rev)
+	}
+	if rev, err := s.Txn(ctx, ops[:state.MaxTxnOps]...); err != nil || rev != 2 {
+		t.Fatalf("Txn of %d ops = revision %d, %v; want 2, the limit is allowed", state.MaxTxnOps, rev, err)
 	}
 }
 
