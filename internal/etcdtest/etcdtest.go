@@ -5,6 +5,7 @@
 package etcdtest
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -40,7 +41,8 @@ type Options struct {
 	Members int
 }
 
-// Cluster is a running etcd cluster of member processes.
+// Cluster is a running etcd cluster of member processes, driven by its
+// test's goroutine.
 type Cluster struct {
 	t       testing.TB
 	binary  string
@@ -84,7 +86,7 @@ var buildServer = sync.OnceValues(func() (string, error) {
 	out, err := exec.Command("go", "tool", "-n", serverTool).Output()
 	if err != nil {
 		var stderr []byte
-		if exitErr, ok := err.(*exec.ExitError); ok {
+		if exitErr := (*exec.ExitError)(nil); errors.As(err, &exitErr) {
 			stderr = exitErr.Stderr
 		}
 		return "", fmt.Errorf("build the etcd server (go tool -n %s): %w\n%s", serverTool, err, stderr)
@@ -134,7 +136,8 @@ func (c *Cluster) Client(t testing.TB) *clientv3.Client {
 }
 
 // Stop ends member i with SIGTERM, as an orderly shutdown does, and waits for
-// it; its data dir stays for Start.
+// it; its data dir stays for Start. etcd refuses new connections at once but
+// gives open watches up to 7 s to end before it exits.
 func (c *Cluster) Stop(i int) {
 	c.t.Helper()
 	if err := c.members[i].stop(syscall.SIGTERM, stopTimeout); err != nil {
