@@ -167,15 +167,7 @@ func (e *Embedded) Endpoints() []string { return append([]string(nil), e.endpoin
 
 // Client connects a new client to the server; the caller closes it.
 func (e *Embedded) Client() (*clientv3.Client, error) {
-	cli, err := clientv3.New(clientv3.Config{
-		Endpoints:   e.endpoints,
-		DialTimeout: 5 * time.Second,
-		Logger:      e.zap,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("connect to embedded etcd at %v: %w", e.endpoints, err)
-	}
-	return cli, nil
+	return Dial(ClientConfig{Endpoints: e.endpoints, Logger: e.zap})
 }
 
 // Err reports a failure of the running server.

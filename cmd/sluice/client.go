@@ -7,7 +7,6 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 
 	"github.com/spf13/cobra"
 
@@ -21,13 +20,9 @@ const dialTimeout = 5 * time.Second
 // that a command fails with a clear message instead of hanging; each later
 // call but a watch has a deadline, for the same reason.
 func (o *globalOptions) openStore(ctx context.Context) (state.Store, error) {
-	cli, err := clientv3.New(clientv3.Config{
-		Endpoints:   o.endpoints,
-		DialTimeout: dialTimeout,
-		Logger:      zap.NewNop(),
-	})
+	cli, err := state.Dial(state.ClientConfig{Endpoints: o.endpoints, DialTimeout: dialTimeout})
 	if err != nil {
-		return nil, fmt.Errorf("connect to etcd at %v: %w", o.endpoints, err)
+		return nil, err
 	}
 	probe, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
