@@ -167,7 +167,7 @@ func embeddedStores(phase string) (state.Store, func() error, error) {
 			os.RemoveAll(dir)
 			return nil, nil, err
 		}
-		store := state.NewEtcdStore(cli)
+		store := state.Bounded(state.NewEtcdStore(cli), state.DefaultCallTimeout)
 		return store, func() error {
 			store.Close()
 			cli.Close()
