@@ -45,11 +45,11 @@ func manyAppOps(apps int, deleted bool) []state.Op {
 	for i := range ops {
 		name := fmt.Sprintf("app%03d", i)
 		if deleted {
-			ops[i] = state.Delete(state.Keys.App(name))
+			ops[i] = state.Delete(state.Keys.App("", name))
 			continue
 		}
 		spec := fmt.Sprintf(`{"name":%q,"containers":[{"name":"job","image":"cpuhog","class":"best-effort"}]}`, name)
-		ops[i] = state.Put(state.Keys.App(name), []byte(spec))
+		ops[i] = state.Put(state.Keys.App("", name), []byte(spec))
 	}
 	return ops
 }
@@ -68,7 +68,7 @@ func passUntilAll(t *testing.T, n *node, apps int, phase state.Phase) {
 	var phases map[state.Phase]int
 	for range 10 {
 		n.mustPass()
-		view, err := state.LoadView(context.Background(), n.store)
+		view, err := state.LoadView(context.Background(), n.store, "n1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,7 +106,7 @@ func TestRunnerWritesMoreTransitionsThanOneTxnHolds(t *testing.T) {
 func TestRunnerPassEndsWhileEtcdIsDown(t *testing.T) {
 	server, store := startEtcd(t)
 	n := newNode(t, store, fake.NewRuntime())
-	put(t, store, state.Keys.App("web"), webSpec)
+	put(t, store, state.Keys.App("", "web"), webSpec)
 	if err := n.runner.Sync(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ func (s *hangingStore) Get(ctx context.Context, key string) (state.KeyValue, boo
 	return state.KeyValue{}, false, 0, s.wait(ctx, "Get")
 }
 
-func (s *hangingStore) List(ctx context.Context, prefix string) ([]state.KeyValue, int64, error) {
+func (s *hangingStore) List(ctx context.Context, prefixes ...string) ([]state.KeyValue, int64, error) {
 	return nil, 0, s.wait(ctx, "List")
 }
 

@@ -125,7 +125,7 @@ func openAgentStore(opts *globalOptions, ao *agentOptions, external bool, logger
 		server.Close()
 		return nil, nil, err
 	}
-	store := state.NewEtcdStore(cli)
+	store := state.Bounded(state.NewEtcdStore(cli), state.DefaultCallTimeout)
 	return store, func() {
 		store.Close()
 		cli.Close()
