@@ -116,7 +116,7 @@ type Agent struct {
 	runner    *reconciler.Runner
 	writer    *sensors.StoreWriter
 	heartbeat *sensors.Heartbeat
-	noPolicy   bool
+	noPolicy  bool
 	// running is set by Run: the reconciler then wakes on its own and
 	// Step leaves it alone.
 	running bool
