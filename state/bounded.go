@@ -56,6 +56,12 @@ func (s *boundedStore) Watch(ctx context.Context, prefix string, fromRev int64) 
 	return s.store.Watch(ctx, prefix, fromRev)
 }
 
+func (s *boundedStore) RequestProgress(ctx context.Context) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.store.RequestProgress(ctx)
+}
+
 func (s *boundedStore) Compact(ctx context.Context, rev int64) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()

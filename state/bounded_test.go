@@ -42,6 +42,10 @@ func (s *hangingStore) Watch(ctx context.Context, prefix string, fromRev int64) 
 
 func (s *hangingStore) Compact(ctx context.Context, rev int64) error { return s.wait(ctx, "Compact") }
 
+func (s *hangingStore) RequestProgress(ctx context.Context) error {
+	return s.wait(ctx, "RequestProgress")
+}
+
 func (s *hangingStore) Grant(ctx context.Context, ttlSeconds int64) (int64, error) {
 	return 0, s.wait(ctx, "Grant")
 }
@@ -60,6 +64,7 @@ func callEveryMethod(ctx context.Context, store state.Store) map[string]error {
 	_, _, errs["List"] = store.List(ctx, "/")
 	_, errs["Txn"] = store.Txn(ctx, state.Put("/k", nil))
 	errs["Compact"] = store.Compact(ctx, 1)
+	errs["RequestProgress"] = store.RequestProgress(ctx)
 	_, errs["Grant"] = store.Grant(ctx, 1)
 	errs["KeepAlive"] = store.KeepAlive(ctx, 1)
 	errs["Revoke"] = store.Revoke(ctx, 1)

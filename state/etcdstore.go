@@ -141,16 +141,26 @@ func (s *EtcdStore) watch(ctx context.Context, prefix string, fromRev int64, out
 		if err := resp.Err(); err != nil {
 			return err
 		}
-		if len(resp.Events) == 0 {
+		if len(resp.Events) == 0 && !resp.IsProgressNotify() {
 			continue
 		}
 		select {
-		case out <- WatchResponse{Events: fromEtcdEvents(resp.Events)}:
+		case out <- WatchResponse{Events: fromEtcdEvents(resp.Events), Revision: resp.Header.Revision}:
 		case <-ctx.Done():
 			return nil
 		}
 	}
 	return ctx.Err()
+}
+
+// RequestProgress asks etcd for a progress report on every watch of the
+// store. The watches' context carries the leader requirement, which keys
+// the stream they share; the request must carry it too to reach them.
+func (s *EtcdStore) RequestProgress(ctx context.Context) error {
+	if err := s.cli.RequestProgress(clientv3.WithRequireLeader(ctx)); err != nil {
+		return fmt.Errorf("etcd request watch progress: %w", err)
+	}
+	return nil
 }
 
 // ignoreCanceled drops the error a watch ends with when its own context

@@ -5,9 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 )
+
+// progressRetry is how long WaitFor waits for the watches' progress before
+// it asks again.
+const progressRetry = 50 * time.Millisecond
 
 // Changes is the set of kinds of keys that changed between two views.
 type Changes uint16
@@ -51,6 +56,8 @@ type Follower struct {
 	view   *View
 	subs   []*Subscription
 	relist int
+	// exact says view is the fold of the log up to its revision.
+	exact bool
 	// changed is closed and replaced on every new view, for WaitFor.
 	changed chan struct{}
 }
@@ -136,11 +143,13 @@ func (s *Subscription) notify(changes Changes) {
 	}
 }
 
-// publish makes view the latest one and tells the subscribers.
-func (f *Follower) publish(view *View, changes Changes) {
+// publish makes view the latest one and tells the subscribers; exact says
+// it is the fold of the log up to its revision.
+func (f *Follower) publish(view *View, changes Changes, exact bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.view = view
+	f.exact = exact
 	for _, s := range f.subs {
 		s.notify(changes)
 	}
@@ -148,19 +157,31 @@ func (f *Follower) publish(view *View, changes Changes) {
 	f.changed = make(chan struct{})
 }
 
-// WaitFor returns the first view at revision rev or later, or ctx's error.
-// A writer that wants to act on its own write (the policy step on the
-// observation it just recorded) waits for the follower to fold it.
+// WaitFor returns the first exact view at revision rev or later: the fold
+// of the log up to its revision, cluster keys included. A writer that
+// wants to act on its own write (the policy step on the observation it
+// just recorded) waits for the follower to fold it. While the node's
+// watch is past rev but another watch has not said how far it is, WaitFor
+// asks the store for the watches' progress.
 func (f *Follower) WaitFor(ctx context.Context, rev int64) (*View, error) {
 	for {
 		f.mu.Lock()
-		view, changed := f.view, f.changed
+		view, exact, changed := f.view, f.exact, f.changed
 		f.mu.Unlock()
-		if view != nil && view.Revision >= rev {
+		if view != nil && exact && view.Revision >= rev {
 			return view, nil
+		}
+		var retry <-chan time.Time
+		if view != nil && !exact {
+			if err := f.store.RequestProgress(ctx); err != nil {
+				return nil, fmt.Errorf("wait for the view of node %s to reach revision %d: %w", f.node, rev, err)
+			}
+			// etcd answers only once its watches are in sync: ask again.
+			retry = time.After(progressRetry)
 		}
 		select {
 		case <-changed:
+		case <-retry:
 		case <-ctx.Done():
 			return nil, fmt.Errorf("wait for the view of node %s to reach revision %d: %w", f.node, rev, ctx.Err())
 		}
@@ -201,50 +222,77 @@ func (f *Follower) load(ctx context.Context) (*View, error) {
 	f.mu.Lock()
 	f.relist++
 	f.mu.Unlock()
-	f.publish(view.Share(), AllChanges)
+	f.publish(view.Share(), AllChanges, true)
 	return &view, nil
 }
 
 // watch follows every prefix of the view from the revision after the
 // listing, folding each response as it comes, until a watch fails.
+//
+// Each prefix has its own watch, and etcd orders events within a watch,
+// not across them: a Txn that writes the node's keys and a cluster key can
+// reach the view half folded. The follower therefore tracks how far each
+// watch is complete (its last response's revision, progress reports
+// included), and calls the view exact when every watch is complete up to
+// the newest event folded: the view is then the fold of the log up to
+// that revision, which is what a decision must be made on (WaitFor).
 func (f *Follower) watch(ctx context.Context, view *View) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	responses := make(chan WatchResponse)
-	for _, prefix := range FollowedPrefixes(f.node) {
-		go forward(ctx, f.store.Watch(ctx, prefix, view.Revision+1), responses)
+	prefixes := FollowedPrefixes(f.node)
+	responses := make(chan indexedResponse)
+	progress := make([]int64, len(prefixes))
+	for i, prefix := range prefixes {
+		progress[i] = view.Revision
+		go forward(ctx, i, f.store.Watch(ctx, prefix, view.Revision+1), responses)
 	}
+	folded := view.Revision
 	for {
+		var resp indexedResponse
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case resp := <-responses:
-			if resp.Err != nil {
-				return resp.Err
-			}
-			var changes Changes
-			for _, ev := range resp.Events {
-				view.Apply(ev)
-				changes |= changeBits[ParseKey(ev.Key).Kind]
-			}
-			f.publish(view.Share(), changes)
+		case resp = <-responses:
 		}
+		if resp.Err != nil {
+			return resp.Err
+		}
+		var changes Changes
+		for _, ev := range resp.Events {
+			view.Apply(ev)
+			changes |= changeBits[ParseKey(ev.Key).Kind]
+			folded = max(folded, ev.Revision)
+			progress[resp.index] = max(progress[resp.index], ev.Revision)
+		}
+		progress[resp.index] = max(progress[resp.index], resp.Revision)
+		complete := slices.Min(progress)
+		exact := complete >= folded
+		if exact {
+			view.Revision = complete
+		}
+		f.publish(view.Share(), changes, exact)
 	}
+}
+
+// indexedResponse is a watch's response with the index of its prefix.
+type indexedResponse struct {
+	WatchResponse
+	index int
 }
 
 // forward hands one watch's responses to the follower's loop until the
 // watch ends; a watch that ends without an error while ctx lives is one.
-func forward(ctx context.Context, watch <-chan WatchResponse, out chan<- WatchResponse) {
+func forward(ctx context.Context, index int, watch <-chan WatchResponse, out chan<- indexedResponse) {
 	for resp := range watch {
 		select {
-		case out <- resp:
+		case out <- indexedResponse{resp, index}:
 		case <-ctx.Done():
 			return
 		}
 	}
 	if ctx.Err() == nil {
 		select {
-		case out <- WatchResponse{Err: fmt.Errorf("the watch ended")}:
+		case out <- indexedResponse{WatchResponse{Err: fmt.Errorf("the watch ended")}, index}:
 		case <-ctx.Done():
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"sync"
@@ -417,5 +418,28 @@ func TestFollowerOnEtcd(t *testing.T) {
 	}
 	if f.Listings() != 1 {
 		t.Fatalf("%d listings, want 1", f.Listings())
+	}
+}
+
+// A Txn that writes the node's keys and a cluster key reaches the follower
+// by two watches, in either order; WaitFor returns only a view that holds
+// both, so a decision is made on the log as it stands at its revision.
+func TestFollowerWaitForReturnsOnlyExactViews(t *testing.T) {
+	for name, store := range map[string]state.Store{"memory": state.NewMemoryStore(), "etcd": newEtcdStore(t)} {
+		t.Run(name, func(t *testing.T) {
+			twoNodes(t, store)
+			f := follow(t, store, "n1", state.FollowerConfig{})
+			for i := range 50 {
+				policy := fmt.Sprintf("package p%d", i)
+				rev := txn(t, store,
+					state.Put(state.Keys.Observation("n1"), []byte(fmt.Sprintf(`{"node":"n1","interval_seconds":%d}`, i))),
+					state.Put(state.Keys.Policy("p.rego"), []byte(policy)))
+				view := waitFor(t, f, rev)
+				if got := view.Observations["n1"].IntervalSeconds; got != float64(i) || string(view.Policies["p.rego"]) != policy {
+					t.Fatalf("round %d: WaitFor(%d) gave a view at %d with observation %g and policy %q: half a Txn",
+						i, rev, view.Revision, got, view.Policies["p.rego"])
+				}
+			}
+		})
 	}
 }

@@ -206,7 +206,7 @@ func (s *MemoryStore) commit(events []Event) {
 	s.rev++
 	s.history = append(s.history, events...)
 	for w := range s.watchers {
-		w.enqueue(filterPrefix(events, w.prefix))
+		w.enqueue(filterPrefix(events, w.prefix), s.rev, false)
 	}
 }
 

@@ -12,8 +12,9 @@ import (
 type memWatcher struct {
 	prefix string
 	mu     sync.Mutex
-	// queue holds one batch per revision, oldest first.
-	queue [][]Event
+	// queue holds one response per revision, or per progress request,
+	// oldest first.
+	queue []WatchResponse
 	// err ends the watch once the queue is drained.
 	err error
 	// wake has room for one signal: a writer that finds it full knows the
@@ -25,12 +26,14 @@ func newMemWatcher(prefix string) *memWatcher {
 	return &memWatcher{prefix: prefix, wake: make(chan struct{}, 1)}
 }
 
-func (w *memWatcher) enqueue(events []Event) {
-	if len(events) == 0 {
+// enqueue queues the events of revision rev; none, unless progress says
+// the reader asked to hear of the revision anyway.
+func (w *memWatcher) enqueue(events []Event, rev int64, progress bool) {
+	if len(events) == 0 && !progress {
 		return
 	}
 	w.mu.Lock()
-	w.queue = append(w.queue, events)
+	w.queue = append(w.queue, WatchResponse{Events: events, Revision: rev})
 	w.mu.Unlock()
 	w.nudge()
 }
@@ -49,18 +52,18 @@ func (w *memWatcher) nudge() {
 	}
 }
 
-// next returns the oldest queued batch, or else the error that ends the
-// watch; both are empty when the reader has caught up.
-func (w *memWatcher) next() ([]Event, error) {
+// next returns the oldest queued response, or else the error that ends
+// the watch; ok is false and the error nil when the reader has caught up.
+func (w *memWatcher) next() (resp WatchResponse, ok bool, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if len(w.queue) > 0 {
-		batch := w.queue[0]
-		w.queue[0] = nil
+		resp = w.queue[0]
+		w.queue[0] = WatchResponse{}
 		w.queue = w.queue[1:]
-		return batch, nil
+		return resp, true, nil
 	}
-	return nil, w.err
+	return WatchResponse{}, false, w.err
 }
 
 // Watch streams the events under prefix from fromRev on, one response per
@@ -96,7 +99,7 @@ func (s *MemoryStore) replay(w *memWatcher, fromRev int64) {
 		for end < len(s.history) && s.history[end].Revision == s.history[start].Revision {
 			end++
 		}
-		w.enqueue(filterPrefix(s.history[start:end], w.prefix))
+		w.enqueue(filterPrefix(s.history[start:end], w.prefix), s.history[start].Revision, false)
 		start = end
 	}
 }
@@ -107,11 +110,10 @@ func (s *MemoryStore) serve(ctx context.Context, w *memWatcher, out chan<- Watch
 	defer close(out)
 	defer s.removeWatcher(w)
 	for {
-		batch, err := w.next()
-		var resp WatchResponse
+		resp, ok, err := w.next()
 		switch {
-		case batch != nil:
-			resp = WatchResponse{Events: copyEvents(batch)}
+		case ok:
+			resp.Events = copyEvents(resp.Events)
 		case err != nil:
 			resp = WatchResponse{Err: err}
 		default:
@@ -150,4 +152,21 @@ func copyEvents(events []Event) []Event {
 		}
 	}
 	return out
+}
+
+// RequestProgress queues, behind what every watch has queued, a response
+// with the current revision and no events.
+func (s *MemoryStore) RequestProgress(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("request watch progress: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("request watch progress: %w", ErrStoreClosed)
+	}
+	for w := range s.watchers {
+		w.enqueue(nil, s.rev, true)
+	}
+	return nil
 }

@@ -48,7 +48,11 @@ func Delete(key string) Op { return Op{Key: key, Delete: true} }
 // order, or the error that ended the watch (the channel closes after it).
 type WatchResponse struct {
 	Events []Event
-	Err    error
+	// Revision is the store's revision as of the response: every event of
+	// the watch's prefix up to it has been delivered. A response with no
+	// events and a Revision is a progress report (see RequestProgress).
+	Revision int64
+	Err      error
 }
 
 // ErrCompacted is returned (wrapped in a *CompactedError) when a watch or
@@ -82,6 +86,11 @@ type Store interface {
 	Watch(ctx context.Context, prefix string, fromRev int64) <-chan WatchResponse
 	// Compact drops the history before rev.
 	Compact(ctx context.Context, rev int64) error
+	// RequestProgress asks every open watch of the store to report the
+	// revision it has delivered everything up to, with a response that
+	// carries no events. A reader of several watches learns from it when
+	// their union is complete up to a revision.
+	RequestProgress(ctx context.Context) error
 	// Grant creates a lease that expires after ttlSeconds without KeepAlive.
 	Grant(ctx context.Context, ttlSeconds int64) (lease int64, err error)
 	// KeepAlive renews a lease once.
