@@ -15,8 +15,9 @@
 //  1. Build the collectors: NewHostCollector and NewContainerCollector.
 //     The container collector needs a Locator that gives a container's
 //     PID (the Docker runtime implements it); cgroup paths are derived
-//     from /proc/<pid>/cgroup. Roots are configurable so the same code
-//     runs on fixture trees.
+//     from /proc/<pid>/cgroup, and cgroup files parsed, by
+//     internal/cgroupfs, as the cgroup actuator does. Roots are
+//     configurable so the same code runs on fixture trees.
 //  2. Build NewSensor with the node's name, its clock, the runtime (as a
 //     Lister), a MetadataFunc (MetadataFromApps over the current specs)
 //     and, if a workload reports its work, a WorkSource.
