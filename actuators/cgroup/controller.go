@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"github.com/sluice-io/sluice/internal/cgroupfs"
-	"github.com/sluice-io/sluice/reconciler"
 	"github.com/sluice-io/sluice/state"
 )
 
@@ -37,8 +36,8 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Controller reads and writes containers' CPU settings in their cgroups.
-// It implements reconciler.CPUController.
+// Controller reads and writes containers' CPU settings in their cgroups:
+// the reconciler's CPUController on a real node.
 type Controller struct {
 	fs       FS
 	procRoot string
@@ -53,8 +52,6 @@ type Controller struct {
 	mu            sync.Mutex
 	writtenShares map[string]uint64
 }
-
-var _ reconciler.CPUController = (*Controller)(nil)
 
 // New returns a Controller for cfg.
 func New(cfg Config) (*Controller, error) {

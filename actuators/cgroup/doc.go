@@ -1,7 +1,8 @@
 // Package cgroup writes and reads back a container's CPU settings in its
 // cgroup (quota, shares, cpuset), on cgroup v1 and v2.
 //
-// A Controller implements reconciler.CPUController. For each call it
+// A Controller has the methods of the reconciler's CPUController. For each
+// call it
 //
 //  1. finds the container's group: from /proc/<pid>/cgroup when a PIDs
 //     lookup is configured (right for any cgroup driver or parent), else at
