@@ -2,10 +2,14 @@
 // Docker lifecycle (docker/), a container's cgroup resources (cgroup/) and
 // the qdiscs on its network interface (tc/).
 //
-// Each actuator implements one of the contracts in reconciler/actuators.go
-// and finds a container the same way: the reconciler hands it a
-// state.Container, and the actuator asks a small interface defined in
-// its own package (a PID lookup) for what it needs from the runtime. The
+// Each actuator has the methods of one of the contracts in
+// reconciler/actuators.go, but imports nothing above it: data flows from
+// sensors through the store, the policies and the reconciler to the
+// actuators, and imports follow it, so the agent that wires an actuator to
+// the reconciler is where the two are checked against each other. Each
+// finds a container the same way: the reconciler hands it a
+// state.Container, and the actuator asks a small interface defined in its
+// own package (a PID lookup) for what it needs from the runtime. The
 // Docker runtime implements those interfaces; tests implement them with a
 // process they start themselves, so a container is, to an actuator, just a
 // process whose cgroup and network namespace it acts on.

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/sluice-io/sluice/actuators/cgroup"
+	"github.com/sluice-io/sluice/internal/cgroupfs"
 	"github.com/sluice-io/sluice/state"
 )
 
@@ -45,7 +45,7 @@ func BenchmarkContainerCollect20(b *testing.B) {
 		}
 	}
 	writeTreeB(b, root, files)
-	cc := NewContainerCollector(ContainerConfig{ProcRoot: filepath.Join(root, "proc"), CgroupRoot: filepath.Join(root, "cg"), Version: cgroup.V1}, locator, discardLogger())
+	cc := NewContainerCollector(ContainerConfig{ProcRoot: filepath.Join(root, "proc"), CgroupRoot: filepath.Join(root, "cg"), Version: cgroupfs.V1}, locator, discardLogger())
 	defer cc.Close()
 	ctx := context.Background()
 	if _, err := cc.Collect(ctx, t0, containers); err != nil {

@@ -3,13 +3,13 @@ package sensors
 import (
 	"path/filepath"
 
-	"github.com/sluice-io/sluice/actuators/cgroup"
+	"github.com/sluice-io/sluice/internal/cgroupfs"
 )
 
 // cgroupDirs are the directories of one container's cgroup, one per
 // controller the sensors read. On v2 they are all the same directory.
 type cgroupDirs struct {
-	version cgroup.Version
+	version cgroupfs.Version
 	cpu     string
 	cpuacct string
 	cpuset  string
@@ -20,8 +20,8 @@ type cgroupDirs struct {
 }
 
 // groupDirs finds the directories of group g under root, in the same
-// places the cgroup actuator writes to (cgroup.Group.Dir).
-func groupDirs(root string, g cgroup.Group) (cgroupDirs, error) {
+// places the cgroup actuator writes to (cgroupfs.Group.Dir).
+func groupDirs(root string, g cgroupfs.Group) (cgroupDirs, error) {
 	dirs := cgroupDirs{version: g.Version}
 	for _, c := range []struct {
 		name string
@@ -41,9 +41,9 @@ func groupDirs(root string, g cgroup.Group) (cgroupDirs, error) {
 // on v2 (cpuDir); on v1 a cgroup2 mounted at <root>/unified, when the
 // runtime also placed the container there. A v1 group whose unified path
 // is the root has no PSI of its own, and the root's would be the host's.
-func pressureDir(root string, g cgroup.Group, cpuDir string) string {
+func pressureDir(root string, g cgroupfs.Group, cpuDir string) string {
 	switch {
-	case g.Version == cgroup.V2:
+	case g.Version == cgroupfs.V2:
 		return cpuDir
 	case g.Unified == "" || g.Unified == "/":
 		return ""

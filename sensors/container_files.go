@@ -7,13 +7,13 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"github.com/sluice-io/sluice/actuators/cgroup"
+	"github.com/sluice-io/sluice/internal/cgroupfs"
 )
 
 // containerFiles are the files of one container kept open between ticks.
 // Optional ones are nil where the node does not have them.
 type containerFiles struct {
-	version cgroup.Version
+	version cgroupfs.Version
 	// usage is v1 cpuacct.usage; on v2 cpu.stat carries usage too.
 	usage   *openFile
 	cpuStat *openFile
@@ -59,7 +59,7 @@ func openContainerFiles(dirs cgroupDirs, procRoot string, pid int) (containerFil
 
 func (f *containerFiles) specs(dirs cgroupDirs, procRoot string, pid int) []fileSpec {
 	netDev := filepath.Join(procRoot, strconv.Itoa(pid), "net", "dev")
-	if dirs.version == cgroup.V2 {
+	if dirs.version == cgroupfs.V2 {
 		return []fileSpec{
 			{&f.cpuStat, filepath.Join(dirs.cpu, "cpu.stat"), false, false},
 			{&f.quota, filepath.Join(dirs.cpu, "cpu.max"), true, false},
@@ -109,7 +109,7 @@ func (f *containerFiles) close() {
 // containerCounters is one reading of a container: cumulative counters
 // and the settings in force.
 type containerCounters struct {
-	cpu            cpuCounters
+	cpu            cgroupfs.CPUStat
 	waitNanos      uint64
 	pressureMicros uint64
 	hasPressure    bool
@@ -136,7 +136,7 @@ func (f *containerFiles) readCgroup() (containerCounters, error) {
 		if err != nil {
 			return c, err
 		}
-		if c.cpuset, err = parseCPUSetFile(content); err != nil {
+		if c.cpuset, err = cgroupfs.ParseCPUSet(content); err != nil {
 			return c, fmt.Errorf("%s: %w", f.cpuset.path, err)
 		}
 	}
@@ -152,7 +152,7 @@ func (f *containerFiles) readCgroup() (containerCounters, error) {
 		if err != nil {
 			return c, err
 		}
-		if c.pressureMicros, err = parsePressureSomeTotal(content); err != nil {
+		if c.pressureMicros, err = cgroupfs.ParsePressureSomeTotal(content); err != nil {
 			return c, fmt.Errorf("%s: %w", f.pressure.path, err)
 		}
 		c.hasPressure = true
@@ -160,24 +160,19 @@ func (f *containerFiles) readCgroup() (containerCounters, error) {
 	return c, nil
 }
 
-func (f *containerFiles) readCPU() (cpuCounters, error) {
+func (f *containerFiles) readCPU() (cgroupfs.CPUStat, error) {
 	content, err := f.cpuStat.read()
 	if err != nil {
-		return cpuCounters{}, err
+		return cgroupfs.CPUStat{}, err
 	}
-	if f.version == cgroup.V2 {
-		counters, err := parseCPUStatV2(content)
-		if err != nil {
-			return counters, fmt.Errorf("%s: %w", f.cpuStat.path, err)
-		}
-		return counters, nil
-	}
-	counters, err := parseCPUStatV1(content)
+	stat, err := cgroupfs.ParseCPUStat(f.version, content)
 	if err != nil {
-		return counters, fmt.Errorf("%s: %w", f.cpuStat.path, err)
+		return stat, fmt.Errorf("%s: %w", f.cpuStat.path, err)
 	}
-	counters.usageNanos, err = readUintFile(f.usage)
-	return counters, err
+	if f.version == cgroupfs.V1 {
+		stat.UsageNanos, err = readUintFile(f.usage)
+	}
+	return stat, err
 }
 
 func (f *containerFiles) readCPULimits() (*float64, uint64, error) {
@@ -188,15 +183,13 @@ func (f *containerFiles) readCPULimits() (*float64, uint64, error) {
 		if err != nil {
 			return nil, 0, err
 		}
-		if f.version == cgroup.V2 {
-			quota, err = cgroup.ParseCPUMax(content)
-		} else {
-			var period string
-			if period, err = f.period.read(); err == nil {
-				quota, err = cgroup.ParseCFSQuota(content, period)
+		var period string
+		if f.period != nil {
+			if period, err = f.period.read(); err != nil {
+				return nil, 0, err
 			}
 		}
-		if err != nil {
+		if quota, err = cgroupfs.ParseQuota(f.version, content, period); err != nil {
 			return nil, 0, fmt.Errorf("%s: %w", f.quota.path, err)
 		}
 	}
@@ -205,12 +198,7 @@ func (f *containerFiles) readCPULimits() (*float64, uint64, error) {
 		if err != nil {
 			return nil, 0, err
 		}
-		if f.version == cgroup.V2 {
-			shares, err = cgroup.ParseCPUWeight(content)
-		} else {
-			shares, err = parseUint(content)
-		}
-		if err != nil {
+		if shares, err = cgroupfs.ParseShares(f.version, content); err != nil {
 			return nil, 0, fmt.Errorf("%s: %w", f.shares.path, err)
 		}
 	}
@@ -222,7 +210,7 @@ func readUintFile(f *openFile) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	value, err := parseUint(content)
+	value, err := cgroupfs.ParseUint(content)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", f.path, err)
 	}

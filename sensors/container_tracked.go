@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sluice-io/sluice/internal/cgroupfs"
 	"github.com/sluice-io/sluice/state"
 )
 
@@ -81,7 +82,7 @@ func (t *trackedContainer) readThreadWaits() error {
 	if err != nil {
 		return err
 	}
-	tids, err := parseTaskList(content)
+	tids, err := cgroupfs.ParseTaskList(content)
 	if err != nil {
 		return fmt.Errorf("%s: %w", t.files.tasks.path, err)
 	}
@@ -161,11 +162,11 @@ func (t *trackedContainer) advance(c state.Container, now time.Time, cur contain
 func withRates(obs state.ContainerObservation, prev, cur containerCounters, seconds float64, fromSchedstat bool) state.ContainerObservation {
 	obs.NetRxBytes = counterDelta(prev.netRx, cur.netRx)
 	obs.NetTxBytes = counterDelta(prev.netTx, cur.netTx)
-	obs.ThrottledSeconds = float64(counterDelta(prev.cpu.throttledNanos, cur.cpu.throttledNanos)) / 1e9
+	obs.ThrottledSeconds = float64(counterDelta(prev.cpu.ThrottledNanos, cur.cpu.ThrottledNanos)) / 1e9
 	if seconds <= 0 {
 		return obs
 	}
-	obs.CPUUsageCores = float64(counterDelta(prev.cpu.usageNanos, cur.cpu.usageNanos)) / 1e9 / seconds
+	obs.CPUUsageCores = float64(counterDelta(prev.cpu.UsageNanos, cur.cpu.UsageNanos)) / 1e9 / seconds
 	switch {
 	case fromSchedstat:
 		obs.RunQueueWaitCores = float64(counterDelta(prev.waitNanos, cur.waitNanos)) / 1e9 / seconds
@@ -188,12 +189,4 @@ func (t *trackedContainer) close() {
 		thread.file.close()
 		delete(t.threads, tid)
 	}
-}
-
-func readWhole(path string) (string, error) {
-	content, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("read %s: %w", path, err)
-	}
-	return string(content), nil
 }

@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
-	"strconv"
 	"time"
 
-	"github.com/sluice-io/sluice/actuators/cgroup"
+	"github.com/sluice-io/sluice/internal/cgroupfs"
 	"github.com/sluice-io/sluice/state"
 )
 
@@ -28,8 +26,8 @@ type ContainerConfig struct {
 	// CgroupRoot is where the cgroup hierarchies are mounted [/sys/fs/cgroup].
 	CgroupRoot string
 	// Version forces a cgroup API; 0 detects it from CgroupRoot
-	// (cgroup.DetectVersionAt).
-	Version cgroup.Version
+	// (cgroupfs.DetectVersionAt).
+	Version cgroupfs.Version
 	// Interface is the container's network interface [eth0].
 	Interface string
 }
@@ -39,10 +37,10 @@ func (c ContainerConfig) withDefaults() ContainerConfig {
 		c.ProcRoot = "/proc"
 	}
 	if c.CgroupRoot == "" {
-		c.CgroupRoot = cgroup.DefaultRoot
+		c.CgroupRoot = cgroupfs.DefaultRoot
 	}
 	if c.Version == 0 {
-		c.Version = cgroup.DetectVersionAt(c.CgroupRoot)
+		c.Version = cgroupfs.DetectVersionAt(c.CgroupRoot)
 	}
 	if c.Interface == "" {
 		c.Interface = "eth0"
@@ -138,18 +136,13 @@ func (cc *ContainerCollector) open(ctx context.Context, c state.Container) (*tra
 	if pid <= 0 {
 		return nil, fmt.Errorf("locate process: runtime gave pid %d", pid)
 	}
-	cgroupFile := filepath.Join(cc.config.ProcRoot, strconv.Itoa(pid), "cgroup")
-	content, err := readWhole(cgroupFile)
+	group, err := cgroupfs.GroupOfPID(cc.config.ProcRoot, cc.config.Version, pid)
 	if err != nil {
 		return nil, err
 	}
-	group, err := cgroup.GroupFromProcCgroup(cc.config.Version, content)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", cgroupFile, err)
-	}
 	dirs, err := groupDirs(cc.config.CgroupRoot, group)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", cgroupFile, err)
+		return nil, fmt.Errorf("cgroup of process %d: %w", pid, err)
 	}
 	files, err := openContainerFiles(dirs, cc.config.ProcRoot, pid)
 	if err != nil {

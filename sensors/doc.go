@@ -15,16 +15,20 @@
 //  1. Build the collectors: NewHostCollector and NewContainerCollector.
 //     The container collector needs a Locator that gives a container's
 //     PID (the Docker runtime implements it); cgroup paths are derived
-//     from /proc/<pid>/cgroup. Roots are configurable so the same code
-//     runs on fixture trees.
+//     from /proc/<pid>/cgroup, and cgroup files parsed, by
+//     internal/cgroupfs, as the cgroup actuator does. Roots are
+//     configurable so the same code runs on fixture trees.
 //  2. Build NewSensor with the node's name, its clock, the runtime (as a
 //     Lister), a MetadataFunc (MetadataFromApps over the current specs)
 //     and, if a workload reports its work, a WorkSource.
-//  3. Build the exporters (NewStoreWriter, NewPrometheusExporter) and call
-//     Run(ctx, sensor, interval, exporters...). Run returns when ctx ends.
-//     Then call StoreWriter.Flush with a short deadline, so buffered
-//     observations are not lost on a graceful shutdown, and
-//     ContainerCollector.Close to release the kept files.
+//  3. Build the exporters: NewStoreWriter and, to publish observations as
+//     metrics, NewPrometheusExporter. The agent's own loop calls
+//     Sensor.Tick every interval and hands the observation to each
+//     exporter's Export; a failed tick is logged and skipped, a failed
+//     write to the store stays in the StoreWriter's backlog. On shutdown
+//     call StoreWriter.Flush with a short deadline, so buffered
+//     observations are not lost, and ContainerCollector.Close to release
+//     the kept files.
 //  4. Start a Heartbeat (NewHeartbeat with NodeInfo, whose Capacity comes
 //     from HostCapacity) and run it; ending its context revokes the lease.
 //  5. Start a LostNodeWatcher; it marks apps lost when a registration

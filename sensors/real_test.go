@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluice-io/sluice/actuators/cgroup"
+	"github.com/sluice-io/sluice/internal/cgroupfs"
 	"github.com/sluice-io/sluice/internal/testenv"
 	"github.com/sluice-io/sluice/state"
 )
@@ -19,7 +19,7 @@ import (
 // testCgroup is a cgroup made for one test, in every hierarchy the
 // container collector reads.
 type testCgroup struct {
-	version cgroup.Version
+	version cgroupfs.Version
 	dirs    []string
 }
 
@@ -28,8 +28,8 @@ type testCgroup struct {
 func newTestCgroup(t *testing.T, root, cpus string) *testCgroup {
 	t.Helper()
 	name := fmt.Sprintf("sluice-sensors-test-%d", os.Getpid())
-	cg := &testCgroup{version: cgroup.DetectVersionAt(root)}
-	if cg.version == cgroup.V2 {
+	cg := &testCgroup{version: cgroupfs.DetectVersionAt(root)}
+	if cg.version == cgroupfs.V2 {
 		// Controllers must be enabled for the root's children first.
 		for _, c := range []string{"+cpu", "+cpuset", "+memory"} {
 			_ = os.WriteFile(filepath.Join(root, "cgroup.subtree_control"), []byte(c), 0)
@@ -56,7 +56,7 @@ func newTestCgroup(t *testing.T, root, cpus string) *testCgroup {
 		})
 	}
 	cpusetDir := cg.dirs[0]
-	if cg.version == cgroup.V1 {
+	if cg.version == cgroupfs.V1 {
 		cpusetDir = cg.dirs[2]
 		// A v1 cpuset takes no tasks until it has memory nodes.
 		mems, err := os.ReadFile(filepath.Join(filepath.Dir(cpusetDir), "cpuset.mems"))

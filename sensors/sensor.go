@@ -56,8 +56,9 @@ type SensorConfig struct {
 // Sensor is the pipeline that turns raw counters into one Observation per
 // tick. Its stages follow a collector's usual shape: the collectors
 // receive raw counters and analyse them into rates; Tick processes them
-// (enriching containers with spec metadata and work reports) and hands
-// the result to exporters (StoreWriter, PrometheusExporter) via Run.
+// (enriching containers with spec metadata and work reports) and returns
+// the result, which the caller hands to the exporters (StoreWriter,
+// PrometheusExporter).
 type Sensor struct {
 	config   SensorConfig
 	lastTick time.Time
@@ -169,35 +170,5 @@ func MetadataFromApps(apps map[string]state.AppSpec) MetadataFunc {
 			}
 		}
 		return Metadata{Class: state.BestEffort}
-	}
-}
-
-// Exporter takes each observation the sensor produces.
-type Exporter interface {
-	Export(ctx context.Context, obs state.Observation) error
-}
-
-// Run ticks the sensor every interval until ctx ends and hands each
-// observation to the exporters in order. A failed tick or export is
-// logged and the loop goes on: the exporters keep their own backlog.
-func Run(ctx context.Context, sensor *Sensor, interval time.Duration, exporters ...Exporter) error {
-	ticker := time.NewTicker(interval)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-ticker.C:
-		}
-		obs, err := sensor.Tick(ctx)
-		if err != nil {
-			sensor.logger.Warn("sensor tick failed", "err", err)
-			continue
-		}
-		for _, e := range exporters {
-			if err := e.Export(ctx, obs); err != nil {
-				sensor.logger.Warn("export failed", "err", err)
-			}
-		}
 	}
 }

@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 
-	"github.com/sluice-io/sluice/reconciler"
+	"github.com/sluice-io/sluice/internal/cgroupfs"
 	"github.com/sluice-io/sluice/state"
 )
 
@@ -23,13 +21,13 @@ type PIDs interface {
 
 // Config configures a Controller. Zero values pick a real node's defaults.
 type Config struct {
-	// Root is where the cgroup hierarchies are mounted (DefaultRoot).
+	// Root is where the cgroup hierarchies are mounted (cgroupfs.DefaultRoot).
 	Root string
 	// ProcRoot is where procfs is mounted ("/proc").
 	ProcRoot string
 	// Version is the cgroup API under Root. Zero detects it, which only
 	// works for DefaultRoot; a fixture tree must say which it mimics.
-	Version Version
+	Version cgroupfs.Version
 	// PIDs, if set, is asked first for a container's process; without it,
 	// or when it fails, the container is found by its runtime ID at the
 	// paths DriverGroups lists.
@@ -38,29 +36,27 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Controller reads and writes containers' CPU and memory settings in their
-// cgroups. It implements reconciler.CPUController.
+// Controller reads and writes containers' CPU settings in their cgroups:
+// the reconciler's CPUController on a real node.
 type Controller struct {
 	fs       FS
 	procRoot string
-	version  Version
+	version  cgroupfs.Version
 	pids     PIDs
 	logger   *slog.Logger
 
 	// writtenShares remembers the shares last written per v2 group, so that
 	// reading back the weight they became reports the same shares instead
-	// of the rounded inverse (see SharesFromWeight). Without it a
+	// of the rounded inverse (see cgroupfs.SharesFromWeight). Without it a
 	// level-triggered reconciler would see a difference on every pass.
 	mu            sync.Mutex
 	writtenShares map[string]uint64
 }
 
-var _ reconciler.CPUController = (*Controller)(nil)
-
 // New returns a Controller for cfg.
 func New(cfg Config) (*Controller, error) {
 	if cfg.Root == "" {
-		cfg.Root = DefaultRoot
+		cfg.Root = cgroupfs.DefaultRoot
 	}
 	if cfg.ProcRoot == "" {
 		cfg.ProcRoot = "/proc"
@@ -69,16 +65,16 @@ func New(cfg Config) (*Controller, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Version == 0 {
-		if filepath.Clean(cfg.Root) != DefaultRoot {
-			return nil, fmt.Errorf("cgroup root %s: set Version, detection only looks at %s", cfg.Root, DefaultRoot)
+		if filepath.Clean(cfg.Root) != cgroupfs.DefaultRoot {
+			return nil, fmt.Errorf("cgroup root %s: set Version, detection only looks at %s", cfg.Root, cgroupfs.DefaultRoot)
 		}
-		v, err := DetectVersion()
+		v, err := cgroupfs.DetectVersion()
 		if err != nil {
 			return nil, err
 		}
 		cfg.Version = v
 	}
-	if cfg.Version != V1 && cfg.Version != V2 {
+	if cfg.Version != cgroupfs.V1 && cfg.Version != cgroupfs.V2 {
 		return nil, fmt.Errorf("unknown %s", cfg.Version)
 	}
 	return &Controller{
@@ -91,34 +87,9 @@ func New(cfg Config) (*Controller, error) {
 	}, nil
 }
 
-// DetectVersion says which cgroup API the host's resource controllers
-// speak, from the hierarchies mounted at DefaultRoot (see DetectVersionAt).
-func DetectVersion() (Version, error) {
-	if _, err := os.Stat(DefaultRoot); err != nil {
-		return 0, fmt.Errorf("no cgroup hierarchy mounted at %s: %w", DefaultRoot, err)
-	}
-	return DetectVersionAt(DefaultRoot), nil
-}
-
-// DetectVersionAt says which cgroup API the hierarchies mounted at root
-// speak: only a unified hierarchy has cgroup.controllers at its top, so a
-// fixture tree mimics v2 by holding that file. A hybrid host (v1
-// controllers plus an empty v2 hierarchy at <root>/unified, as systemd sets
-// up) counts as v1, because that is where the cpu, cpuset and memory
-// controllers are.
-func DetectVersionAt(root string) Version {
-	if _, err := os.Stat(filepath.Join(root, "cgroup.controllers")); err == nil {
-		return V2
-	}
-	return V1
-}
-
-// Version is the cgroup API the controller writes.
-func (c *Controller) Version() Version { return c.version }
-
 // Locate finds the cgroup of container ctr: through its process when a PIDs
 // is configured, else (or if that fails) at the paths Docker's drivers use.
-func (c *Controller) Locate(ctx context.Context, ctr state.Container) (Group, error) {
+func (c *Controller) Locate(ctx context.Context, ctr state.Container) (cgroupfs.Group, error) {
 	var pidErr error
 	if c.pids != nil {
 		g, err := c.groupFromPID(ctx, ctr)
@@ -131,47 +102,33 @@ func (c *Controller) Locate(ctx context.Context, ctr state.Container) (Group, er
 	}
 	g, err := c.groupFromDriver(ctr)
 	if err != nil {
-		return Group{}, errors.Join(pidErr, err)
+		return cgroupfs.Group{}, errors.Join(pidErr, err)
 	}
 	return g, nil
 }
 
-// GroupOfPID returns the cgroup process pid belongs to.
-func (c *Controller) GroupOfPID(pid int) (Group, error) {
-	path := filepath.Join(c.procRoot, strconv.Itoa(pid), "cgroup")
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return Group{}, fmt.Errorf("cgroup of process %d: %w", pid, err)
-	}
-	g, err := GroupFromProcCgroup(c.version, string(data))
-	if err != nil {
-		return Group{}, fmt.Errorf("cgroup of process %d: parse %s: %w", pid, path, err)
-	}
-	return g, nil
-}
-
-func (c *Controller) groupFromPID(ctx context.Context, ctr state.Container) (Group, error) {
+func (c *Controller) groupFromPID(ctx context.Context, ctr state.Container) (cgroupfs.Group, error) {
 	pid, err := c.pids.PID(ctx, ctr)
 	if err != nil {
-		return Group{}, fmt.Errorf("process of container %s: %w", ctr.ID, err)
+		return cgroupfs.Group{}, fmt.Errorf("process of container %s: %w", ctr.ID, err)
 	}
 	if pid <= 0 {
-		return Group{}, fmt.Errorf("process of container %s: no PID (%d); is it running?", ctr.ID, pid)
+		return cgroupfs.Group{}, fmt.Errorf("process of container %s: no PID (%d); is it running?", ctr.ID, pid)
 	}
-	g, err := c.GroupOfPID(pid)
+	g, err := cgroupfs.GroupOfPID(c.procRoot, c.version, pid)
 	if err != nil {
-		return Group{}, fmt.Errorf("container %s: %w", ctr.ID, err)
+		return cgroupfs.Group{}, fmt.Errorf("container %s: %w", ctr.ID, err)
 	}
 	if _, err := g.Dir(c.fs.Root, "cpu"); err != nil {
-		return Group{}, fmt.Errorf("container %s (process %d): %w", ctr.ID, pid, err)
+		return cgroupfs.Group{}, fmt.Errorf("container %s (process %d): %w", ctr.ID, pid, err)
 	}
 	return g, nil
 }
 
-func (c *Controller) groupFromDriver(ctr state.Container) (Group, error) {
+func (c *Controller) groupFromDriver(ctr state.Container) (cgroupfs.Group, error) {
 	candidates, err := DriverGroups(c.version, ctr.RuntimeID)
 	if err != nil {
-		return Group{}, fmt.Errorf("container %s: %w", ctr.ID, err)
+		return cgroupfs.Group{}, fmt.Errorf("container %s: %w", ctr.ID, err)
 	}
 	for _, g := range candidates {
 		if c.fs.Exists(g, "cpu") {
@@ -182,7 +139,7 @@ func (c *Controller) groupFromDriver(ctr state.Container) (Group, error) {
 	for i, g := range candidates {
 		tried[i] = g.String()
 	}
-	return Group{}, fmt.Errorf("container %s: no cgroup under %s at %v (%s)", ctr.ID, c.fs.Root, tried, c.version)
+	return cgroupfs.Group{}, fmt.Errorf("container %s: no cgroup under %s at %v (%s)", ctr.ID, c.fs.Root, tried, c.version)
 }
 
 // CPU reads the CPU settings of container ctr.
@@ -195,7 +152,7 @@ func (c *Controller) CPU(ctx context.Context, ctr state.Container) (state.CPURes
 }
 
 // ReadCPU reads the CPU settings of group g.
-func (c *Controller) ReadCPU(g Group) (state.CPUResources, error) {
+func (c *Controller) ReadCPU(g cgroupfs.Group) (state.CPUResources, error) {
 	contents := map[string]string{}
 	for _, f := range cpuFiles(c.version) {
 		text, err := c.fs.Read(g, f)
@@ -208,9 +165,9 @@ func (c *Controller) ReadCPU(g Group) (state.CPUResources, error) {
 	if err != nil {
 		return state.CPUResources{}, fmt.Errorf("cpu settings of %s: %w", g, err)
 	}
-	if c.version == V2 {
+	if c.version == cgroupfs.V2 {
 		c.mu.Lock()
-		if shares, ok := c.writtenShares[g.Unified]; ok && SharesFromWeight(WeightFromShares(shares)) == *r.Shares {
+		if shares, ok := c.writtenShares[g.Unified]; ok && cgroupfs.SharesFromWeight(cgroupfs.WeightFromShares(shares)) == *r.Shares {
 			r.Shares = &shares
 		}
 		c.mu.Unlock()
@@ -228,7 +185,7 @@ func (c *Controller) SetCPU(ctx context.Context, ctr state.Container, r state.CP
 }
 
 // WriteCPU gives group g the CPU settings r.
-func (c *Controller) WriteCPU(g Group, r state.CPUResources) error {
+func (c *Controller) WriteCPU(g cgroupfs.Group, r state.CPUResources) error {
 	plan, err := PlanCPU(c.version, r)
 	if err != nil {
 		return fmt.Errorf("cpu settings for %s: %w", g, err)
@@ -236,40 +193,10 @@ func (c *Controller) WriteCPU(g Group, r state.CPUResources) error {
 	if err := c.fs.Apply(g, plan); err != nil {
 		return err
 	}
-	if c.version == V2 && r.Shares != nil {
+	if c.version == cgroupfs.V2 && r.Shares != nil {
 		c.mu.Lock()
 		c.writtenShares[g.Unified] = *r.Shares
 		c.mu.Unlock()
 	}
 	return nil
-}
-
-// Memory reads the memory limit of container ctr in bytes; nil means none.
-func (c *Controller) Memory(ctx context.Context, ctr state.Container) (*int64, error) {
-	g, err := c.Locate(ctx, ctr)
-	if err != nil {
-		return nil, err
-	}
-	text, err := c.fs.Read(g, memoryFile(c.version))
-	if err != nil {
-		return nil, err
-	}
-	limit, err := parseMemoryLimit(text)
-	if err != nil {
-		return nil, fmt.Errorf("memory limit of %s: %w", g, err)
-	}
-	return limit, nil
-}
-
-// SetMemory gives container ctr the memory limit limitBytes; nil removes it.
-func (c *Controller) SetMemory(ctx context.Context, ctr state.Container, limitBytes *int64) error {
-	g, err := c.Locate(ctx, ctr)
-	if err != nil {
-		return err
-	}
-	plan, err := PlanMemory(c.version, limitBytes)
-	if err != nil {
-		return fmt.Errorf("memory limit for %s: %w", g, err)
-	}
-	return c.fs.Apply(g, plan)
 }

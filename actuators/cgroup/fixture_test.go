@@ -5,11 +5,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sluice-io/sluice/internal/cgroupfs"
 	"github.com/sluice-io/sluice/state"
 )
 
@@ -36,19 +36,14 @@ func readTree(t *testing.T, root, path string) string {
 	return string(data)
 }
 
-// v1Fixture lays out a v1 group at path in the cpu, cpuacct, cpuset and
-// memory hierarchies, with the values a fresh Docker container has.
+// v1Fixture lays out a v1 group at path in the cpu and cpuset
+// hierarchies, with the values a fresh Docker container has.
 func v1Fixture(t *testing.T, root, path string) {
 	writeTree(t, root, map[string]string{
-		"cpu" + path + "/cpu.cfs_quota_us":         "-1\n",
-		"cpu" + path + "/cpu.cfs_period_us":        "100000\n",
-		"cpu" + path + "/cpu.shares":               "1024\n",
-		"cpu" + path + "/cpu.stat":                 "nr_periods 40\nnr_throttled 12\nthrottled_time 345000000\nnr_bursts 0\nburst_time 0\n",
-		"cpuacct" + path + "/cpuacct.usage":        "987654321\n",
-		"cpuacct" + path + "/cpuacct.stat":         "user 50\nsystem 10\n",
-		"cpuacct" + path + "/cpuacct.usage_percpu": "500000000 487654321\n",
-		"cpuset" + path + "/cpuset.cpus":           "0-1\n",
-		"memory" + path + "/memory.limit_in_bytes": "9223372036854771712\n",
+		"cpu" + path + "/cpu.cfs_quota_us":  "-1\n",
+		"cpu" + path + "/cpu.cfs_period_us": "100000\n",
+		"cpu" + path + "/cpu.shares":        "1024\n",
+		"cpuset" + path + "/cpuset.cpus":    "0-1\n",
 	})
 }
 
@@ -57,9 +52,7 @@ func v2Fixture(t *testing.T, root, path string) {
 	writeTree(t, root, map[string]string{
 		path + "/cpu.max":     "max 100000\n",
 		path + "/cpu.weight":  "100\n",
-		path + "/cpu.stat":    "usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\nnr_periods 30\nnr_throttled 7\nthrottled_usec 120000\n",
 		path + "/cpuset.cpus": "\n",
-		path + "/memory.max":  "max\n",
 	})
 }
 
@@ -67,7 +60,7 @@ const runtimeID = "4f1c9a2b7d3e"
 
 var fixtureContainer = state.Container{ID: "shop/web", App: "shop", Name: "web", RuntimeID: runtimeID, Running: true}
 
-func newFixtureController(t *testing.T, root string, v Version, pids PIDs, procRoot string) *Controller {
+func newFixtureController(t *testing.T, root string, v cgroupfs.Version, pids PIDs, procRoot string) *Controller {
 	t.Helper()
 	c, err := New(Config{Root: root, Version: v, PIDs: pids, ProcRoot: procRoot})
 	if err != nil {
@@ -79,7 +72,7 @@ func newFixtureController(t *testing.T, root string, v Version, pids PIDs, procR
 func TestControllerV1CgroupfsDriver(t *testing.T) {
 	root := t.TempDir()
 	v1Fixture(t, root, "/docker/"+runtimeID)
-	c := newFixtureController(t, root, V1, nil, "")
+	c := newFixtureController(t, root, cgroupfs.V1, nil, "")
 	ctx := context.Background()
 
 	err := c.SetCPU(ctx, fixtureContainer, state.CPUResources{QuotaCores: cores(0.2), Shares: shares(512), CPUSet: "1"})
@@ -115,15 +108,13 @@ func TestControllerV1CgroupfsDriver(t *testing.T) {
 	if got := readTree(t, root, "cpu/docker/"+runtimeID+"/cpu.shares"); got != "512" {
 		t.Errorf("nil shares changed cpu.shares to %q, want it left at 512", got)
 	}
-
-	testMemoryRoundTrip(t, c, root, "memory/docker/"+runtimeID+"/memory.limit_in_bytes", "-1")
 }
 
 func TestControllerV2SystemdDriver(t *testing.T) {
 	root := t.TempDir()
 	scope := "/system.slice/docker-" + runtimeID + ".scope"
 	v2Fixture(t, root, scope)
-	c := newFixtureController(t, root, V2, nil, "")
+	c := newFixtureController(t, root, cgroupfs.V2, nil, "")
 	ctx := context.Background()
 
 	if err := c.SetCPU(ctx, fixtureContainer, state.CPUResources{QuotaCores: cores(0.5), Shares: shares(1024), CPUSet: "0"}); err != nil {
@@ -143,34 +134,9 @@ func TestControllerV2SystemdDriver(t *testing.T) {
 	}
 	// Another controller did not write those shares, so it sees the
 	// weight's own shares equivalent.
-	fresh := newFixtureController(t, root, V2, nil, "")
-	if got, err := fresh.CPU(ctx, fixtureContainer); err != nil || *got.Shares != SharesFromWeight(39) {
-		t.Errorf("fresh controller read shares %v (err %v), want %d", got.Shares, err, SharesFromWeight(39))
-	}
-
-	testMemoryRoundTrip(t, c, root, scope+"/memory.max", "max")
-}
-
-func testMemoryRoundTrip(t *testing.T, c *Controller, root, file, unlimited string) {
-	t.Helper()
-	ctx := context.Background()
-	if limit, err := c.Memory(ctx, fixtureContainer); err != nil || limit != nil {
-		t.Fatalf("Memory before any write = %v, %v; want no limit", limit, err)
-	}
-	if err := c.SetMemory(ctx, fixtureContainer, bytes(64<<20)); err != nil {
-		t.Fatal(err)
-	}
-	if got := readTree(t, root, file); got != strconv.Itoa(64<<20) {
-		t.Errorf("%s = %q after SetMemory(64 MiB)", file, got)
-	}
-	if limit, err := c.Memory(ctx, fixtureContainer); err != nil || limit == nil || *limit != 64<<20 {
-		t.Errorf("Memory = %v, %v; want 64 MiB", limit, err)
-	}
-	if err := c.SetMemory(ctx, fixtureContainer, nil); err != nil {
-		t.Fatal(err)
-	}
-	if got := readTree(t, root, file); got != unlimited {
-		t.Errorf("%s = %q after removing the limit, want %q", file, got, unlimited)
+	fresh := newFixtureController(t, root, cgroupfs.V2, nil, "")
+	if got, err := fresh.CPU(ctx, fixtureContainer); err != nil || *got.Shares != cgroupfs.SharesFromWeight(39) {
+		t.Errorf("fresh controller read shares %v (err %v), want %d", got.Shares, err, cgroupfs.SharesFromWeight(39))
 	}
 }
 
@@ -186,12 +152,12 @@ func (f fakePIDs) PID(_ context.Context, c state.Container) (int, error) {
 func TestControllerFindsGroupThroughProcess(t *testing.T) {
 	root, proc := t.TempDir(), t.TempDir()
 	// A custom cgroup parent that no driver convention predicts, and a
-	// memory hierarchy where the process sits elsewhere.
+	// cpuset hierarchy where the process sits elsewhere.
 	v1Fixture(t, root, "/sluice/web")
-	writeTree(t, root, map[string]string{"memory/other/web/memory.limit_in_bytes": "1073741824\n"})
+	writeTree(t, root, map[string]string{"cpuset/other/web/cpuset.cpus": "3\n"})
 	writeTree(t, proc, map[string]string{"4242/cgroup": "12:name=systemd:/sluice/web\n" +
-		"5:memory:/other/web\n4:cpuset:/sluice/web\n3:cpu,cpuacct:/sluice/web\n0::/\n"})
-	c := newFixtureController(t, root, V1, fakePIDs{"shop/web": 4242}, proc)
+		"5:cpuset:/other/web\n3:cpu,cpuacct:/sluice/web\n0::/\n"})
+	c := newFixtureController(t, root, cgroupfs.V1, fakePIDs{"shop/web": 4242}, proc)
 
 	if err := c.SetCPU(context.Background(), fixtureContainer, state.CPUResources{QuotaCores: cores(1)}); err != nil {
 		t.Fatal(err)
@@ -199,17 +165,9 @@ func TestControllerFindsGroupThroughProcess(t *testing.T) {
 	if got := readTree(t, root, "cpu/sluice/web/cpu.cfs_quota_us"); got != "100000" {
 		t.Errorf("cpu.cfs_quota_us = %q, want 100000", got)
 	}
-	limit, err := c.Memory(context.Background(), fixtureContainer)
-	if err != nil || limit == nil || *limit != 1<<30 {
-		t.Errorf("Memory = %v, %v; want the 1 GiB of /other/web", limit, err)
-	}
-	stats, err := c.Stats(context.Background(), fixtureContainer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := Stats{UsageNanos: 987654321, Periods: 40, ThrottledPeriods: 12, ThrottledNanos: 345000000}
-	if stats != want {
-		t.Errorf("Stats = %+v, want %+v", stats, want)
+	got, err := c.CPU(context.Background(), fixtureContainer)
+	if err != nil || got.QuotaCores == nil || *got.QuotaCores != 1 || got.CPUSet != "3" {
+		t.Errorf("CPU = %+v, %v; want the quota of /sluice/web and the cpuset 3 of /other/web", got, err)
 	}
 }
 
@@ -217,14 +175,13 @@ func TestControllerFallsBackToDriverPaths(t *testing.T) {
 	root := t.TempDir()
 	v2Fixture(t, root, "/docker/"+runtimeID)
 	// The PID lookup knows nothing about this container.
-	c := newFixtureController(t, root, V2, fakePIDs{}, t.TempDir())
-	stats, err := c.Stats(context.Background(), fixtureContainer)
+	c := newFixtureController(t, root, cgroupfs.V2, fakePIDs{}, t.TempDir())
+	got, err := c.CPU(context.Background(), fixtureContainer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Stats{UsageNanos: 2500000000, Periods: 30, ThrottledPeriods: 7, ThrottledNanos: 120000000}
-	if stats != want {
-		t.Errorf("Stats = %+v, want %+v", stats, want)
+	if got.QuotaCores != nil || got.Shares == nil || *got.Shares != cgroupfs.SharesFromWeight(100) || got.CPUSet != "" {
+		t.Errorf("CPU of a fresh container = %+v, want no quota, the shares of weight 100 and no cpuset", got)
 	}
 }
 
@@ -232,7 +189,7 @@ func TestControllerRefusesTheRootGroup(t *testing.T) {
 	root, proc := t.TempDir(), t.TempDir()
 	writeTree(t, root, map[string]string{"cpu.max": "max 100000\n", "cpu.weight": "100\n"})
 	writeTree(t, proc, map[string]string{"77/cgroup": "0::/\n"})
-	c := newFixtureController(t, root, V2, fakePIDs{"shop/web": 77}, proc)
+	c := newFixtureController(t, root, cgroupfs.V2, fakePIDs{"shop/web": 77}, proc)
 	err := c.SetCPU(context.Background(), fixtureContainer, state.CPUResources{QuotaCores: cores(0.1)})
 	if err == nil {
 		t.Fatal("SetCPU acted on a process in the root cgroup")
@@ -246,7 +203,7 @@ func TestControllerRefusesTheRootGroup(t *testing.T) {
 func TestApplyNamesTheFileThatFailed(t *testing.T) {
 	root := t.TempDir()
 	writeTree(t, root, map[string]string{"docker/x/cpu.max": "max 100000\n"})
-	g := Group{Version: V2, Unified: "/docker/x"}
+	g := cgroupfs.Group{Version: cgroupfs.V2, Unified: "/docker/x"}
 	err := FS{Root: root}.Apply(g, []Write{{File{"cpu", "cpu.max"}, "1000 100000"}, {File{"cpu", "cpu.weight"}, "10"}})
 	if err == nil {
 		t.Fatal("Apply wrote cpu.weight, which the fixture does not have")
@@ -272,14 +229,14 @@ func TestApplyLeavesUnchangedFilesAlone(t *testing.T) {
 		"cpu/docker/x/cpu.cfs_period_us": "100000\n",
 		"cpu/docker/x/cpu.cfs_quota_us":  "-1\n",
 	})
-	g := Group{Version: V1, Paths: map[string]string{"cpu": "/docker/x"}}
+	g := cgroupfs.Group{Version: cgroupfs.V1, Paths: map[string]string{"cpu": "/docker/x"}}
 	long := time.Unix(1_000_000, 0)
 	for _, name := range []string{"cpu.cfs_period_us", "cpu.cfs_quota_us"} {
 		if err := os.Chtimes(filepath.Join(root, "cpu/docker/x", name), long, long); err != nil {
 			t.Fatal(err)
 		}
 	}
-	plan, err := PlanCPU(V1, state.CPUResources{QuotaCores: cores(0.5)})
+	plan, err := PlanCPU(cgroupfs.V1, state.CPUResources{QuotaCores: cores(0.5)})
 	if err != nil {
 		t.Fatal(err)
 	}

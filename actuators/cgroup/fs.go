@@ -5,18 +5,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/sluice-io/sluice/internal/cgroupfs"
 )
 
-// DefaultRoot is where the cgroup hierarchies are mounted on a real node.
-const DefaultRoot = "/sys/fs/cgroup"
-
 // FS applies plans to cgroup files under Root. Tests point Root at a
-// fixture tree; a real node uses DefaultRoot.
+// fixture tree; a real node uses cgroupfs.DefaultRoot.
 //
 // The writes go straight to the files rather than through the cgroups
 // library's Update: Update takes an OCI resources struct and owns the order
-// and the set of files it writes, so the plan computed by PlanCPU and
-// PlanMemory would not be what runs. Files are opened without O_CREATE, so
+// and the set of files it writes, so the plan computed by PlanCPU would
+// not be what runs. Files are opened without O_CREATE, so
 // a write to a file the kernel does not offer fails the same way in a
 // fixture tree as on a node.
 type FS struct {
@@ -29,7 +28,7 @@ type FS struct {
 // group's quota for the current period and unthrottles it, so rewriting
 // an unchanged period along with each new quota would hand a throttled
 // hog a fresh slice every time its quota moves.
-func (fs FS) Apply(g Group, plan []Write) error {
+func (fs FS) Apply(g cgroupfs.Group, plan []Write) error {
 	for _, w := range plan {
 		path, err := fs.path(g, w.File)
 		if err != nil {
@@ -46,7 +45,7 @@ func (fs FS) Apply(g Group, plan []Write) error {
 }
 
 // Read returns the contents of f in group g.
-func (fs FS) Read(g Group, f File) (string, error) {
+func (fs FS) Read(g cgroupfs.Group, f File) (string, error) {
 	path, err := fs.path(g, f)
 	if err != nil {
 		return "", err
@@ -59,7 +58,7 @@ func (fs FS) Read(g Group, f File) (string, error) {
 }
 
 // Exists reports whether g has a directory for controller.
-func (fs FS) Exists(g Group, controller string) bool {
+func (fs FS) Exists(g cgroupfs.Group, controller string) bool {
 	dir, err := g.Dir(fs.Root, controller)
 	if err != nil {
 		return false
@@ -68,7 +67,7 @@ func (fs FS) Exists(g Group, controller string) bool {
 	return err == nil && info.IsDir()
 }
 
-func (fs FS) path(g Group, f File) (string, error) {
+func (fs FS) path(g cgroupfs.Group, f File) (string, error) {
 	dir, err := g.Dir(fs.Root, f.Controller)
 	if err != nil {
 		return "", err

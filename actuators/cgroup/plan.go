@@ -6,29 +6,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sluice-io/sluice/internal/cgroupfs"
 	"github.com/sluice-io/sluice/state"
 )
-
-// Version is the cgroup API a hierarchy speaks.
-type Version int
-
-const (
-	// V1 is the legacy API: one hierarchy per controller, each mounted
-	// under the root (cpu/, cpuacct/, cpuset/, memory/).
-	V1 Version = 1
-	// V2 is the unified API: one hierarchy holding every controller.
-	V2 Version = 2
-)
-
-func (v Version) String() string {
-	switch v {
-	case V1:
-		return "cgroup v1"
-	case V2:
-		return "cgroup v2"
-	}
-	return fmt.Sprintf("cgroup version %d", int(v))
-}
 
 // File is a cgroup control file. Controller names the v1 hierarchy the
 // file lives in; on v2 every file lives in the one unified directory and
@@ -51,20 +31,11 @@ const PeriodMicros = 100000
 // The kernel refuses a CFS quota below 1 ms per period.
 const minQuotaMicros = 1000
 
-// Shares limits of cgroup v1 (kernel MIN_SHARES, MAX_SHARES) and weight
-// limits of cgroup v2.
-const (
-	minShares = 2
-	maxShares = 262144
-	minWeight = 1
-	maxWeight = 10000
-)
-
 // PlanCPU computes the writes that give a cgroup the CPU settings r, in the
 // order they must happen. Following state.CPUResources, a nil
 // QuotaCores removes the quota, a nil Shares and an empty CPUSet leave
 // those settings alone.
-func PlanCPU(v Version, r state.CPUResources) ([]Write, error) {
+func PlanCPU(v cgroupfs.Version, r state.CPUResources) ([]Write, error) {
 	var plan []Write
 	quota, err := quotaWrites(v, r.QuotaCores)
 	if err != nil {
@@ -87,10 +58,10 @@ func PlanCPU(v Version, r state.CPUResources) ([]Write, error) {
 	return plan, nil
 }
 
-func quotaWrites(v Version, cores *float64) ([]Write, error) {
+func quotaWrites(v cgroupfs.Version, cores *float64) ([]Write, error) {
 	if cores == nil {
-		if v == V2 {
-			return []Write{{File{"cpu", "cpu.max"}, "max " + strconv.Itoa(PeriodMicros)}}, nil
+		if v == cgroupfs.V2 {
+			return []Write{{File{"cpu", "cpu.max"}, cgroupfs.FormatCPUMax(nil, PeriodMicros)}}, nil
 		}
 		return []Write{{File{"cpu", "cpu.cfs_quota_us"}, "-1"}}, nil
 	}
@@ -98,8 +69,8 @@ func quotaWrites(v Version, cores *float64) ([]Write, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v == V2 {
-		return []Write{{File{"cpu", "cpu.max"}, fmt.Sprintf("%d %d", micros, PeriodMicros)}}, nil
+	if v == cgroupfs.V2 {
+		return []Write{{File{"cpu", "cpu.max"}, cgroupfs.FormatCPUMax(&micros, PeriodMicros)}}, nil
 	}
 	// The period goes first: a quota is only meaningful against the period
 	// it was computed for.
@@ -123,57 +94,13 @@ func QuotaMicros(cores float64) (int64, error) {
 	return micros, nil
 }
 
-func sharesWrite(v Version, shares uint64) (Write, error) {
-	if shares < minShares || shares > maxShares {
-		return Write{}, fmt.Errorf("cpu shares %d: must be in [%d, %d]", shares, minShares, maxShares)
+func sharesWrite(v cgroupfs.Version, shares uint64) (Write, error) {
+	value, err := cgroupfs.FormatShares(v, shares)
+	if err != nil {
+		return Write{}, err
 	}
-	if v == V2 {
-		return Write{File{"cpu", "cpu.weight"}, strconv.FormatUint(WeightFromShares(shares), 10)}, nil
+	if v == cgroupfs.V2 {
+		return Write{File{"cpu", "cpu.weight"}, value}, nil
 	}
-	return Write{File{"cpu", "cpu.shares"}, strconv.FormatUint(shares, 10)}, nil
-}
-
-// WeightFromShares maps v1 shares [2, 262144] linearly onto v2 weights
-// [1, 10000], the mapping runc and Docker used for years. The cgroups
-// library now offers a curved mapping (ConvertCPUSharesToCgroupV2Value);
-// sluice keeps the linear one because it has a simple inverse, so a weight
-// read back can be explained in shares.
-func WeightFromShares(shares uint64) uint64 {
-	shares = min(max(shares, minShares), maxShares)
-	return 1 + ((shares-2)*9999)/262142
-}
-
-// SharesFromWeight is the inverse of WeightFromShares: the smallest shares
-// value whose weight is weight. The linear mapping loses precision (about
-// 26 shares per weight step), so shares written on v2 read back rounded
-// down to a step unless the caller remembers what it wrote.
-func SharesFromWeight(weight uint64) uint64 {
-	weight = min(max(weight, minWeight), maxWeight)
-	// ceil((weight-1)*262142/9999) + 2
-	return ((weight-1)*262142+9998)/9999 + 2
-}
-
-// PlanMemory computes the write that gives a cgroup the memory limit
-// limitBytes; nil removes the limit.
-//
-// On v1 only memory.limit_in_bytes is written. If the container also has a
-// memory+swap limit below the new limit the kernel refuses the write; sluice
-// does not set memsw limits, so that only happens to containers created with
-// one.
-func PlanMemory(v Version, limitBytes *int64) ([]Write, error) {
-	value := ""
-	switch {
-	case limitBytes == nil && v == V2:
-		value = "max"
-	case limitBytes == nil:
-		value = "-1"
-	case *limitBytes <= 0:
-		return nil, fmt.Errorf("memory limit %d bytes: must be positive", *limitBytes)
-	default:
-		value = strconv.FormatInt(*limitBytes, 10)
-	}
-	if v == V2 {
-		return []Write{{File{"memory", "memory.max"}, value}}, nil
-	}
-	return []Write{{File{"memory", "memory.limit_in_bytes"}, value}}, nil
+	return Write{File{"cpu", "cpu.shares"}, value}, nil
 }

@@ -1,8 +1,9 @@
 // Package docker is sluice's container runtime on a real node: it creates,
 // starts, stops and removes the containers of app specs through the Docker
 // Engine API, finds them again by their labels, and turns Docker's event
-// stream into container events. It implements reconciler.Runtime and
-// reconciler.RuntimeEvents.
+// stream into container events. Its Runtime has the methods of the
+// reconciler's Runtime and RuntimeEvents, without importing the reconciler:
+// whoever wires the two together checks that they match.
 package docker
 
 import (
@@ -21,7 +22,6 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
-	"github.com/sluice-io/sluice/reconciler"
 	"github.com/sluice-io/sluice/state"
 )
 
@@ -52,11 +52,6 @@ type Runtime struct {
 	mu       sync.Mutex
 	settings createSettings
 }
-
-var (
-	_ reconciler.Runtime       = (*Runtime)(nil)
-	_ reconciler.RuntimeEvents = (*Runtime)(nil)
-)
 
 // New connects to the engine and agrees on an API version with it. The
 // client speaks a newer API than older engines (this project's CI runs one

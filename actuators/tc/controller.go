@@ -12,7 +12,6 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 
-	"github.com/sluice-io/sluice/reconciler"
 	"github.com/sluice-io/sluice/state"
 )
 
@@ -38,7 +37,7 @@ type Config struct {
 
 // Controller shapes a container's uplink with one qdisc at the root of its
 // interface: a tbf for a rate, a netem for a delay (with the rate, if any).
-// It implements reconciler.BandwidthController.
+// It has the methods of the reconciler's BandwidthController.
 //
 // Shaping the container's own eth0 limits what the container sends (its
 // egress), which is the uplink: on the host side of the veth it would be
@@ -48,8 +47,6 @@ type Controller struct {
 	link   string
 	logger *slog.Logger
 }
-
-var _ reconciler.BandwidthController = (*Controller)(nil)
 
 // New returns a Controller for cfg.
 func New(cfg Config) (*Controller, error) {

@@ -19,9 +19,9 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 
-	"github.com/sluice-io/sluice/actuators/cgroup"
 	"github.com/sluice-io/sluice/actuators/docker"
 	"github.com/sluice-io/sluice/actuators/docker/dockertest"
+	"github.com/sluice-io/sluice/internal/cgroupfs"
 	"github.com/sluice-io/sluice/internal/testenv"
 	"github.com/sluice-io/sluice/state"
 )
@@ -546,16 +546,16 @@ func (n *dockerNode) cgroupSettings(runtimeID string) cgroupSettings {
 	if !found || res.Container.State == nil || res.Container.State.Pid == 0 {
 		t.Fatalf("container %s is not running", runtimeID)
 	}
-	controller, err := cgroup.New(cgroup.Config{})
+	version, err := cgroupfs.DetectVersion()
 	if err != nil {
 		t.Fatal(err)
 	}
-	group, err := controller.GroupOfPID(res.Container.State.Pid)
+	group, err := cgroupfs.GroupOfPID("/proc", version, res.Container.State.Pid)
 	if err != nil {
 		t.Fatal(err)
 	}
 	read := func(controllerName, file string) string {
-		dir, err := group.Dir(cgroup.DefaultRoot, controllerName)
+		dir, err := group.Dir(cgroupfs.DefaultRoot, controllerName)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -565,7 +565,7 @@ func (n *dockerNode) cgroupSettings(runtimeID string) cgroupSettings {
 		}
 		return strings.TrimSpace(string(data))
 	}
-	if controller.Version() == cgroup.V2 {
+	if version == cgroupfs.V2 {
 		return v2Settings(t, read("cpu", "cpu.max"), read("cpu", "cpu.weight"), read("cpuset", "cpuset.cpus"))
 	}
 	var s cgroupSettings
@@ -582,7 +582,7 @@ func v2Settings(t testing.TB, cpuMax, weight, cpus string) cgroupSettings {
 	if quota != "max" {
 		s.quotaMicros = parseInt(t, quota)
 	}
-	s.shares = cgroup.SharesFromWeight(uint64(parseInt(t, weight)))
+	s.shares = cgroupfs.SharesFromWeight(uint64(parseInt(t, weight)))
 	return s
 }
 

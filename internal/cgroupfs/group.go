@@ -1,8 +1,10 @@
-package cgroup
+package cgroupfs
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/containerd/cgroups/v3"
@@ -49,7 +51,8 @@ func (g Group) Dir(root, controller string) (string, error) {
 
 // checkGroupPath refuses paths that could escape the hierarchy and the root
 // group itself: an actuator that resolved a container to "/" would
-// otherwise throttle the whole host.
+// otherwise throttle the whole host, and a sensor would report the host's
+// counters as the container's.
 func checkGroupPath(path string) error {
 	switch {
 	case !strings.HasPrefix(path, "/") || filepath.Clean(path) != path:
@@ -58,6 +61,20 @@ func checkGroupPath(path string) error {
 		return fmt.Errorf("refusing to act on the root cgroup")
 	}
 	return nil
+}
+
+// GroupOfPID reads the group of process pid from <procRoot>/<pid>/cgroup.
+func GroupOfPID(procRoot string, v Version, pid int) (Group, error) {
+	path := filepath.Join(procRoot, strconv.Itoa(pid), "cgroup")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Group{}, fmt.Errorf("cgroup of process %d: %w", pid, err)
+	}
+	g, err := GroupFromProcCgroup(v, string(data))
+	if err != nil {
+		return Group{}, fmt.Errorf("cgroup of process %d: parse %s: %w", pid, path, err)
+	}
+	return g, nil
 }
 
 // GroupFromProcCgroup reads the contents of /proc/<pid>/cgroup into a Group.
@@ -82,30 +99,4 @@ func GroupFromProcCgroup(v Version, content string) (Group, error) {
 		return Group{}, fmt.Errorf("no cpu controller among the v1 entries")
 	}
 	return Group{Version: V1, Paths: paths, Unified: unified}, nil
-}
-
-// v1Controllers are the hierarchies sluice acts on or reads on v1.
-var v1Controllers = []string{"cpu", "cpuacct", "cpuset", "memory"}
-
-// DriverGroups returns where Docker puts the container with runtime ID id,
-// in the order sluice tries them: the cgroupfs driver's /docker/<id>, then
-// the systemd driver's /system.slice/docker-<id>.scope. Both drivers use
-// the same relative path in every v1 hierarchy.
-func DriverGroups(v Version, id string) ([]Group, error) {
-	if id == "" || strings.ContainsAny(id, "/.") || strings.TrimSpace(id) != id {
-		return nil, fmt.Errorf("runtime ID %q is not a container ID", id)
-	}
-	var groups []Group
-	for _, path := range []string{"/docker/" + id, "/system.slice/docker-" + id + ".scope"} {
-		g := Group{Version: v, Unified: path}
-		if v == V1 {
-			g.Unified = ""
-			g.Paths = map[string]string{}
-			for _, controller := range v1Controllers {
-				g.Paths[controller] = path
-			}
-		}
-		groups = append(groups, g)
-	}
-	return groups, nil
 }

@@ -1,4 +1,4 @@
-package cgroup
+package cgroupfs
 
 import (
 	"fmt"
@@ -46,6 +46,25 @@ func TestGroupFromProcCgroup(t *testing.T) {
 	}
 }
 
+func TestGroupOfPID(t *testing.T) {
+	proc := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(proc, "42"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(proc, "42", "cgroup"), []byte("0::/docker/abc\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if g, err := GroupOfPID(proc, V2, 42); err != nil || g.Unified != "/docker/abc" {
+		t.Errorf("group of process 42 = %+v, %v; want /docker/abc", g, err)
+	}
+	if _, err := GroupOfPID(proc, V1, 42); err == nil || !strings.Contains(err.Error(), "process 42") {
+		t.Errorf("a v2-only file read as v1: err = %v, want one naming process 42", err)
+	}
+	if _, err := GroupOfPID(proc, V2, 43); err == nil {
+		t.Error("a missing process had a group")
+	}
+}
+
 func TestGroupDir(t *testing.T) {
 	v1 := Group{Version: V1, Paths: map[string]string{"cpu": "/docker/abc"}}
 	if dir, err := v1.Dir("/sys/fs/cgroup", "cpu"); err != nil || dir != "/sys/fs/cgroup/cpu/docker/abc" {
@@ -61,28 +80,6 @@ func TestGroupDir(t *testing.T) {
 	for _, path := range []string{"/", "", "docker/abc", "/docker/../../etc"} {
 		if dir, err := (Group{Version: V2, Unified: path}).Dir("/sys/fs/cgroup", "cpu"); err == nil {
 			t.Errorf("Dir accepted group path %q as %s", path, dir)
-		}
-	}
-}
-
-func TestDriverGroups(t *testing.T) {
-	v2, err := DriverGroups(V2, "abc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(v2) != 2 || v2[0].Unified != "/docker/abc" || v2[1].Unified != "/system.slice/docker-abc.scope" {
-		t.Errorf("v2 driver groups = %+v", v2)
-	}
-	v1, err := DriverGroups(V1, "abc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v1[1].Paths["memory"] != "/system.slice/docker-abc.scope" || v1[0].Paths["cpuset"] != "/docker/abc" {
-		t.Errorf("v1 driver groups = %+v", v1)
-	}
-	for _, id := range []string{"", "../abc", "a/b", " abc"} {
-		if _, err := DriverGroups(V1, id); err == nil {
-			t.Errorf("DriverGroups accepted runtime ID %q", id)
 		}
 	}
 }
