@@ -31,8 +31,8 @@
 //     the kept files.
 //  4. Start a Heartbeat (NewHeartbeat with NodeInfo, whose Capacity comes
 //     from HostCapacity) and run it; ending its context revokes the lease.
-//  5. Start a LostNodeWatcher; it marks apps lost when a registration
-//     disappears.
+//     A node whose registration is gone has its apps marked lost by its
+//     reconciler (docs/lifecycle.md), not by the sensors.
 //
 // Fail static: a tick that cannot reach the store is buffered (bounded,
 // oldest dropped first and counted) and written in order on reconnect; a

@@ -8,8 +8,8 @@ import (
 
 // Metrics are the sensors' own health: how long each collector took and
 // whether it succeeded, and what happened to the observations and the
-// heartbeat. One value serves a Sensor, a StoreWriter, a Heartbeat and a
-// LostNodeWatcher on the same node.
+// heartbeat. One value serves a Sensor, a StoreWriter and a Heartbeat on
+// the same node.
 type Metrics struct {
 	scrapeDuration  *prometheus.GaugeVec
 	scrapeSuccess   *prometheus.GaugeVec
