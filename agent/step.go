@@ -88,9 +88,10 @@ func (a *Agent) decide(ctx context.Context, view *state.View) (bool, error) {
 		return false, err
 	}
 	for _, op := range stepOps {
-		// A rejection just recorded is the node's policy error; the step
-		// must neither write nor clear that key in the same Txn.
-		if len(ops) == 0 || op.Key != ops[0].Key {
+		// The node's policy error key says a bundle was rejected while the
+		// wanted bundle still fails to compile: the step must neither write
+		// nor clear it then, and never twice in one Txn.
+		if op.Key != state.Keys.PolicyError(a.cfg.Node) || reloadErr == nil {
 			ops = append(ops, op)
 		}
 	}
