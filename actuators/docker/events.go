@@ -60,7 +60,7 @@ func (r *Runtime) watchEvents(ctx context.Context, out chan<- state.ContainerEve
 		if lastNanos > 0 {
 			opts.Since = sinceAfter(lastNanos)
 		}
-		forwarded, err := forwardEvents(ctx, r.events.Events(ctx, opts), out, &lastNanos)
+		forwarded, err := forwardEvents(ctx, r.events.Events(ctx, opts), out, &r.deaths, &lastNanos)
 		if ctx.Err() != nil {
 			return
 		}
@@ -85,8 +85,10 @@ func sinceAfter(nanos int64) string {
 }
 
 // forwardEvents passes one subscription's events on until it fails or ctx
-// ends, and says whether it passed any on.
-func forwardEvents(ctx context.Context, res client.EventsResult, out chan<- state.ContainerEvent, lastNanos *int64) (bool, error) {
+// ends, and says whether it passed any on. Each event is recorded in
+// deaths before it is passed on, so whatever it wakes lists the container
+// as the event says.
+func forwardEvents(ctx context.Context, res client.EventsResult, out chan<- state.ContainerEvent, deaths *deaths, lastNanos *int64) (bool, error) {
 	forwarded := false
 	for {
 		select {
@@ -102,6 +104,7 @@ func forwardEvents(ctx context.Context, res client.EventsResult, out chan<- stat
 			if !ok {
 				continue
 			}
+			deaths.record(m.Actor.ID, ev)
 			select {
 			case out <- ev:
 			case <-ctx.Done():

@@ -83,6 +83,9 @@ func TestEventsReconnectAndResumeAfterTheLastEvent(t *testing.T) {
 			t.Fatalf("got %v, then nothing for 5s", got)
 		}
 	}
+	if c := (state.Container{RuntimeID: "rid-a", Running: true}); !rt.deaths.correct(&c) {
+		t.Error("a's die event was passed on before the runtime took note of it")
+	}
 	want := []state.ContainerEvent{
 		{ContainerID: "web/a", Action: "die", ExitCode: 137},
 		{ContainerID: "web/b", Action: "oom", ExitCode: 137},

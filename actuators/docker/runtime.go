@@ -47,6 +47,9 @@ type Runtime struct {
 	cli    *client.Client
 	events eventSource
 	log    *slog.Logger
+	// deaths holds what the event stream said died before the engine's
+	// list shows it; List believes it.
+	deaths deaths
 
 	// mu guards settings: SetEnv may change them while Create reads them.
 	mu       sync.Mutex
@@ -106,6 +109,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Runtime, error)
 // Close releases the client's connections.
 func (r *Runtime) Close() error { return r.cli.Close() }
 
+// Node is the node whose containers the runtime manages.
+func (r *Runtime) Node() string { return r.settings.node }
+
 // APIVersion is the Engine API version agreed with the engine.
 func (r *Runtime) APIVersion() string { return r.cli.ClientVersion() }
 
@@ -121,12 +127,16 @@ func (r *Runtime) nodeFilters() client.Filters {
 // List returns every container on this node that sluice created, running
 // or not, sorted by ID and then RuntimeID. Everything an agent that has
 // just started needs to adopt them is in the labels: ID, GUID, spec hash.
+// A container the event stream saw die is reported stopped even while the
+// engine's list, which lags the event, still shows it running (see deaths).
 func (r *Runtime) List(ctx context.Context) ([]state.Container, error) {
+	mark := r.deaths.mark()
 	res, err := r.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: r.nodeFilters()})
 	if err != nil {
 		return nil, fmt.Errorf("list the containers of node %s: %w", r.settings.node, err)
 	}
 	out := make([]state.Container, 0, len(res.Items))
+	engineRunning := map[string]bool{}
 	for _, s := range res.Items {
 		info, ok := fromLabels(s.Labels)
 		if !ok {
@@ -134,13 +144,18 @@ func (r *Runtime) List(ctx context.Context) ([]state.Container, error) {
 			continue
 		}
 		c := toContainer(info, s.ID, s.State == container.StateRunning)
-		if !c.Running {
+		engineRunning[s.ID] = c.Running
+		switch {
+		case r.deaths.correct(&c):
+			r.log.Debug("the engine still lists a container running after its die event; believing the event", "id", c.ID, "runtime_id", shortID(s.ID), "exit_code", c.ExitCode)
+		case !c.Running:
 			if c.ExitCode, c.OOMKilled, err = r.exitState(ctx, s.ID); err != nil {
 				return nil, err
 			}
 		}
 		out = append(out, c)
 	}
+	r.deaths.prune(mark, engineRunning)
 	slices.SortFunc(out, func(a, b state.Container) int {
 		return cmpJoin(strings.Compare(a.ID, b.ID), strings.Compare(a.RuntimeID, b.RuntimeID))
 	})
