@@ -70,7 +70,7 @@ type Input struct {
 	// Now is the time of the step: the wall clock on a node, virtual time
 	// in the simulator. Backoffs and transition times come from it.
 	Now time.Time
-	// View is the folded store. Desired apps are View.AppsOn(node),
+	// View is the folded store. Desired apps are View.AppsOn(),
 	// desired resources come from View.Decisions[node], and invalid specs
 	// from View.Errors. A nil View makes Step do nothing: with no intent
 	// known, stopping everything would be wrong.
@@ -99,7 +99,7 @@ type Ready struct {
 	// others; report failures in the next Input.
 	Actions []Action
 	// Statuses are lifecycle transitions, one per app at most, to write
-	// under state.Keys.Status(app), sorted by app.
+	// under state.Keys.Status(node, app), sorted by app.
 	Statuses []state.AppStatus
 	// WakeAt, when not zero, is the earliest time a Step would do
 	// something new even if nothing else changes (a restart backoff ends).
@@ -129,15 +129,7 @@ func (c *Core) Step(in Input) Ready {
 	world := c.observe(in)
 	var ready Ready
 	for _, name := range world.names {
-		app := world.apps[name]
-		if app.elsewhere {
-			if !in.NodeLost {
-				ready.Actions = append(ready.Actions, removeAll(app)...)
-			}
-			delete(c.apps, name)
-			continue
-		}
-		c.stepApp(in, app, &ready)
+		c.stepApp(in, world.apps[name], &ready)
 	}
 	sortActions(ready.Actions)
 	return ready
@@ -164,7 +156,7 @@ func (c *Core) track(app *appView, view *state.View) *appState {
 		return a
 	}
 	a := newAppState()
-	if status, ok := view.Statuses[app.name]; ok && status.Node == c.node {
+	if status, ok := view.Statuses[app.name]; ok {
 		a.adopt(status, app)
 	}
 	c.apps[app.name] = a

@@ -44,7 +44,10 @@ type coreHarness struct {
 	runtime   *fake.Runtime
 	cpu       *fake.CPU
 	bandwidth *fake.Bandwidth
-	lost      bool
+	// registers: the script has registered the node, so from now on its
+	// registration decides whether the node is lost, as
+	// reconciler.LostWhenUnregistered does for the runner.
+	registers bool
 	failures  []reconciler.ActionFailure
 }
 
@@ -56,7 +59,7 @@ func newCoreHarness() *coreHarness {
 			reconciler.WithRandom(rand.NewChaCha8([32]byte{1})),
 			reconciler.WithRestartBackoff(reconciler.Backoff{Initial: time.Second, Max: 8 * time.Second}),
 			reconciler.WithBackoffReset(time.Minute)),
-		view:      state.NewView(),
+		view:      state.NewView("n1"),
 		now:       scriptStart,
 		runtime:   runtime,
 		cpu:       fake.NewCPU(runtime),
@@ -68,6 +71,9 @@ func (h *coreHarness) run(c scriptCase) (string, error) {
 	switch c.command {
 	case "put":
 		h.view.Apply(state.Event{Revision: h.view.Revision + 1, Key: c.args["key"], Value: []byte(c.input)})
+		if c.args["key"] == state.Keys.Node(h.node) {
+			h.registers = true
+		}
 		if err, bad := h.view.Errors[c.args["key"]]; bad {
 			return "rejected: " + err, nil
 		}
@@ -103,12 +109,6 @@ func (h *coreHarness) run(c scriptCase) (string, error) {
 			return "", fmt.Errorf("drift quota=%q: %w", c.args["quota"], err)
 		}
 		return "", h.drift(c.args["id"], quota)
-	case "lost":
-		h.lost = true
-		return "", nil
-	case "back":
-		h.lost = false
-		return "", nil
 	case "step":
 		return h.step(c.hasFlag("dry"), c.hasFlag("full"))
 	case "containers":
@@ -174,8 +174,11 @@ func (h *coreHarness) input(ctx context.Context) (reconciler.Input, error) {
 		return reconciler.Input{}, err
 	}
 	in := reconciler.Input{
-		Now: h.now, View: &h.view, Containers: containers, NodeLost: h.lost, Failures: h.failures,
+		Now: h.now, View: &h.view, Containers: containers, Failures: h.failures,
 		CPU: map[string]state.CPUResources{}, Bandwidth: map[string]*float64{},
+	}
+	if h.registers {
+		in.NodeLost = reconciler.LostWhenUnregistered(h.node)(&h.view, h.now)
 	}
 	for _, container := range containers {
 		if !container.Running {

@@ -31,7 +31,7 @@
 //     remember the failure for the next Input. A set-cpu or set-bandwidth
 //     whose Container is empty follows a create of the same container in
 //     this Ready: apply it to the Container that Create returned.
-//  4. Write Ready.Statuses under state.Keys.Status(app). Each is one
+//  4. Write Ready.Statuses under state.Keys.Status(node, app). Each is one
 //     lifecycle transition (AppStatus.Transition) and each app appears at
 //     most once, so they fit one Txn. If the write fails, keep them and
 //     write them before the next Ready's, in order: the status key's

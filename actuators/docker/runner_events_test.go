@@ -81,9 +81,15 @@ func runApp(t *testing.T, rt *docker.Runtime, app state.AppSpec) (statuses <-cha
 	store := state.NewMemoryStore()
 	t.Cleanup(func() { store.Close() })
 	ctx, cancel := context.WithCancel(t.Context())
-	statuses = watchStatuses(ctx, t, store, app.Name)
+	statuses = watchStatuses(ctx, t, store, rt.Node(), app.Name)
+	follower := state.NewFollower(store, rt.Node(), state.FollowerConfig{})
+	followed := make(chan struct{})
+	go func() {
+		defer close(followed)
+		follower.Run(ctx)
+	}()
 	runner := reconciler.NewRunner(reconciler.RunnerConfig{
-		Node: rt.Node(), Store: store, Runtime: rt, Logger: dockertest.Logger(t),
+		Node: rt.Node(), Store: store, Follower: follower, Runtime: rt, Logger: dockertest.Logger(t),
 		ResyncInterval: resync,
 		RestartBackoff: reconciler.Backoff{Initial: 100 * time.Millisecond, Max: 100 * time.Millisecond},
 	})
@@ -94,6 +100,7 @@ func runApp(t *testing.T, rt *docker.Runtime, app state.AppSpec) (statuses <-cha
 		if err := <-done; err != nil {
 			t.Errorf("runner: %v", err)
 		}
+		<-followed
 	})
 	apply = func(spec state.AppSpec) {
 		t.Helper()
@@ -101,7 +108,7 @@ func runApp(t *testing.T, rt *docker.Runtime, app state.AppSpec) (statuses <-cha
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := store.Txn(ctx, state.Put(state.Keys.App(spec.Name), value)); err != nil {
+		if _, err := store.Txn(ctx, state.Put(state.Keys.App(rt.Node(), spec.Name), value)); err != nil {
 			t.Fatalf("put the spec of %s: %v", spec.Name, err)
 		}
 	}
@@ -109,11 +116,11 @@ func runApp(t *testing.T, rt *docker.Runtime, app state.AppSpec) (statuses <-cha
 	return statuses, apply
 }
 
-// watchStatuses passes on every status the store records for app.
-func watchStatuses(ctx context.Context, t *testing.T, store state.Store, app string) <-chan state.AppStatus {
+// watchStatuses passes on every status the store records for app on node.
+func watchStatuses(ctx context.Context, t *testing.T, store state.Store, node, app string) <-chan state.AppStatus {
 	out := make(chan state.AppStatus, 64)
 	go func() {
-		for response := range store.Watch(ctx, state.Keys.Status(app), 1) {
+		for response := range store.Watch(ctx, state.Keys.Status(node, app), 1) {
 			for _, ev := range response.Events {
 				var status state.AppStatus
 				if err := json.Unmarshal(ev.Value, &status); err != nil {
