@@ -73,6 +73,12 @@ func TestEventsReconnectAndResumeAfterTheLastEvent(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ch := rt.Events(ctx)
+	source.mu.Lock()
+	subscribed := len(source.asked)
+	source.mu.Unlock()
+	if subscribed != 1 {
+		t.Fatalf("Events returned after %d subscriptions, want 1: a caller that lists next could miss a death", subscribed)
+	}
 
 	var got []state.ContainerEvent
 	for len(got) < 2 {
