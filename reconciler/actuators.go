@@ -21,6 +21,8 @@ type Runtime interface {
 
 // RuntimeEvents is implemented by runtimes that can say when a container
 // dies, so the runner reconciles at once instead of at its next poll.
+// Events subscribes before it returns, so that every event after the call
+// arrives; the channel closes when ctx ends or the stream breaks for good.
 type RuntimeEvents interface {
 	Events(ctx context.Context) <-chan state.ContainerEvent
 }

@@ -136,7 +136,7 @@ func (c *Core) Step(in Input) Ready {
 }
 
 func (c *Core) stepApp(in Input, app *appView, ready *Ready) {
-	a := c.track(app.name, in.View)
+	a := c.track(app, in.View)
 	a.forgetGone(app)
 	if status, ok := c.transition(in, a, app); ok {
 		ready.Statuses = append(ready.Statuses, status)
@@ -151,15 +151,15 @@ func (c *Core) stepApp(in Input, app *appView, ready *Ready) {
 
 // track returns the core's state for app, adopting it from the app's stored
 // status on first sight.
-func (c *Core) track(name string, view *state.View) *appState {
-	if a, ok := c.apps[name]; ok {
+func (c *Core) track(app *appView, view *state.View) *appState {
+	if a, ok := c.apps[app.name]; ok {
 		return a
 	}
 	a := newAppState()
-	if status, ok := view.Statuses[name]; ok {
-		a.adopt(status)
+	if status, ok := view.Statuses[app.name]; ok {
+		a.adopt(status, app)
 	}
-	c.apps[name] = a
+	c.apps[app.name] = a
 	return a
 }
 

@@ -110,7 +110,7 @@ func (h *coreHarness) run(c scriptCase) (string, error) {
 		}
 		return "", h.drift(c.args["id"], quota)
 	case "step":
-		return h.step(c.hasFlag("dry"))
+		return h.step(c.hasFlag("dry"), c.hasFlag("full"))
 	case "containers":
 		return h.containers()
 	case "phases":
@@ -194,7 +194,9 @@ func (h *coreHarness) input(ctx context.Context) (reconciler.Input, error) {
 	return in, nil
 }
 
-func (h *coreHarness) step(dry bool) (string, error) {
+// step runs one Step; dry leaves its actions undone, full shows the spec
+// revision and containers each status records.
+func (h *coreHarness) step(dry, full bool) (string, error) {
 	ctx := context.Background()
 	in, err := h.input(ctx)
 	if err != nil {
@@ -210,6 +212,9 @@ func (h *coreHarness) step(dry bool) (string, error) {
 	}
 	for _, status := range ready.Statuses {
 		fmt.Fprintf(&out, "status: %s\n", formatStatus(status))
+		if full {
+			fmt.Fprintf(&out, "  spec revision %d, containers %s\n", status.SpecRevision, formatContainers(status.Containers))
+		}
 	}
 	if !ready.WakeAt.IsZero() {
 		fmt.Fprintf(&out, "wake: in %s\n", ready.WakeAt.Sub(h.now))
@@ -267,6 +272,14 @@ func formatStatus(status state.AppStatus) string {
 		s += fmt.Sprintf(" error=%q", status.Error)
 	}
 	return s
+}
+
+func formatContainers(containers []state.ContainerStatus) string {
+	parts := make([]string, len(containers))
+	for i, c := range containers {
+		parts[i] = fmt.Sprintf("%s=%s running=%t", c.Name, c.RuntimeID, c.Running)
+	}
+	return "[" + strings.Join(parts, " ") + "]"
 }
 
 func (h *coreHarness) containers() (string, error) {

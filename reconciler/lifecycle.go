@@ -17,7 +17,9 @@ const (
 	// EventCreate: a valid spec exists for an app that has no lifecycle yet,
 	// or whose last one ended (terminating or terminated).
 	EventCreate = "create"
-	// EventAllRunning: every container of the spec runs with the spec's hash.
+	// EventAllRunning: every container of the spec runs with the spec's
+	// hash. From ready it only records that afresh, over a stale status
+	// adopted from an earlier agent.
 	EventAllRunning = "all-running"
 	// EventContainerMissing: a ready app lost a container, or its spec
 	// changed so that a container must be recreated.
@@ -29,7 +31,10 @@ const (
 	EventContainerFailed = "container-failed"
 	// EventCreateFailed: the runtime refused to create a container.
 	EventCreateFailed = "create-failed"
-	// EventRestart: a failed app's backoff has elapsed.
+	// EventRestart: a failed app's backoff has elapsed, or a stale status
+	// adopted from an earlier agent says failed where every container of
+	// the spec runs again (that agent restarted it and stopped before
+	// recording so).
 	EventRestart = "restart"
 	// EventSpecInvalid: the app's spec key holds a value the fold rejected.
 	EventSpecInvalid = "spec-invalid"
@@ -56,7 +61,7 @@ var transitionTable = []struct {
 	Dst   state.Phase
 }{
 	{EventCreate, []state.Phase{phaseNone, state.Terminating, state.Terminated}, state.Pending},
-	{EventAllRunning, []state.Phase{state.Pending}, state.Ready},
+	{EventAllRunning, []state.Phase{state.Pending, state.Ready}, state.Ready},
 	{EventContainerMissing, []state.Phase{state.Ready}, state.Pending},
 	{EventSpecChanged, []state.Phase{state.Failed}, state.Pending},
 	{EventContainerFailed, []state.Phase{state.Pending, state.Ready}, state.Failed},

@@ -78,6 +78,7 @@ func TestLifecycleTableShape(t *testing.T) {
 	}{
 		{EventCreate, phaseNone, state.Pending},
 		{EventAllRunning, state.Pending, state.Ready},
+		{EventAllRunning, state.Ready, state.Ready},
 		{EventContainerFailed, state.Ready, state.Failed},
 		{EventContainerFailed, state.Pending, state.Failed},
 		{EventCreateFailed, state.Pending, state.Failed},

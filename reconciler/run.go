@@ -26,13 +26,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	wakes := make(chan struct{}, 1)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if events, ok := r.cfg.Runtime.(RuntimeEvents); ok {
-			r.followRuntime(ctx, events, wakes)
-		}
-	}()
+	done := r.followRuntime(ctx, wakes)
 	r.loop(ctx, r.cfg.Follower.Subscribe(), wakes)
 	cancel()
 	<-done
@@ -126,12 +120,32 @@ func (r *Runner) nextPass(outcome passOutcome) time.Duration {
 	return next
 }
 
-// followRuntime turns container events into wakes. The event only says
-// "look"; the pass reads the state itself.
-func (r *Runner) followRuntime(ctx context.Context, source RuntimeEvents, wakes chan<- struct{}) {
+// followRuntime turns the runtime's container events, if it has them,
+// into wakes until ctx ends; the channel it returns closes then. It
+// subscribes before it returns, so that a container that dies after the
+// first pass listed it still wakes the runner.
+func (r *Runner) followRuntime(ctx context.Context, wakes chan<- struct{}) <-chan struct{} {
+	done := make(chan struct{})
+	source, ok := r.cfg.Runtime.(RuntimeEvents)
+	if !ok {
+		close(done)
+		return done
+	}
+	events := source.Events(ctx)
+	go func() {
+		defer close(done)
+		r.wakeOnEvents(ctx, source, events, wakes)
+	}()
+	return done
+}
+
+// wakeOnEvents wakes the runner for each event, and subscribes again when
+// the stream ends before ctx does. The event only says "look"; the pass
+// reads the state itself.
+func (r *Runner) wakeOnEvents(ctx context.Context, source RuntimeEvents, events <-chan state.ContainerEvent, wakes chan<- struct{}) {
 	failures := 0
-	for ctx.Err() == nil {
-		for range source.Events(ctx) {
+	for {
+		for range events {
 			failures = 0
 			select {
 			case wakes <- struct{}{}:
@@ -144,6 +158,7 @@ func (r *Runner) followRuntime(ctx context.Context, source RuntimeEvents, wakes 
 		r.log.Warn("runtime event stream ended; subscribing again", "failures", failures+1)
 		sleep(ctx, r.cfg.RetryBackoff.Delay(failures))
 		failures++
+		events = source.Events(ctx)
 	}
 }
 

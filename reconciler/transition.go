@@ -2,7 +2,9 @@ package reconciler
 
 import (
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/sluice-io/sluice/state"
@@ -25,17 +27,24 @@ type appState struct {
 	// counted holds the runtime IDs of dead containers already counted as
 	// a failure, so one death fails the app once.
 	counted map[string]bool
+	// stale says how the status the app was adopted from differs from the
+	// app as it is: an agent that stopped between acting and recording
+	// leaves an older spec revision or containers that are gone. Empty
+	// once a transition has recorded the app afresh.
+	stale string
 }
 
 func newAppState() *appState {
 	return &appState{life: newLifecycle(phaseNone), counted: map[string]bool{}}
 }
 
-// adopt takes over the lifecycle a stored status records.
-func (a *appState) adopt(status state.AppStatus) {
+// adopt takes over the lifecycle a stored status records, and notes
+// whether the status still describes app.
+func (a *appState) adopt(status state.AppStatus, app *appView) {
 	if !knownPhase(status.Phase) {
 		return
 	}
+	a.stale = staleness(status, app)
 	a.life = newLifecycle(status.Phase)
 	a.restarts = status.Restarts
 	a.specRevision = status.SpecRevision
@@ -51,6 +60,38 @@ func (a *appState) adopt(status state.AppStatus) {
 		// restart was one, which errs towards waiting longer.
 		a.consecutive = status.Restarts
 	}
+}
+
+// staleness says how a stored status differs from the app as it is now:
+// its spec revision, or its containers' runtime IDs and running flags.
+// Empty means it is up to date.
+func staleness(status state.AppStatus, app *appView) string {
+	if app.spec != nil && status.SpecRevision != app.specRevision {
+		return fmt.Sprintf("spec revision %d, now %d", status.SpecRevision, app.specRevision)
+	}
+	actual := containerStatuses(app)
+	if !slices.EqualFunc(status.Containers, actual, sameContainerStatus) {
+		return fmt.Sprintf("containers %s, now %s", describeContainers(status.Containers), describeContainers(actual))
+	}
+	return ""
+}
+
+func sameContainerStatus(a, b state.ContainerStatus) bool {
+	return a.Name == b.Name && a.RuntimeID == b.RuntimeID && a.Running == b.Running
+}
+
+// describeContainers renders container statuses as
+// "[api=3f2a9c1b7d4e running, db=9b1c0e2f4a6d stopped]".
+func describeContainers(containers []state.ContainerStatus) string {
+	parts := make([]string, len(containers))
+	for i, c := range containers {
+		condition := "stopped"
+		if c.Running {
+			condition = "running"
+		}
+		parts[i] = fmt.Sprintf("%s=%s %s", c.Name, state.ShortRuntimeID(c.RuntimeID), condition)
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
 }
 
 func knownPhase(phase state.Phase) bool {
@@ -137,11 +178,15 @@ func (c *Core) afterTransition(now time.Time, a *appState, app *appView, next ch
 	if app.spec != nil {
 		a.specRevision = app.specRevision
 	}
-	a.readySince = time.Time{}
-	if a.life.phase() == state.Ready {
+	// Ready to ready only brings a stale status up to date: the app has
+	// been ready all along.
+	if a.life.phase() != state.Ready {
+		a.readySince = time.Time{}
+	} else if a.readySince.IsZero() {
 		a.readySince = now
 	}
 	a.since = now
+	a.stale = ""
 }
 
 // countDead marks every dead container of the app as accounted for: they
@@ -187,9 +232,16 @@ func (c *Core) decide(in Input, a *appState, app *appView) (change, bool) {
 		if reason, missing := firstMissing(app); missing {
 			return change{event: EventContainerMissing, reason: reason}, true
 		}
+		if a.stale != "" {
+			n := len(app.spec.Containers)
+			return change{event: EventAllRunning, reason: fmt.Sprintf("%d/%d containers running; the adopted status was stale: %s", n, n, a.stale)}, true
+		}
 	case state.Failed:
 		if app.specRevision != a.specRevision {
 			return change{event: EventSpecChanged, reason: fmt.Sprintf("spec revision %d replaces %d", app.specRevision, a.specRevision)}, true
+		}
+		if _, missing := firstMissing(app); a.stale != "" && !missing {
+			return change{event: EventRestart, reason: "the containers run again; the adopted status was stale: " + a.stale}, true
 		}
 		if !in.Now.Before(a.restartAt(c.restartBackoff)) {
 			return change{event: EventRestart, reason: fmt.Sprintf("backoff of %s elapsed", c.restartBackoff.Delay(a.consecutive))}, true

@@ -69,3 +69,52 @@ func TestRunnerWakesOnlyForWhatCanChangeAPass(t *testing.T) {
 		t.Fatal("a changed cap was applied without a pass")
 	}
 }
+
+// lateDeath is a runtime whose event subscription takes a moment to hold,
+// as an engine's does, and whose app web loses its api container just
+// after the first listing: right after the runner's first pass looked.
+type lateDeath struct {
+	*fake.Runtime
+	lists atomic.Int64
+}
+
+func (r *lateDeath) Events(ctx context.Context) <-chan state.ContainerEvent {
+	time.Sleep(50 * time.Millisecond) // the engine answering the subscription
+	return r.Runtime.Events(ctx)
+}
+
+func (r *lateDeath) List(ctx context.Context) ([]state.Container, error) {
+	containers, err := r.Runtime.List(ctx)
+	if r.lists.Add(1) == 1 {
+		if killErr := r.Kill("web/api", 137, false); killErr != nil {
+			return nil, killErr
+		}
+	}
+	return containers, err
+}
+
+// TestRunnerSubscribesToTheRuntimeBeforeItsFirstPass restarts the runner
+// of a converged node, and web's container dies just after the first pass
+// listed it running. Only the die event can tell the runner before its
+// hourly resync, so the runner must have subscribed before that pass.
+func TestRunnerSubscribesToTheRuntimeBeforeItsFirstPass(t *testing.T) {
+	store, runtime := state.NewMemoryStore(), fake.NewRuntime()
+	earlier := newNode(t, store, runtime)
+	put(t, store, state.Keys.App("", "web"), webSpec)
+	earlier.mustPass()
+	earlier.mustPass()
+	if phase, _ := earlier.runner.Phase("web"); phase != state.Ready {
+		t.Fatalf("web is %q before the restart, want ready", phase)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	runner := reconciler.NewRunner(reconciler.RunnerConfig{
+		Node: "n1", Store: store, Follower: follow(ctx, store, "n1"),
+		Runtime: &lateDeath{Runtime: runtime}, CPU: fake.NewCPU(runtime),
+		Random:         rand.NewChaCha8([32]byte{6}),
+		ResyncInterval: time.Hour, // the death must come from the event
+	})
+	go runner.Run(ctx)
+	waitFor(t, "web failed", phaseIs(t, store, "web", state.Failed))
+}

@@ -26,6 +26,15 @@ type Container struct {
 	SpecHash string
 }
 
+// ShortRuntimeID is the 12-character form of a runtime ID that docker ps
+// shows: enough to tell containers apart in logs, errors and reasons.
+func ShortRuntimeID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
 // ContainerEvent says something happened to a container (die, oom).
 type ContainerEvent struct {
 	ContainerID string

@@ -32,14 +32,17 @@ const (
 
 // Events streams the start, die and oom events of this node's sluice
 // containers until ctx ends, then closes the channel. ContainerID is the
-// sluice ID ("<app>/<container>"); ExitCode is set for die. When the stream
+// sluice ID ("<app>/<container>"); ExitCode is set for die. It subscribes
+// before it returns (the engine has answered, or failed to), so a caller
+// that lists the containers next misses no later death. When the stream
 // breaks it reconnects with backoff and resumes just after the last event
 // it passed on, so a short outage loses nothing.
 func (r *Runtime) Events(ctx context.Context) <-chan state.ContainerEvent {
 	out := make(chan state.ContainerEvent, 64)
+	first := r.subscribe(ctx, 0)
 	go func() {
 		defer close(out)
-		r.watchEvents(ctx, out)
+		r.watchEvents(ctx, first, out)
 	}()
 	return out
 }
@@ -52,15 +55,24 @@ func (r *Runtime) eventFilters() client.Filters {
 	return f
 }
 
-func (r *Runtime) watchEvents(ctx context.Context, out chan<- state.ContainerEvent) {
+// subscribe asks the engine for this node's container events: from now
+// if lastNanos is 0, else from just after it. The engine client returns
+// once the engine has answered.
+func (r *Runtime) subscribe(ctx context.Context, lastNanos int64) client.EventsResult {
+	opts := client.EventsListOptions{Filters: r.eventFilters()}
+	if lastNanos > 0 {
+		opts.Since = sinceAfter(lastNanos)
+	}
+	return r.events.Events(ctx, opts)
+}
+
+// watchEvents passes on the events of res, then of each new subscription
+// after the last one broke, until ctx ends.
+func (r *Runtime) watchEvents(ctx context.Context, res client.EventsResult, out chan<- state.ContainerEvent) {
 	var lastNanos int64 // engine time of the last event passed on; 0 before any
 	backoff := minEventBackoff
 	for {
-		opts := client.EventsListOptions{Filters: r.eventFilters()}
-		if lastNanos > 0 {
-			opts.Since = sinceAfter(lastNanos)
-		}
-		forwarded, err := forwardEvents(ctx, r.events.Events(ctx, opts), out, &lastNanos)
+		forwarded, err := forwardEvents(ctx, res, out, &r.deaths, &lastNanos)
 		if ctx.Err() != nil {
 			return
 		}
@@ -74,6 +86,7 @@ func (r *Runtime) watchEvents(ctx context.Context, out chan<- state.ContainerEve
 		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, maxEventBackoff)
+		res = r.subscribe(ctx, lastNanos)
 	}
 }
 
@@ -85,8 +98,10 @@ func sinceAfter(nanos int64) string {
 }
 
 // forwardEvents passes one subscription's events on until it fails or ctx
-// ends, and says whether it passed any on.
-func forwardEvents(ctx context.Context, res client.EventsResult, out chan<- state.ContainerEvent, lastNanos *int64) (bool, error) {
+// ends, and says whether it passed any on. Each event is recorded in
+// deaths before it is passed on, so whatever it wakes lists the container
+// as the event says.
+func forwardEvents(ctx context.Context, res client.EventsResult, out chan<- state.ContainerEvent, deaths *deaths, lastNanos *int64) (bool, error) {
 	forwarded := false
 	for {
 		select {
@@ -102,6 +117,7 @@ func forwardEvents(ctx context.Context, res client.EventsResult, out chan<- stat
 			if !ok {
 				continue
 			}
+			deaths.record(m.Actor.ID, ev)
 			select {
 			case out <- ev:
 			case <-ctx.Done():

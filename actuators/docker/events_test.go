@@ -73,6 +73,12 @@ func TestEventsReconnectAndResumeAfterTheLastEvent(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ch := rt.Events(ctx)
+	source.mu.Lock()
+	subscribed := len(source.asked)
+	source.mu.Unlock()
+	if subscribed != 1 {
+		t.Fatalf("Events returned after %d subscriptions, want 1: a caller that lists next could miss a death", subscribed)
+	}
 
 	var got []state.ContainerEvent
 	for len(got) < 2 {
@@ -82,6 +88,9 @@ func TestEventsReconnectAndResumeAfterTheLastEvent(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatalf("got %v, then nothing for 5s", got)
 		}
+	}
+	if c := (state.Container{RuntimeID: "rid-a", Running: true}); !rt.deaths.correct(&c) {
+		t.Error("a's die event was passed on before the runtime took note of it")
 	}
 	want := []state.ContainerEvent{
 		{ContainerID: "web/a", Action: "die", ExitCode: 137},

@@ -21,13 +21,13 @@ func (r *Runtime) Logs(ctx context.Context, c state.Container, follow bool, w io
 		Follow:     follow,
 	})
 	if err != nil {
-		return fmt.Errorf("read the logs of container %s (%s): %w", c.ID, shortID(c.RuntimeID), err)
+		return fmt.Errorf("read the logs of container %s (%s): %w", c.ID, state.ShortRuntimeID(c.RuntimeID), err)
 	}
 	defer rc.Close()
 	// sluice never gives its containers a TTY, so the stream is always
 	// multiplexed: 8-byte frame headers naming stdout or stderr.
 	if _, err := stdcopy.StdCopy(w, w, rc); err != nil && ctx.Err() == nil {
-		return fmt.Errorf("copy the logs of container %s (%s): %w", c.ID, shortID(c.RuntimeID), err)
+		return fmt.Errorf("copy the logs of container %s (%s): %w", c.ID, state.ShortRuntimeID(c.RuntimeID), err)
 	}
 	return nil
 }

@@ -47,6 +47,9 @@ type Runtime struct {
 	cli    *client.Client
 	events eventSource
 	log    *slog.Logger
+	// deaths holds what the event stream said died before the engine's
+	// list shows it; List believes it.
+	deaths deaths
 
 	// mu guards settings: SetEnv may change them while Create reads them.
 	mu       sync.Mutex
@@ -101,6 +104,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Runtime, error)
 // Close releases the client's connections.
 func (r *Runtime) Close() error { return r.cli.Close() }
 
+// Node is the node whose containers the runtime manages.
+func (r *Runtime) Node() string { return r.settings.node }
+
 // APIVersion is the Engine API version agreed with the engine.
 func (r *Runtime) APIVersion() string { return r.cli.ClientVersion() }
 
@@ -116,12 +122,16 @@ func (r *Runtime) nodeFilters() client.Filters {
 // List returns every container on this node that sluice created, running
 // or not, sorted by ID and then RuntimeID. Everything an agent that has
 // just started needs to adopt them is in the labels: ID, GUID, spec hash.
+// A container the event stream saw die is reported stopped even while the
+// engine's list, which lags the event, still shows it running (see deaths).
 func (r *Runtime) List(ctx context.Context) ([]state.Container, error) {
+	mark := r.deaths.mark()
 	res, err := r.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: r.nodeFilters()})
 	if err != nil {
 		return nil, fmt.Errorf("list the containers of node %s: %w", r.settings.node, err)
 	}
 	out := make([]state.Container, 0, len(res.Items))
+	engineRunning := map[string]bool{}
 	for _, s := range res.Items {
 		info, ok := fromLabels(s.Labels)
 		if !ok {
@@ -129,13 +139,18 @@ func (r *Runtime) List(ctx context.Context) ([]state.Container, error) {
 			continue
 		}
 		c := toContainer(info, s.ID, s.State == container.StateRunning)
-		if !c.Running {
+		engineRunning[s.ID] = c.Running
+		switch {
+		case r.deaths.correct(&c):
+			r.log.Debug("the engine still lists a container running after its die event; believing the event", "id", c.ID, "runtime_id", state.ShortRuntimeID(s.ID), "exit_code", c.ExitCode)
+		case !c.Running:
 			if c.ExitCode, c.OOMKilled, err = r.exitState(ctx, s.ID); err != nil {
 				return nil, err
 			}
 		}
 		out = append(out, c)
 	}
+	r.deaths.prune(mark, engineRunning)
 	slices.SortFunc(out, func(a, b state.Container) int {
 		return cmpJoin(strings.Compare(a.ID, b.ID), strings.Compare(a.RuntimeID, b.RuntimeID))
 	})
@@ -170,7 +185,7 @@ func (r *Runtime) exitState(ctx context.Context, runtimeID string) (exitCode int
 		return 0, false, nil // removed since the list; the next list will not show it
 	}
 	if err != nil {
-		return 0, false, fmt.Errorf("inspect container %s: %w", shortID(runtimeID), err)
+		return 0, false, fmt.Errorf("inspect container %s: %w", state.ShortRuntimeID(runtimeID), err)
 	}
 	if res.Container.State == nil {
 		return 0, false, nil
@@ -194,11 +209,11 @@ func (r *Runtime) Create(ctx context.Context, app string, spec state.ContainerSp
 	if _, err := r.cli.ContainerStart(ctx, runtimeID, client.ContainerStartOptions{}); err != nil {
 		// Leave nothing half-made behind: the retry creates afresh.
 		if _, rmErr := r.cli.ContainerRemove(context.WithoutCancel(ctx), runtimeID, client.ContainerRemoveOptions{Force: true}); rmErr != nil && !cerrdefs.IsNotFound(rmErr) {
-			r.log.Warn("could not remove a container that failed to start", "id", id, "runtime_id", shortID(runtimeID), "err", rmErr)
+			r.log.Warn("could not remove a container that failed to start", "id", id, "runtime_id", state.ShortRuntimeID(runtimeID), "err", rmErr)
 		}
-		return state.Container{}, fmt.Errorf("start container %s (%s) from image %s: %w", id, shortID(runtimeID), spec.Image, err)
+		return state.Container{}, fmt.Errorf("start container %s (%s) from image %s: %w", id, state.ShortRuntimeID(runtimeID), spec.Image, err)
 	}
-	r.log.Info("container started", "id", id, "runtime_id", shortID(runtimeID), "guid", guid, "image", spec.Image)
+	r.log.Info("container started", "id", id, "runtime_id", state.ShortRuntimeID(runtimeID), "guid", guid, "image", spec.Image)
 	info := containerInfo{app: app, name: spec.Name, guid: guid, specHash: specHash}
 	return toContainer(info, runtimeID, true), nil
 }
@@ -226,7 +241,7 @@ func (r *Runtime) createOrFind(ctx context.Context, opts client.ContainerCreateO
 		labels = existing.Container.Config.Labels
 	}
 	if labels[LabelGUID] != guid || labels[LabelSpecHash] != specHash || labels[LabelNode] != r.settings.node {
-		return "", fmt.Errorf("name %s is taken by another container (%s): %w", opts.Name, shortID(existing.Container.ID), err)
+		return "", fmt.Errorf("name %s is taken by another container (%s): %w", opts.Name, state.ShortRuntimeID(existing.Container.ID), err)
 	}
 	return existing.Container.ID, nil
 }
@@ -237,7 +252,7 @@ func (r *Runtime) Stop(ctx context.Context, c state.Container) error {
 	timeout := r.settings.stopTimeout
 	_, err := r.cli.ContainerStop(ctx, c.RuntimeID, client.ContainerStopOptions{Timeout: &timeout})
 	if err != nil && !cerrdefs.IsNotFound(err) {
-		return fmt.Errorf("stop container %s (%s): %w", c.ID, shortID(c.RuntimeID), err)
+		return fmt.Errorf("stop container %s (%s): %w", c.ID, state.ShortRuntimeID(c.RuntimeID), err)
 	}
 	return nil
 }
@@ -247,7 +262,7 @@ func (r *Runtime) Stop(ctx context.Context, c state.Container) error {
 func (r *Runtime) Remove(ctx context.Context, c state.Container) error {
 	_, err := r.cli.ContainerRemove(ctx, c.RuntimeID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 	if err != nil && !cerrdefs.IsNotFound(err) && !alreadyBeingRemoved(err) {
-		return fmt.Errorf("remove container %s (%s): %w", c.ID, shortID(c.RuntimeID), err)
+		return fmt.Errorf("remove container %s (%s): %w", c.ID, state.ShortRuntimeID(c.RuntimeID), err)
 	}
 	return nil
 }
@@ -262,7 +277,7 @@ func alreadyBeingRemoved(err error) bool {
 // Tests use it to make a container die the way a crash would.
 func (r *Runtime) Kill(ctx context.Context, c state.Container, signal string) error {
 	if _, err := r.cli.ContainerKill(ctx, c.RuntimeID, client.ContainerKillOptions{Signal: signal}); err != nil {
-		return fmt.Errorf("kill container %s (%s) with %s: %w", c.ID, shortID(c.RuntimeID), signal, err)
+		return fmt.Errorf("kill container %s (%s) with %s: %w", c.ID, state.ShortRuntimeID(c.RuntimeID), signal, err)
 	}
 	return nil
 }
@@ -272,21 +287,13 @@ func (r *Runtime) Kill(ctx context.Context, c state.Container, signal string) er
 func (r *Runtime) PID(ctx context.Context, c state.Container) (int, error) {
 	res, err := r.cli.ContainerInspect(ctx, c.RuntimeID, client.ContainerInspectOptions{})
 	if err != nil {
-		return 0, fmt.Errorf("inspect container %s (%s): %w", c.ID, shortID(c.RuntimeID), err)
+		return 0, fmt.Errorf("inspect container %s (%s): %w", c.ID, state.ShortRuntimeID(c.RuntimeID), err)
 	}
 	st := res.Container.State
 	if st == nil || !st.Running || st.Pid == 0 {
-		return 0, fmt.Errorf("container %s (%s) is not running", c.ID, shortID(c.RuntimeID))
+		return 0, fmt.Errorf("container %s (%s) is not running", c.ID, state.ShortRuntimeID(c.RuntimeID))
 	}
 	return st.Pid, nil
-}
-
-// shortID is the 12-character form of a runtime ID that docker ps shows.
-func shortID(id string) string {
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
 }
 
 // SetEnv sets node-wide variables in every container created from now on,

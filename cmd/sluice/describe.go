@@ -112,7 +112,7 @@ func fillDescription(t *table, d appDescription) {
 	if d.Status != nil {
 		t.row("Restarts:", d.Status.Restarts)
 		for _, c := range d.Status.Containers {
-			t.row("Container:", c.Name, "running="+fmt.Sprint(c.Running), "guid="+dash(c.GUID), "id="+dash(shortID(c.RuntimeID)))
+			t.row("Container:", c.Name, "running="+fmt.Sprint(c.Running), "guid="+dash(c.GUID), "id="+dash(state.ShortRuntimeID(c.RuntimeID)))
 		}
 	}
 	for _, id := range state.SortedKeys(d.Decisions) {
@@ -125,11 +125,4 @@ func fillDescription(t *table, d appDescription) {
 	for _, tr := range d.Transitions {
 		t.row("", tr.Time.Format("15:04:05.000"), string(tr.From)+" -> "+string(tr.To), tr.Event, tr.Reason)
 	}
-}
-
-func shortID(id string) string {
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
 }
