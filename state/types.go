@@ -334,7 +334,7 @@ const (
 	Lost        Phase = "lost"
 )
 
-// AppStatus is the observed lifecycle of an app, under Keys.Status(app).
+// AppStatus is the observed lifecycle of an app, under Keys.Status(node, app).
 // Every write of it is one transition, so the key's history is the app's
 // lifecycle log.
 type AppStatus struct {

@@ -8,6 +8,7 @@ import (
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/encoding"
+
 	// Collectors and SDKs may compress with gzip; the server must know it.
 	_ "google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/grpc/mem"
