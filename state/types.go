@@ -17,7 +17,7 @@ const (
 	BestEffort Class = "best-effort"
 )
 
-// AppSpec is the intent for one app, stored as JSON under Keys.App(name).
+// AppSpec is the intent for one app, stored as JSON under Keys.App(node, name) (an empty node: unpinned).
 // Operators write it with `sluice apply` or `etcdctl put`.
 type AppSpec struct {
 	Name string `json:"name"`
