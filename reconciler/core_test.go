@@ -46,6 +46,10 @@ type coreHarness struct {
 	bandwidth *fake.Bandwidth
 	lost      bool
 	failures  []reconciler.ActionFailure
+	// store is the identity of the store the view stands for; claimed
+	// says the node was claimed.
+	store   string
+	claimed bool
 }
 
 func newCoreHarness() *coreHarness {
@@ -109,6 +113,13 @@ func (h *coreHarness) run(c scriptCase) (string, error) {
 	case "back":
 		h.lost = false
 		return "", nil
+	case "store":
+		h.store = c.args["id"]
+		h.runtime.Store = h.store
+		return "", nil
+	case "claim":
+		h.claimed = true
+		return "", nil
 	case "step":
 		return h.step(c.hasFlag("dry"))
 	case "containers":
@@ -134,7 +145,7 @@ func (h *coreHarness) add(c scriptCase) (string, error) {
 	}
 	container := h.runtime.Add(state.Container{
 		ID: id, App: app, Name: name, GUID: c.args["guid"], RuntimeID: c.args["runtime-id"],
-		Running: !c.hasFlag("exited"), SpecHash: hash,
+		Running: !c.hasFlag("exited"), SpecHash: hash, Store: c.args["store"],
 	}, state.CPUResources{})
 	return "added " + container.RuntimeID, nil
 }
@@ -175,7 +186,7 @@ func (h *coreHarness) input(ctx context.Context) (reconciler.Input, error) {
 	}
 	in := reconciler.Input{
 		Now: h.now, View: &h.view, Containers: containers, NodeLost: h.lost, Failures: h.failures,
-		CPU: map[string]state.CPUResources{}, Bandwidth: map[string]*float64{},
+		CPU: map[string]state.CPUResources{}, Bandwidth: map[string]*float64{}, Store: h.store, Claimed: h.claimed,
 	}
 	for _, container := range containers {
 		if !container.Running {
@@ -207,6 +218,9 @@ func (h *coreHarness) step(dry bool) (string, error) {
 	}
 	for _, status := range ready.Statuses {
 		fmt.Fprintf(&out, "status: %s\n", formatStatus(status))
+	}
+	for _, held := range ready.Held {
+		fmt.Fprintf(&out, "held: %s\n", held)
 	}
 	if !ready.WakeAt.IsZero() {
 		fmt.Fprintf(&out, "wake: in %s\n", ready.WakeAt.Sub(h.now))
@@ -278,9 +292,16 @@ func (h *coreHarness) containers() (string, error) {
 		if !container.Running {
 			condition = fmt.Sprintf("exited(%d)", container.ExitCode)
 		}
-		fmt.Fprintf(&out, "%s %s %s guid=%s %s\n", container.ID, container.RuntimeID, condition, container.GUID, cpu)
+		fmt.Fprintf(&out, "%s %s %s guid=%s %s%s\n", container.ID, container.RuntimeID, condition, container.GUID, cpu, storeNote(container))
 	}
 	return out.String(), nil
+}
+
+func storeNote(container state.Container) string {
+	if container.Store == "" {
+		return ""
+	}
+	return " store=" + container.Store
 }
 
 func (h *coreHarness) phases() string {

@@ -66,6 +66,14 @@ type RunnerConfig struct {
 	// and the time; nil means never. While it holds, the core records the
 	// node's apps as lost and touches nothing.
 	NodeLost func(view *state.View, now time.Time) bool
+	// StoreID is the identity of Store (state.EnsureClusterID), which the
+	// Runtime labels its containers with. Containers of another store are
+	// left alone, and a store with no status of the node acts on none of
+	// its containers until the node is claimed (state.ClaimKey). Empty
+	// leaves ownership out.
+	StoreID string
+	// ClaimContainers claims the node at start, as a written claim does.
+	ClaimContainers bool
 	// ActionDone, if set, is called after each action the actuators carried
 	// out, with the view the pass acted on (read it, keep nothing of it).
 	// It lets the agent time the loop from an observation to the actuator
@@ -236,12 +244,17 @@ func (r *Runner) pass(ctx context.Context) (passOutcome, error) {
 	if err != nil {
 		return passOutcome{}, fmt.Errorf("reconcile node %s: list containers: %w", r.cfg.Node, err)
 	}
-	in := Input{Now: now, View: r.view, Containers: containers, Failures: r.failures}
+	claimed, err := r.claimed(ctx)
+	if err != nil {
+		return passOutcome{}, err
+	}
+	in := Input{Now: now, View: r.view, Containers: containers, Failures: r.failures, Store: r.cfg.StoreID, Claimed: claimed}
 	if r.cfg.NodeLost != nil {
 		in.NodeLost = r.cfg.NodeLost(r.view, now)
 	}
 	in.CPU, in.Bandwidth = r.readSettings(ctx, containers)
 	ready := r.core.Step(in)
+	r.logHeld(ready.Held)
 	executed := r.execute(ctx, now, ready.Actions)
 	r.wakeAt = ready.WakeAt
 	written, err := r.writeStatuses(ctx, ready.Statuses)
