@@ -79,6 +79,22 @@ func ReadClusterID(ctx context.Context, store Store) (string, error) {
 	return id.ID, nil
 }
 
+// PutClaim writes claim at its node's key and returns the revision.
+func PutClaim(ctx context.Context, store Store, claim NodeClaim) (int64, error) {
+	if claim.Node == "" {
+		return 0, fmt.Errorf("claim a node: the node name is empty")
+	}
+	value, err := json.Marshal(claim)
+	if err != nil {
+		return 0, fmt.Errorf("encode the claim of node %s: %w", claim.Node, err)
+	}
+	rev, err := store.Txn(ctx, Put(ClaimKey(claim.Node), value))
+	if err != nil {
+		return 0, fmt.Errorf("write the claim of node %s: %w", claim.Node, err)
+	}
+	return rev, nil
+}
+
 // ReadClaim returns node's claim, if an operator made one.
 func ReadClaim(ctx context.Context, store Store, node string) (NodeClaim, bool, error) {
 	key := ClaimKey(node)

@@ -64,6 +64,13 @@ func TestReadClaimChecksTheNode(t *testing.T) {
 	if _, found, err := state.ReadClaim(ctx, store, "n1"); err != nil || found {
 		t.Fatalf("ReadClaim of an unclaimed node = found %v, err %v", found, err)
 	}
+	claim := state.NodeClaim{Node: "n1", Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Reason: "new data dir"}
+	if _, err := state.PutClaim(ctx, store, claim); err != nil {
+		t.Fatal(err)
+	}
+	if got, found, err := state.ReadClaim(ctx, store, "n1"); err != nil || !found || got != claim {
+		t.Fatalf("ReadClaim after PutClaim = %+v found %v err %v, want %+v", got, found, err, claim)
+	}
 	if _, err := store.Txn(ctx, state.Put(state.ClaimKey("n1"), []byte(`{"node":"n2","time":"2026-01-01T00:00:00Z"}`))); err != nil {
 		t.Fatal(err)
 	}
