@@ -37,6 +37,10 @@ type agentOptions struct {
 	tracesHost    string
 	tracesPorts   map[string]int
 	tracesForward string
+	// storeID is the store's identity, read at start; claimContainers
+	// claims the node's containers for it (reconciler.RunnerConfig).
+	storeID         string
+	claimContainers bool
 	// hooks let tests and benchmarks watch the loop; never set by flags.
 	hooks agentHooks
 }
@@ -83,6 +87,7 @@ engine answers, and otherwise runs a simulated node and says so.`,
 	flags.BoolVar(&ao.traces, "traces", true, "receive the containers' spans on the Docker bridge (OTLP 4317/4318, Jaeger 6831/6832 udp) and add their latency to observations")
 	flags.StringVar(&ao.tracesHost, "traces-host", "", "address the trace receivers bind (default: the Docker bridge's gateway, which the node's containers reach)")
 	flags.StringToIntVar(&ao.tracesPorts, "traces-ports", nil, "receiver ports other than the standard ones, as otlp_grpc=4317,otlp_http=4318,jaeger_compact=6831,jaeger_binary=6832 (0: any free port)")
+	flags.BoolVar(&ao.claimContainers, "claim-containers", false, "take every container on this node as this store's, as `sluice node reset` does: adopt what the specs match, remove the rest")
 	flags.StringVar(&ao.tracesForward, "traces-forward", "", "OTLP gRPC endpoint (host:port of a collector or Jaeger) that every received span is sent on to, unchanged; empty: none")
 	return cmd
 }
@@ -104,6 +109,9 @@ func runAgent(ctx context.Context, opts *globalOptions, ao *agentOptions, extern
 		return err
 	}
 	defer closeStore()
+	if ao.storeID, err = agentStoreID(ctx, store); err != nil {
+		return err
+	}
 	metrics := newAgentMetrics()
 	node, err := openRuntime(ctx, ao, metrics.registry, logger)
 	if err != nil {
@@ -111,7 +119,7 @@ func runAgent(ctx context.Context, opts *globalOptions, ao *agentOptions, extern
 	}
 	defer node.Close()
 	a := &agent{opts: ao, logger: logger, store: store, node: node, metrics: metrics}
-	logger.Info("agent started", "node", ao.node, "runtime", node.Name(), "etcd", storeDescription(opts, ao, external),
+	logger.Info("agent started", "node", ao.node, "runtime", node.Name(), "etcd", storeDescription(opts, ao, external), "store", ao.storeID,
 		"interval", ao.interval, "policy_dir", ao.policyDir, "metrics", ao.metricsAddr)
 	err = a.run(ctx)
 	logger.Info("agent stopped; containers keep running for the next agent to adopt", "node", ao.node)
@@ -165,6 +173,7 @@ func (a *agent) runner() *reconciler.Runner {
 		Clock: a.node.Clock(), Logger: a.logger, ResyncInterval: resyncEvery * a.opts.interval,
 		NodeLost:   reconciler.LostWhenUnregistered(a.opts.node),
 		ActionDone: a.opts.hooks.actionDone,
+		StoreID:    a.opts.storeID, ClaimContainers: a.opts.claimContainers,
 	})
 }
 

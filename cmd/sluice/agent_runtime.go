@@ -49,7 +49,7 @@ func openRuntime(ctx context.Context, ao *agentOptions, registry prometheus.Regi
 		// Only a missing engine sends auto to the simulator: a node with
 		// an engine whose actuators or trace receivers fail to start is
 		// misconfigured, and says so.
-		rt, err := docker.New(ctx, docker.Config{Node: ao.node}, logger)
+		rt, err := docker.New(ctx, docker.Config{Node: ao.node, Store: ao.storeID}, logger)
 		switch {
 		case err == nil:
 			return newDockerRuntime(ctx, rt, ao, registry, logger)
