@@ -2,6 +2,9 @@ package state_test
 
 import (
 	"context"
+	"os"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,5 +79,27 @@ func TestReadClaimChecksTheNode(t *testing.T) {
 	}
 	if _, _, err := state.ReadClaim(ctx, store, "n1"); err == nil {
 		t.Fatal("ReadClaim of a claim naming another node: no error")
+	}
+}
+
+func TestKeyspaceDocDescribesTheClusterKeys(t *testing.T) {
+	raw, err := os.ReadFile("../docs/keyspace.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(raw)
+	for _, prefix := range []string{state.ClusterIDKey, state.ClaimsPrefix} {
+		if !strings.Contains(doc, "`"+prefix) {
+			t.Errorf("docs/keyspace.md does not document %s", prefix)
+		}
+	}
+	for _, value := range []any{state.ClusterID{}, state.NodeClaim{}} {
+		typ := reflect.TypeOf(value)
+		for i := range typ.NumField() {
+			field, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+			if !strings.Contains(doc, "`"+field+"`") {
+				t.Errorf("docs/keyspace.md does not mention %s.%s (JSON %q)", typ.Name(), typ.Field(i).Name, field)
+			}
+		}
 	}
 }
