@@ -15,7 +15,7 @@ import (
 // under pressure and the previous decision carries state, so every rule of
 // the shield fires.
 func busyNodeView() *state.View {
-	view := state.NewView()
+	view := state.NewView(testNode)
 	view.Revision = 1000
 	view.Nodes[testNode] = state.NodeInfo{Name: testNode, Capacity: state.Capacity{CPUs: 8}}
 	obs := state.Observation{Node: testNode, Time: testTime, IntervalSeconds: 0.25, Host: state.HostObservation{CPUs: 8}}

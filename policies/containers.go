@@ -190,7 +190,7 @@ func specValuesOf(r *state.Resources) specValues {
 func signatures(view *state.View, node string, obs *state.Observation) ([]containerSignature, []*state.ContainerObservation) {
 	var sigs []containerSignature
 	byID := map[string]int{}
-	for _, app := range view.AppsOn(node) {
+	for _, app := range view.AppsOn() {
 		for i := range app.Containers {
 			c := &app.Containers[i]
 			id := state.ContainerID(app.Name, c.Name)

@@ -187,7 +187,7 @@ func TestDecisionsAreDeterministic(t *testing.T) {
 	}
 	inMemory := contendedView()
 	inMemory.Decisions[testNode] = d
-	folded := state.Fold(state.Event{Revision: 43, Key: state.Keys.Decision(testNode), Value: want})
+	folded := state.Fold(testNode, state.Event{Revision: 43, Key: state.Keys.Decision(testNode), Value: want})
 	logged := contendedView()
 	logged.Decisions[testNode] = folded.Decisions[testNode]
 	if a, b := decisionJSON(t, first, inMemory), decisionJSON(t, first, logged); !bytes.Equal(a, b) {

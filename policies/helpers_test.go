@@ -17,7 +17,7 @@ var testTime = time.Date(2030, 1, 2, 3, 4, 5, 250_000_000, time.UTC)
 // sineView is the headline case: a latency-critical victim and a CPU hog
 // pinned to the one CPU of the node, as the sensors saw them over a tick.
 func sineView(victim, hog state.ContainerObservation) *state.View {
-	view := state.NewView()
+	view := state.NewView(testNode)
 	view.Revision = 42
 	view.Nodes[testNode] = state.NodeInfo{Name: testNode, Capacity: state.Capacity{CPUs: 1, NetMbit: 1000}}
 	view.Apps["shop"] = state.AppSpec{Name: "shop", Containers: []state.ContainerSpec{

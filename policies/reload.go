@@ -32,7 +32,9 @@ const (
 // later bundle compiles, so the caller can record it as a state.PolicyError.
 // A failed bundle is not recompiled until its content changes.
 type Reloader struct {
-	dir    string
+	dir string
+	// fixed, when set, stands in for the directory.
+	fixed  *Bundle
 	logger *slog.Logger
 
 	current atomic.Pointer[loaded]
@@ -55,7 +57,17 @@ type loaded struct {
 // bundle that ships with sluice (Default). It fails when that first bundle
 // does not compile, since there is no last good engine to fall back on.
 func NewReloader(ctx context.Context, dir string, logger *slog.Logger) (*Reloader, error) {
-	r := &Reloader{dir: dir, logger: logger.With("component", "policies"), source: SourceDir}
+	return newReloader(ctx, &Reloader{dir: dir, logger: logger.With("component", "policies"), source: SourceDir})
+}
+
+// NewFixedReloader holds bundle b in place of a directory, for a run that
+// must not pick up edits (an experiment); files under /sluice/policies/
+// still override it.
+func NewFixedReloader(ctx context.Context, b *Bundle, logger *slog.Logger) (*Reloader, error) {
+	return newReloader(ctx, &Reloader{fixed: b, logger: logger.With("component", "policies"), source: SourceDir})
+}
+
+func newReloader(ctx context.Context, r *Reloader) (*Reloader, error) {
 	b, stamp, err := r.loadDir()
 	if err != nil {
 		return nil, err
@@ -123,7 +135,7 @@ func (r *Reloader) syncStore(ctx context.Context, files map[string][]byte) {
 func (r *Reloader) CheckDir(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.source != SourceDir || r.dir == "" {
+	if r.source != SourceDir || r.dir == "" || r.fixed != nil {
 		return nil
 	}
 	return r.reloadDir(ctx, false)
@@ -161,7 +173,10 @@ func (r *Reloader) reloadDir(ctx context.Context, force bool) error {
 // loadDir reads the dir's bundle (the default one for an empty dir)
 // together with the stamp it was read at.
 func (r *Reloader) loadDir() (*Bundle, string, error) {
-	if r.dir == "" {
+	switch {
+	case r.fixed != nil:
+		return r.fixed, "", nil
+	case r.dir == "":
 		b, err := Default()
 		return b, "", err
 	}

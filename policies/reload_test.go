@@ -132,7 +132,7 @@ func TestReloadIgnoresATouchWithoutChange(t *testing.T) {
 func TestStorePoliciesOverrideTheDir(t *testing.T) {
 	r, dir := newTestReloader(t, map[string]string{"p.rego": policyWithQuota("300")})
 	ctx := context.Background()
-	view := state.NewView()
+	view := state.NewView(testNode)
 	view.Policies["p.rego"] = []byte(policyWithQuota("600"))
 
 	engine, err := r.SyncView(ctx, &view)
@@ -219,5 +219,37 @@ func TestRunReloadsAndStopsWithContext(t *testing.T) {
 	case <-done:
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not return after its context ended")
+	}
+}
+
+// A fixed reloader holds its bundle whatever the directories hold, and the
+// store's policies still override it.
+func TestFixedReloaderHoldsItsBundle(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"p.rego": policyWithQuota("300")})
+	b, err := LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewFixedReloader(ctx, b, discardLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bump(t, dir, "p.rego", policyWithQuota("400"))
+	if err := r.CheckDir(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := hogQuota(t, r.Engine()); got != 0.3 || r.Source() != SourceDir {
+		t.Fatalf("quota %v from %s, want the fixed bundle's 0.3", got, r.Source())
+	}
+	view := state.NewView(testNode)
+	view.Policies["p.rego"] = []byte(policyWithQuota("600"))
+	if engine, err := r.SyncView(ctx, &view); err != nil || hogQuota(t, engine) != 0.6 {
+		t.Fatalf("with a store override: %v, want the store's 0.6", err)
+	}
+	clear(view.Policies)
+	if engine, err := r.SyncView(ctx, &view); err != nil || hogQuota(t, engine) != 0.3 {
+		t.Fatalf("once the override is gone: %v, want the fixed bundle's 0.3 again", err)
 	}
 }

@@ -69,17 +69,24 @@ func replaySegment(ctx context.Context, engine *Engine, seg state.Segment, resul
 		return err
 	}
 	result.Events += len(seg.Events)
-	view := state.NewView()
-	next := 0
+	// Each node's decisions are made on that node's view, and views only
+	// move forward: fold up to the revision the decision was made on,
+	// which later events in the log may already pass.
+	views := map[string]*nodeReplay{}
 	for _, rd := range decisions {
-		// Views only move forward: fold up to the revision the decision
-		// was made on, which later events in the log may already pass.
-		for ; next < len(seg.Events) && seg.Events[next].Revision <= rd.decision.Revision; next++ {
-			view.Apply(seg.Events[next])
+		node := rd.decision.Node
+		replay, ok := views[node]
+		if !ok {
+			view := state.NewView(node)
+			replay = &nodeReplay{view: &view}
+			views[node] = replay
 		}
-		view.Revision = rd.decision.Revision
+		for ; replay.next < len(seg.Events) && seg.Events[replay.next].Revision <= rd.decision.Revision; replay.next++ {
+			replay.view.Apply(seg.Events[replay.next])
+		}
+		replay.view.Revision = rd.decision.Revision
 		result.Decisions++
-		diff, same := compareDecision(ctx, engine, &view, rd)
+		diff, same := compareDecision(ctx, engine, replay.view, rd)
 		if same {
 			result.Identical++
 			continue
@@ -88,6 +95,12 @@ func replaySegment(ctx context.Context, engine *Engine, seg state.Segment, resul
 		result.Differing = append(result.Differing, diff)
 	}
 	return nil
+}
+
+// nodeReplay is one node's view during a replay and the next event to fold.
+type nodeReplay struct {
+	view *state.View
+	next int
 }
 
 // decisionsOf returns the segment's decisions in the order of the views

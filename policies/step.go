@@ -5,35 +5,100 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"reflect"
 
 	"github.com/sluice-io/sluice/state"
 )
 
 // Step is the policy step of the control loop: decide for node on view and
-// return the one write that records the outcome. That is the decision, or,
-// when the policy fails, a PolicyError, which leaves the last good decision
-// in force because nothing overwrites it. ok is false when there is nothing
-// to decide on yet (no observation); err is set only when the outcome
-// cannot be encoded, never for a failing policy.
-func Step(ctx context.Context, engine *Engine, view *state.View, node string) (op state.Op, ok bool, err error) {
+// return the writes that record the outcome, for one Txn.
+//
+//   - A decision is written only when it changes what the node's previous
+//     decision asks for: the containers' settings, the carried state or the
+//     bundle. Its reasons then explain the change; an unchanged decision
+//     would cost a write and wake every reader of the key every tick.
+//   - A good decision deletes the node's PolicyError, if any: the failure
+//     is over.
+//   - A failing policy writes a PolicyError, which leaves the last good
+//     decision in force because nothing overwrites it.
+//
+// No ops and a nil error mean there is nothing to write: no observation
+// yet, or nothing changed. err is set only when the outcome cannot be
+// encoded, never for a failing policy.
+func Step(ctx context.Context, engine *Engine, view *state.View, node string) ([]state.Op, error) {
 	decision, err := engine.Decide(ctx, view, node)
 	var policyErr *Error
 	switch {
 	case errors.Is(err, ErrNoObservation):
-		return state.Op{}, false, nil
+		return nil, nil
 	case errors.As(err, &policyErr):
-		at := view.Observations[node].Time
-		return putJSON(state.Keys.PolicyError(node), policyErr.PolicyError(node, view.Revision, at))
+		op, err := PolicyErrorOp(node, policyErr.PolicyError(node, view.Revision, view.Observations[node].Time))
+		return []state.Op{op}, err
 	case err != nil:
-		return state.Op{}, false, err
+		return nil, err
 	}
-	return putJSON(state.Keys.Decision(node), decision)
+	var ops []state.Op
+	if previous, ok := view.Decisions[node]; !ok || Changed(previous, decision) {
+		op, err := putJSON(state.Keys.Decision(node), decision)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, op)
+	}
+	if _, failed := view.PolicyErrors[node]; failed {
+		ops = append(ops, state.Delete(state.Keys.PolicyError(node)))
+	}
+	return ops, nil
 }
 
-func putJSON(key string, value any) (state.Op, bool, error) {
+// Changed reports whether next asks for something previous does not: other
+// container settings, other carried state, another bundle. The time, the
+// revision and the reasons do not count.
+func Changed(previous, next state.Decision) bool {
+	return previous.BundleDigest != next.BundleDigest ||
+		!maps.EqualFunc(previous.Containers, next.Containers, sameContainerDecision) ||
+		!reflect.DeepEqual(normalCarry(previous.Carry), normalCarry(next.Carry))
+}
+
+func sameContainerDecision(a, b state.ContainerDecision) bool {
+	return equalPtr(a.CPUQuotaCores, b.CPUQuotaCores) && equalPtr(a.CPUShares, b.CPUShares) && equalPtr(a.NetMbit, b.NetMbit)
+}
+
+func equalPtr[T comparable](a, b *T) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+// normalCarry compares carried state as the log holds it, in JSON: a
+// decision read back from the store has float64 numbers where a fresh one
+// may hold other Go types.
+func normalCarry(carry map[string]any) any {
+	if len(carry) == 0 {
+		return nil
+	}
+	data, err := json.Marshal(carry)
+	if err != nil {
+		return carry
+	}
+	var normal any
+	if err := json.Unmarshal(data, &normal); err != nil {
+		return carry
+	}
+	return normal
+}
+
+// PolicyErrorOp is the write that records a policy failure of node.
+func PolicyErrorOp(node string, failure state.PolicyError) (state.Op, error) {
+	return putJSON(state.Keys.PolicyError(node), failure)
+}
+
+func putJSON(key string, value any) (state.Op, error) {
 	data, err := json.Marshal(value)
 	if err != nil {
-		return state.Op{}, false, fmt.Errorf("encode %s: %w", key, err)
+		return state.Op{}, fmt.Errorf("encode %s: %w", key, err)
 	}
-	return state.Put(key, data), true, nil
+	return state.Put(key, data), nil
 }

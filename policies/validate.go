@@ -61,7 +61,7 @@ func checkContainer(c state.ContainerDecision, cpus int, netMbit float64) []erro
 
 func knownContainers(view *state.View, node string) map[string]bool {
 	known := map[string]bool{}
-	for _, app := range view.AppsOn(node) {
+	for _, app := range view.AppsOn() {
 		for _, c := range app.Containers {
 			known[state.ContainerID(app.Name, c.Name)] = true
 		}

@@ -27,7 +27,7 @@ func TestRunnerReportsEachActionDone(t *testing.T) {
 			revisions = append(revisions, view.Revision)
 		},
 	})
-	put(t, store, state.Keys.App("web"), webSpec)
+	put(t, store, state.Keys.App("", "web"), webSpec)
 	ctx := context.Background()
 	if err := runner.Sync(ctx); err != nil {
 		t.Fatal(err)
@@ -58,7 +58,7 @@ func TestRunnerReportsEachActionDone(t *testing.T) {
 
 	done = nil
 	runtime.Fail("create", "batch/job", errors.New("engine says no"), 1)
-	put(t, store, state.Keys.App("batch"), batchSpec)
+	put(t, store, state.Keys.App("", "batch"), batchSpec)
 	if err := runner.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}

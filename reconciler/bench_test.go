@@ -23,7 +23,7 @@ func BenchmarkStepConverged20(b *testing.B) {
 			decision.Containers[state.ContainerID(app.Name, app.Containers[c].Name)] = state.ContainerDecision{CPUQuotaCores: &quota}
 		}
 		value, _ := json.Marshal(app)
-		h.view.Apply(state.Event{Revision: h.view.Revision + 1, Key: state.Keys.App(app.Name), Value: value})
+		h.view.Apply(state.Event{Revision: h.view.Revision + 1, Key: state.Keys.App("", app.Name), Value: value})
 	}
 	value, _ := json.Marshal(decision)
 	h.view.Apply(state.Event{Revision: h.view.Revision + 1, Key: state.Keys.Decision("n1"), Value: value})

@@ -48,7 +48,7 @@ func TestStepConvergesAndThenDoesNothing(t *testing.T) {
 		apps, decision := randomApps(rng)
 		for _, app := range apps {
 			value, _ := json.Marshal(app)
-			h.view.Apply(state.Event{Revision: h.view.Revision + 1, Key: state.Keys.App(app.Name), Value: value})
+			h.view.Apply(state.Event{Revision: h.view.Revision + 1, Key: state.Keys.App("", app.Name), Value: value})
 		}
 		value, _ := json.Marshal(decision)
 		h.view.Apply(state.Event{Revision: h.view.Revision + 1, Key: state.Keys.Decision("n1"), Value: value})

@@ -22,12 +22,10 @@ type Core struct {
 	// guidFallback numbers GUIDs when random fails, so a broken source
 	// degrades to unique names instead of stopping every create.
 	guidFallback int
-	// claimed: the node was claimed, and stays so (the claim is in the
-	// log); held holds the runtime IDs of the containers held last Step;
-	// stepped says a Step has run.
+	// claimed: the node was claimed, and stays so for the core's life;
+	// held holds the runtime IDs of the containers held last Step.
 	claimed bool
 	held    map[string]bool
-	stepped bool
 }
 
 // Option configures a Core.
@@ -76,7 +74,7 @@ type Input struct {
 	// Now is the time of the step: the wall clock on a node, virtual time
 	// in the simulator. Backoffs and transition times come from it.
 	Now time.Time
-	// View is the folded store. Desired apps are View.AppsOn(node),
+	// View is the folded store. Desired apps are View.AppsOn(),
 	// desired resources come from View.Decisions[node], and invalid specs
 	// from View.Errors. A nil View makes Step do nothing: with no intent
 	// known, stopping everything would be wrong.
@@ -101,9 +99,10 @@ type Input struct {
 	// counted as any app's. Empty leaves ownership out: every container
 	// is the node's (the simulator, which has one store by construction).
 	Store string
-	// Claimed says an operator claimed the node (state.ClaimKey): every
-	// container on it is this store's from now on, whichever store made
-	// it. The core remembers it.
+	// Claimed claims the node as a claim in the view does (View.Claim,
+	// which an operator writes with `sluice node reset`): every container
+	// on it is this store's from now on, whichever store made it. The core
+	// remembers either.
 	Claimed bool
 }
 
@@ -114,7 +113,7 @@ type Ready struct {
 	// others; report failures in the next Input.
 	Actions []Action
 	// Statuses are lifecycle transitions, one per app at most, to write
-	// under state.Keys.Status(app), sorted by app.
+	// under state.Keys.Status(node, app), sorted by app.
 	Statuses []state.AppStatus
 	// WakeAt, when not zero, is the earliest time a Step would do
 	// something new even if nothing else changes (a restart backoff ends).
@@ -146,7 +145,6 @@ func (c *Core) Step(in Input) Ready {
 		return Ready{}
 	}
 	owned, held, waiting := c.ownership(in)
-	c.stepped = true
 	ready := Ready{Held: c.reportHeld(held)}
 	if waiting {
 		return ready
@@ -154,15 +152,7 @@ func (c *Core) Step(in Input) Ready {
 	in.Containers = owned
 	world := c.observe(in)
 	for _, name := range world.names {
-		app := world.apps[name]
-		if app.elsewhere {
-			if !in.NodeLost {
-				ready.Actions = append(ready.Actions, removeAll(app)...)
-			}
-			delete(c.apps, name)
-			continue
-		}
-		c.stepApp(in, app, &ready)
+		c.stepApp(in, world.apps[name], &ready)
 	}
 	sortActions(ready.Actions)
 	return ready
@@ -189,7 +179,7 @@ func (c *Core) track(name string, view *state.View) *appState {
 		return a
 	}
 	a := newAppState()
-	if status, ok := view.Statuses[name]; ok && status.Node == c.node {
+	if status, ok := view.Statuses[name]; ok {
 		a.adopt(status)
 	}
 	c.apps[name] = a

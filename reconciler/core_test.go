@@ -44,12 +44,13 @@ type coreHarness struct {
 	runtime   *fake.Runtime
 	cpu       *fake.CPU
 	bandwidth *fake.Bandwidth
-	lost      bool
+	// registers: the script has registered the node, so from now on its
+	// registration decides whether the node is lost, as
+	// reconciler.LostWhenUnregistered does for the runner.
+	registers bool
 	failures  []reconciler.ActionFailure
-	// store is the identity of the store the view stands for; claimed
-	// says the node was claimed.
-	store   string
-	claimed bool
+	// store is the identity of the store the view stands for.
+	store string
 }
 
 func newCoreHarness() *coreHarness {
@@ -60,7 +61,7 @@ func newCoreHarness() *coreHarness {
 			reconciler.WithRandom(rand.NewChaCha8([32]byte{1})),
 			reconciler.WithRestartBackoff(reconciler.Backoff{Initial: time.Second, Max: 8 * time.Second}),
 			reconciler.WithBackoffReset(time.Minute)),
-		view:      state.NewView(),
+		view:      state.NewView("n1"),
 		now:       scriptStart,
 		runtime:   runtime,
 		cpu:       fake.NewCPU(runtime),
@@ -72,6 +73,9 @@ func (h *coreHarness) run(c scriptCase) (string, error) {
 	switch c.command {
 	case "put":
 		h.view.Apply(state.Event{Revision: h.view.Revision + 1, Key: c.args["key"], Value: []byte(c.input)})
+		if c.args["key"] == state.Keys.Node(h.node) {
+			h.registers = true
+		}
 		if err, bad := h.view.Errors[c.args["key"]]; bad {
 			return "rejected: " + err, nil
 		}
@@ -107,18 +111,9 @@ func (h *coreHarness) run(c scriptCase) (string, error) {
 			return "", fmt.Errorf("drift quota=%q: %w", c.args["quota"], err)
 		}
 		return "", h.drift(c.args["id"], quota)
-	case "lost":
-		h.lost = true
-		return "", nil
-	case "back":
-		h.lost = false
-		return "", nil
 	case "store":
 		h.store = c.args["id"]
 		h.runtime.Store = h.store
-		return "", nil
-	case "claim":
-		h.claimed = true
 		return "", nil
 	case "step":
 		return h.step(c.hasFlag("dry"))
@@ -185,8 +180,11 @@ func (h *coreHarness) input(ctx context.Context) (reconciler.Input, error) {
 		return reconciler.Input{}, err
 	}
 	in := reconciler.Input{
-		Now: h.now, View: &h.view, Containers: containers, NodeLost: h.lost, Failures: h.failures,
-		CPU: map[string]state.CPUResources{}, Bandwidth: map[string]*float64{}, Store: h.store, Claimed: h.claimed,
+		Now: h.now, View: &h.view, Containers: containers, Failures: h.failures,
+		CPU: map[string]state.CPUResources{}, Bandwidth: map[string]*float64{}, Store: h.store,
+	}
+	if h.registers {
+		in.NodeLost = reconciler.LostWhenUnregistered(h.node)(&h.view, h.now)
 	}
 	for _, container := range containers {
 		if !container.Running {

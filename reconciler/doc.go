@@ -23,7 +23,8 @@
 //     then leaves it alone rather than rewrite it blindly. Set NodeLost
 //     while the node's heartbeat lease is expired. Put in Failures the
 //     actions of the previous Ready that the actuators refused. Set Store
-//     to the store's identity and Claimed once the node is claimed.
+//     to the store's identity, and Claimed to claim the node without a
+//     claim in the view.
 //  2. Call Step. It never asks what changed since the last call: the same
 //     Input after its Ready was carried out gives an empty Ready.
 //  3. Carry out Ready.Actions in order: stops and removes, then creates,
@@ -32,7 +33,7 @@
 //     remember the failure for the next Input. A set-cpu or set-bandwidth
 //     whose Container is empty follows a create of the same container in
 //     this Ready: apply it to the Container that Create returned.
-//  4. Write Ready.Statuses under state.Keys.Status(app). Each is one
+//  4. Write Ready.Statuses under state.Keys.Status(node, app). Each is one
 //     lifecycle transition (AppStatus.Transition) and each app appears at
 //     most once, so they fit one Txn. If the write fails, keep them and
 //     write them before the next Ready's, in order: the status key's
@@ -46,9 +47,11 @@
 // so that List reports them back: that is how a restarted agent adopts the
 // containers its predecessor left running instead of creating duplicates.
 // On first sight of an app, the core likewise adopts the lifecycle that
-// the app's stored status records for this node. It adopts no container of another store, and none at all while the store
-// has no status of the node, until the node is claimed; Ready.Held lists
-// what it leaves alone, for the caller to report.
+// the app's stored status records for this node. It adopts no container
+// of another store, and none at all while the store knows nothing of the
+// node (no status of it, no spec pinned to it), until the node is claimed
+// (View.Claim, or Input.Claimed); Ready.Held lists what it leaves alone,
+// for the caller to report.
 //
 // # Running a Runner
 //

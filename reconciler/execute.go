@@ -117,49 +117,48 @@ func wrapAction(action Action, err error) error {
 }
 
 // writeStatuses appends statuses to those not yet written and writes them
-// all, oldest first. A Txn may not name a key twice, so an app with two
-// queued transitions spreads over two Txns; each stays one write of the
-// app's status, which keeps the key's history its lifecycle log. What
-// fails to be written is kept for the next pass (fail static).
+// all, oldest first, in transactions within etcd's limits. A Txn may not
+// name a key twice, so an app with two queued transitions spreads over two
+// Txns; each stays one write of the app's status, which keeps the key's
+// history its lifecycle log. What fails to be written is kept for the next
+// pass (fail static), and what was written is not kept, so a failure
+// midway rewrites nothing. Each Txn has a deadline, so an unreachable etcd
+// fails the pass instead of holding it.
 func (r *Runner) writeStatuses(ctx context.Context, statuses []state.AppStatus) (int, error) {
 	r.unwritten = append(r.unwritten, statuses...)
 	if dropped := len(r.unwritten) - maxUnwritten; dropped > 0 {
 		r.log.Warn("dropping the oldest unwritten statuses", "dropped", dropped)
 		r.unwritten = r.unwritten[dropped:]
 	}
+	ops, err := statusOps(r.cfg.Node, r.unwritten)
+	if err != nil {
+		return 0, err
+	}
 	written := 0
-	for len(r.unwritten) > 0 {
-		batch := leadingDistinctApps(r.unwritten)
-		ops := make([]state.Op, 0, len(batch))
-		for _, status := range batch {
-			value, err := json.Marshal(status)
-			if err != nil {
-				return written, fmt.Errorf("encode status of app %s: %w", status.App, err)
-			}
-			ops = append(ops, state.Put(state.Keys.Status(status.App), value))
-		}
-		if _, err := r.cfg.Store.Txn(ctx, ops...); err != nil {
-			return written, fmt.Errorf("write %d app statuses of node %s: %w", len(ops), r.cfg.Node, err)
-		}
-		for _, status := range batch {
+	store := state.Bounded(r.cfg.Store, r.cfg.StoreTimeout)
+	err = state.TxnBatched(ctx, store, ops, func(batch []state.Op, _ int64) {
+		for _, status := range r.unwritten[:len(batch)] {
 			r.log.Info("app transition", "app", status.App, "from", status.Transition.From, "to", status.Transition.To,
 				"event", status.Transition.Event, "reason", status.Transition.Reason)
 		}
 		written += len(batch)
 		r.unwritten = r.unwritten[len(batch):]
+	})
+	if err != nil {
+		return written, fmt.Errorf("write %d app statuses of node %s: %w", len(r.unwritten), r.cfg.Node, err)
 	}
 	return written, nil
 }
 
-// leadingDistinctApps returns the longest prefix of statuses in which no
-// app appears twice.
-func leadingDistinctApps(statuses []state.AppStatus) []state.AppStatus {
-	seen := map[string]bool{}
+// statusOps makes one put of an app's status key per status, in order.
+func statusOps(node string, statuses []state.AppStatus) ([]state.Op, error) {
+	ops := make([]state.Op, len(statuses))
 	for i, status := range statuses {
-		if seen[status.App] {
-			return statuses[:i]
+		value, err := json.Marshal(status)
+		if err != nil {
+			return nil, fmt.Errorf("encode status of app %s: %w", status.App, err)
 		}
-		seen[status.App] = true
+		ops[i] = state.Put(state.Keys.Status(node, status.App), value)
 	}
-	return statuses
+	return ops, nil
 }

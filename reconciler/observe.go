@@ -16,10 +16,6 @@ type appView struct {
 	specRevision int64
 	// invalid is the fold's error for the app's spec key.
 	invalid string
-	// elsewhere: the spec exists but pins the app to another node, so its
-	// containers here are strays to remove without writing a status that
-	// the other node owns.
-	elsewhere bool
 	// kept is the one container per spec name that the core works with.
 	kept map[string]state.Container
 	// extras are duplicates and containers whose name the spec lacks.
@@ -38,7 +34,7 @@ type world struct {
 
 // observe groups the actual containers by app and joins them with the
 // desired specs, the rejected specs, the apps the core tracks and the
-// statuses this node wrote.
+// node's statuses.
 func (c *Core) observe(in Input) world {
 	w := world{apps: map[string]*appView{}}
 	get := func(name string) *appView {
@@ -51,14 +47,22 @@ func (c *Core) observe(in Input) world {
 		return app
 	}
 	view := in.View
-	for _, spec := range view.AppsOn(c.node) {
+	for _, spec := range view.AppsOn() {
 		app := get(spec.Name)
 		app.spec = &spec
 		app.specRevision = view.AppRevisions[spec.Name]
 	}
 	for _, key := range state.SortedKeys(view.Errors) {
-		if kind, name := state.ParseKey(key); kind == state.KindApp && c.ownsInvalid(name, view) {
-			get(name).invalid = view.Errors[key]
+		// A rejected spec under the node's scope is the node's; a rejected
+		// unpinned one may have been meant for any node, and each reports
+		// it in its own status.
+		if ref := state.ParseKey(key); ref.Kind == state.KindApp && view.Apps[ref.Name].Node != c.node {
+			app := get(ref.Name)
+			app.invalid = view.Errors[key]
+			// A rejected pinned spec leaves an unpinned one of the same
+			// name in view.Apps; running that would run what the node's
+			// own key no longer asks for, so the app has no spec here.
+			app.spec = nil
 		}
 	}
 	for _, container := range sortedContainers(in.Containers) {
@@ -69,27 +73,13 @@ func (c *Core) observe(in Input) world {
 		get(name)
 	}
 	for _, name := range state.SortedKeys(view.Statuses) {
-		if view.Statuses[name].Node == c.node {
-			get(name)
-		}
+		get(name)
 	}
 	sort.Strings(w.names)
 	for _, name := range w.names {
-		app := w.apps[name]
-		if spec, ok := view.Apps[name]; ok && app.spec == nil {
-			app.elsewhere = spec.Node != c.node
-		}
-		app.pickKept()
+		w.apps[name].pickKept()
 	}
 	return w
-}
-
-// ownsInvalid decides whether this node reports a rejected spec: the node
-// cannot read which node the spec meant, so it reports it unless another
-// node already owns the app's status.
-func (c *Core) ownsInvalid(name string, view *state.View) bool {
-	status, ok := view.Statuses[name]
-	return !ok || status.Node == c.node || status.Node == ""
 }
 
 func appOf(container state.Container) string {

@@ -1,11 +1,9 @@
 package reconciler
 
 import (
-	"context"
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/sluice-io/sluice/state"
 )
@@ -35,13 +33,15 @@ func shortRuntimeID(id string) string {
 // made before stores had an identity (no Store) counts as this store's, for
 // until then a node had one store by construction and an upgrade must not
 // orphan every running app; the next rule keeps that safe. When the store
-// holds no status of this node and the core has tracked nothing yet, yet
-// the node has containers (a fresh store on an old node, or keys deleted
-// by hand), the store has forgotten the node rather than asked for its
-// containers to go: everything is held and nothing is done until an
-// operator claims the node.
+// knows nothing of this node (no status of it, no spec pinned to it) and the
+// core has tracked nothing yet, yet the node has containers (a fresh store
+// on an old node, keys deleted by hand, a store upgraded from the flat key
+// space), the store has forgotten the node rather than asked for its
+// containers to go: everything is held and nothing is done until the node
+// is claimed or its specs are put again. Unpinned specs do not count: every
+// node runs them, so they say nothing of this one.
 func (c *Core) ownership(in Input) (owned []state.Container, held []HeldContainer, waiting bool) {
-	if in.Claimed {
+	if in.Claimed || in.View.Claim != nil {
 		c.claimed = true
 	}
 	if in.Store == "" || c.claimed {
@@ -57,7 +57,7 @@ func (c *Core) ownership(in Input) (owned []state.Container, held []HeldContaine
 	if len(owned) == 0 || len(c.apps) > 0 || c.storeKnowsNode(in.View) {
 		return owned, held, false
 	}
-	reason := fmt.Sprintf("store %s has no status of node %s", in.Store, c.node)
+	reason := fmt.Sprintf("store %s has no status of node %s and no spec pinned to it", in.Store, c.node)
 	for _, container := range owned {
 		held = append(held, HeldContainer{Container: container, Reason: reason})
 	}
@@ -65,9 +65,14 @@ func (c *Core) ownership(in Input) (owned []state.Container, held []HeldContaine
 	return nil, held, true
 }
 
+// storeKnowsNode says whether the view holds a status of the node or a spec
+// pinned to it.
 func (c *Core) storeKnowsNode(view *state.View) bool {
-	for _, status := range view.Statuses {
-		if status.Node == c.node {
+	if len(view.Statuses) > 0 {
+		return true
+	}
+	for _, spec := range view.Apps {
+		if spec.Node == c.node {
 			return true
 		}
 	}
@@ -91,32 +96,18 @@ func (c *Core) reportHeld(held []HeldContainer) []HeldContainer {
 	return held
 }
 
-// claimReadTimeout bounds the read of the node's claim.
-const claimReadTimeout = 5 * time.Second
-
-// claimed says whether the node's containers are all this store's: the
-// agent was started to claim them, or an operator wrote the node's claim.
-// The claim is read only while the core holds containers, and before the
-// first pass, so that a claimed node's restarted agent does not hold what
-// it adopted; a node that holds nothing costs no read.
-func (r *Runner) claimed(ctx context.Context) (bool, error) {
-	switch {
-	case r.cfg.ClaimContainers || r.core.claimed:
-		return true, nil
-	case r.cfg.StoreID == "" || (r.core.stepped && len(r.core.held) == 0):
-		return false, nil
+// logClaim says, once, that the node was claimed and what the claim says:
+// from this pass on the core takes every container on it as this store's.
+func (r *Runner) logClaim(wasClaimed bool) {
+	if wasClaimed || !r.core.claimed {
+		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, claimReadTimeout)
-	defer cancel()
-	claim, found, err := state.ReadClaim(ctx, r.cfg.Store, r.cfg.Node)
-	if err != nil {
-		return false, fmt.Errorf("reconcile node %s: cannot tell which containers are this store's: %w", r.cfg.Node, err)
-	}
-	if found {
+	if claim := r.view.Claim; claim != nil {
 		r.log.Warn("the node is claimed: every container on it is now this store's, to adopt or remove",
 			"claimed_at", claim.Time, "reason", claim.Reason)
+		return
 	}
-	return found, nil
+	r.log.Warn("claiming every container on the node for this store, as asked at start")
 }
 
 // logHeld reports the containers the core holds, loudly: until an operator

@@ -19,7 +19,7 @@ func TestRunnerOnAClaimedNodeAdoptsFromItsFirstPass(t *testing.T) {
 	ctx := context.Background()
 	store, runtime := state.NewMemoryStore(), fake.NewRuntime()
 	runtime.Store = "store-b"
-	put(t, store, state.Keys.App("web"), webSpec)
+	put(t, store, state.Keys.App("", "web"), webSpec)
 	var spec state.AppSpec
 	if err := json.Unmarshal([]byte(webSpec), &spec); err != nil {
 		t.Fatal(err)
@@ -47,8 +47,8 @@ func TestRunnerOnAClaimedNodeAdoptsFromItsFirstPass(t *testing.T) {
 	}
 }
 
-// Unclaimed, the same node holds everything and reads the claim on every
-// pass until one appears.
+// Unclaimed, the same node holds everything; the claim reaches the runner
+// through its view, with no read of its own.
 func TestRunnerHoldsUntilTheClaimIsWritten(t *testing.T) {
 	ctx := context.Background()
 	store, runtime := state.NewMemoryStore(), fake.NewRuntime()
@@ -66,6 +66,22 @@ func TestRunnerHoldsUntilTheClaimIsWritten(t *testing.T) {
 	agent.mustPass()
 	if n := runtime.CountCalls("remove", "old/job"); n != 1 {
 		t.Fatalf("old/job removed %d times after the claim, want once:\n%s", n, fake.FormatCalls(runtime.Calls()))
+	}
+}
+
+// An agent started to claim its containers takes them without a claim in
+// the store.
+func TestRunnerClaimContainersTakesTheNodeAtStart(t *testing.T) {
+	store, runtime := state.NewMemoryStore(), fake.NewRuntime()
+	runtime.Add(state.Container{ID: "old/job", App: "old", Name: "job", Running: true, Store: "store-a"}, state.CPUResources{})
+	agent := newOwnedNode(t, store, runtime, "store-b")
+	agent.runner = reconciler.NewRunner(reconciler.RunnerConfig{
+		Node: "n1", Store: store, Runtime: runtime, CPU: fake.NewCPU(runtime), Clock: agent.clock,
+		StoreID: "store-b", ClaimContainers: true,
+	})
+	agent.mustPass()
+	if n := runtime.CountCalls("remove", "old/job"); n != 1 {
+		t.Fatalf("old/job removed %d times by a claiming agent, want once:\n%s", n, fake.FormatCalls(runtime.Calls()))
 	}
 }
 

@@ -3,51 +3,43 @@ package reconciler
 import (
 	"context"
 	"errors"
-	"maps"
 	"time"
 
 	"github.com/sluice-io/sluice/state"
 )
 
-// storeUpdate is what the store follower hands the loop: a fresh view after
-// a listing, or events to fold into the current one.
-type storeUpdate struct {
-	view   *state.View
-	events []state.Event
-}
-
-// Run follows the store and the runtime and reconciles on every change,
-// until ctx ends; then it waits for its goroutines and returns nil. Wakes
-// coalesce: however many events arrive during a pass, one more pass
-// follows. Without wakes a pass runs every ResyncInterval, and when a
-// restart backoff or an action's retry backoff ends.
+// Run reconciles on every relevant change of the follower's view and every
+// runtime event, until ctx ends; then it waits for its goroutines and
+// returns nil. Wakes coalesce: however many changes arrive during a pass,
+// one more pass follows. Without wakes a pass runs every ResyncInterval,
+// and when a restart backoff or an action's retry backoff ends.
 //
-// If the store cannot be reached, the runner keeps its last view and goes
-// on reconciling against it (fail static), retrying the store with backoff.
+// If the store cannot be reached, the follower keeps its last view and the
+// runner goes on reconciling against it (fail static).
 func (r *Runner) Run(ctx context.Context) error {
 	if err := r.check(); err != nil {
 		return err
 	}
+	if r.cfg.Follower == nil {
+		return errors.New("reconciler runner: Run needs RunnerConfig.Follower")
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	updates := make(chan storeUpdate)
 	wakes := make(chan struct{}, 1)
-	done := make(chan struct{}, 2)
-	workers := 1
-	go func() { r.followStore(ctx, updates); done <- struct{}{} }()
-	if events, ok := r.cfg.Runtime.(RuntimeEvents); ok {
-		workers++
-		go func() { r.followRuntime(ctx, events, wakes); done <- struct{}{} }()
-	}
-	r.loop(ctx, updates, wakes)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if events, ok := r.cfg.Runtime.(RuntimeEvents); ok {
+			r.followRuntime(ctx, events, wakes)
+		}
+	}()
+	r.loop(ctx, r.cfg.Follower.Subscribe(), wakes)
 	cancel()
-	for range workers {
-		<-done
-	}
+	<-done
 	return nil
 }
 
-func (r *Runner) loop(ctx context.Context, updates <-chan storeUpdate, wakes <-chan struct{}) {
+func (r *Runner) loop(ctx context.Context, views *state.Subscription, wakes <-chan struct{}) {
 	timer := time.NewTimer(r.cfg.ResyncInterval)
 	defer timer.Stop()
 	passErrors := 0
@@ -55,14 +47,14 @@ func (r *Runner) loop(ctx context.Context, updates <-chan storeUpdate, wakes <-c
 		select {
 		case <-ctx.Done():
 			return
-		case update := <-updates:
-			if !r.applyUpdate(update) {
+		case <-views.C():
+			if !r.takeView(views) {
 				continue
 			}
 		case <-wakes:
 		case <-timer.C:
 		}
-		r.drain(updates, wakes)
+		r.drain(views, wakes)
 		r.mu.Lock()
 		outcome, err := r.pass(ctx)
 		next := r.nextPass(outcome)
@@ -81,13 +73,12 @@ func (r *Runner) loop(ctx context.Context, updates <-chan storeUpdate, wakes <-c
 	}
 }
 
-// drain folds every update already waiting, so that a burst of events
-// costs one pass.
-func (r *Runner) drain(updates <-chan storeUpdate, wakes <-chan struct{}) {
+// drain takes every wake already waiting, so that a burst costs one pass.
+func (r *Runner) drain(views *state.Subscription, wakes <-chan struct{}) {
 	for {
 		select {
-		case update := <-updates:
-			r.applyUpdate(update)
+		case <-views.C():
+			r.takeView(views)
 		case <-wakes:
 		default:
 			return
@@ -95,53 +86,21 @@ func (r *Runner) drain(updates <-chan storeUpdate, wakes <-chan struct{}) {
 	}
 }
 
-// applyUpdate folds an update into the view and reports whether it can
-// change what a pass does. Observations arrive every tick and the runner's
-// own status writes come back through the watch; neither is a reason for
-// a pass, and skipping them keeps an idle node's agent idle.
-func (r *Runner) applyUpdate(update storeUpdate) (relevant bool) {
+// takeView makes the subscription's latest view the runner's and reports
+// whether a pass is due for it: a change of the specs, the registrations,
+// the decision (written only when it changes), the node's claim or the
+// cluster keys.
+// Observations arrive every tick and the runner's own status writes come
+// back through the follower; neither is a reason for a pass, and skipping
+// them keeps an idle node's agent idle.
+func (r *Runner) takeView(views *state.Subscription) (relevant bool) {
+	view, changes := views.Next()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if update.view != nil {
-		r.view = update.view
-		relevant = true
-	}
-	if r.view == nil {
-		return false
-	}
-	for _, ev := range update.events {
-		if r.applyEvent(ev) {
-			relevant = true
-		}
-	}
-	return relevant
-}
-
-// applyEvent folds ev into the view and reports whether it can change what
-// a pass does. The policy records a decision every tick, with a new time
-// and revision even when the containers' settings stay the same; only a
-// change of those settings is a reason for a pass.
-func (r *Runner) applyEvent(ev state.Event) bool {
-	kind, name := state.ParseKey(ev.Key)
-	if kind != state.KindDecision || name != r.cfg.Node {
-		r.view.Apply(ev)
-		return kind == state.KindApp || kind == state.KindNode
-	}
-	before, had := r.view.Decisions[name]
-	r.view.Apply(ev)
-	after, has := r.view.Decisions[name]
-	return had != has || !maps.EqualFunc(before.Containers, after.Containers, sameContainerDecision)
-}
-
-func sameContainerDecision(a, b state.ContainerDecision) bool {
-	return equalPtr(a.CPUQuotaCores, b.CPUQuotaCores) && equalPtr(a.CPUShares, b.CPUShares) && equalPtr(a.NetMbit, b.NetMbit)
-}
-
-func equalPtr[T comparable](a, b *T) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return *a == *b
+	first := r.view == nil
+	r.view = view
+	return first || changes.Has(state.KindApp) || changes.Has(state.KindNode) ||
+		changes.Has(state.KindDecision) || changes.Has(state.KindClaim) || changes.Has(state.KindCluster)
 }
 
 // nextPass is how long to wait after a pass: none if it changed something
@@ -168,53 +127,6 @@ func (r *Runner) nextPass(outcome passOutcome) time.Duration {
 	return next
 }
 
-// followStore lists the store, then watches it from the listed revision,
-// and starts over with a fresh listing when the watch breaks; a watch that
-// fell behind compaction (ErrCompacted) has no other way to catch up.
-func (r *Runner) followStore(ctx context.Context, updates chan<- storeUpdate) {
-	failures := 0
-	for ctx.Err() == nil {
-		view, err := state.LoadView(ctx, r.cfg.Store)
-		if err != nil {
-			r.log.Warn("list the store; keeping the last view", "err", err, "failures", failures+1)
-			sleep(ctx, r.cfg.RetryBackoff.Delay(failures))
-			failures++
-			continue
-		}
-		failures = 0
-		if !send(ctx, updates, storeUpdate{view: &view}) {
-			return
-		}
-		err = r.watch(ctx, view.Revision+1, updates)
-		switch {
-		case ctx.Err() != nil:
-			return
-		case errors.Is(err, state.ErrCompacted):
-			r.log.Info("watch fell behind compaction; listing again", "err", err)
-		default:
-			r.log.Warn("watch ended; listing again", "err", err)
-			sleep(ctx, r.cfg.RetryBackoff.Delay(0))
-		}
-	}
-}
-
-func (r *Runner) watch(ctx context.Context, from int64, updates chan<- storeUpdate) error {
-	watchCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	for response := range r.cfg.Store.Watch(watchCtx, state.Root, from) {
-		if response.Err != nil {
-			return response.Err
-		}
-		if !send(ctx, updates, storeUpdate{events: response.Events}) {
-			return ctx.Err()
-		}
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return errors.New("watch channel closed")
-}
-
 // followRuntime turns container events into wakes. The event only says
 // "look"; the pass reads the state itself.
 func (r *Runner) followRuntime(ctx context.Context, source RuntimeEvents, wakes chan<- struct{}) {
@@ -233,15 +145,6 @@ func (r *Runner) followRuntime(ctx context.Context, source RuntimeEvents, wakes 
 		r.log.Warn("runtime event stream ended; subscribing again", "failures", failures+1)
 		sleep(ctx, r.cfg.RetryBackoff.Delay(failures))
 		failures++
-	}
-}
-
-func send(ctx context.Context, updates chan<- storeUpdate, update storeUpdate) bool {
-	select {
-	case updates <- update:
-		return true
-	case <-ctx.Done():
-		return false
 	}
 }
 

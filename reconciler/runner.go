@@ -33,8 +33,12 @@ var ErrNoView = errors.New("no view of the store yet: call Sync or Apply first")
 type RunnerConfig struct {
 	// Node is the node whose apps the runner reconciles.
 	Node string
-	// Store is the event log: specs and decisions in, statuses out.
+	// Store is the event log: statuses are written to it, and Sync reads
+	// the node's view from it.
 	Store state.Store
+	// Follower keeps the node's view current for Run; Sync and Apply do
+	// without.
+	Follower *state.Follower
 	// Runtime creates and lists containers. If it also implements
 	// RuntimeEvents, a container's death wakes the runner at once.
 	Runtime Runtime
@@ -56,6 +60,9 @@ type RunnerConfig struct {
 	BackoffReset time.Duration
 	// ActionBackoff paces retries of a failing actuator call, per container.
 	ActionBackoff Backoff
+	// StoreTimeout bounds each read and write of the store [2 s]: a pass
+	// must not hang on an unreachable etcd while containers need it.
+	StoreTimeout time.Duration
 	// RetryBackoff paces retries of a failed listing, watch or pass.
 	RetryBackoff Backoff
 	// ResyncInterval bounds the time between passes when nothing wakes
@@ -68,11 +75,11 @@ type RunnerConfig struct {
 	NodeLost func(view *state.View, now time.Time) bool
 	// StoreID is the identity of Store (state.EnsureClusterID), which the
 	// Runtime labels its containers with. Containers of another store are
-	// left alone, and a store with no status of the node acts on none of
-	// its containers until the node is claimed (state.ClaimKey). Empty
+	// left alone, and a store that knows nothing of the node acts on none
+	// of its containers until the node is claimed (View.Claim). Empty
 	// leaves ownership out.
 	StoreID string
-	// ClaimContainers claims the node at start, as a written claim does.
+	// ClaimContainers claims the node at start, as a claim in the view does.
 	ClaimContainers bool
 	// ActionDone, if set, is called after each action the actuators carried
 	// out, with the view the pass acted on (read it, keep nothing of it).
@@ -125,6 +132,9 @@ func NewRunner(cfg RunnerConfig) *Runner {
 	if cfg.ResyncInterval <= 0 {
 		cfg.ResyncInterval = 10 * time.Second
 	}
+	if cfg.StoreTimeout <= 0 {
+		cfg.StoreTimeout = 2 * time.Second
+	}
 	if cfg.BackoffReset <= 0 {
 		cfg.BackoffReset = 10 * time.Minute
 	}
@@ -169,7 +179,9 @@ func (r *Runner) Sync(ctx context.Context) error {
 	if err := r.check(); err != nil {
 		return err
 	}
-	view, err := state.LoadView(ctx, r.cfg.Store)
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.StoreTimeout)
+	defer cancel()
+	view, err := state.LoadView(ctx, r.cfg.Store, r.cfg.Node)
 	if err != nil {
 		return fmt.Errorf("sync the view of node %s: %w", r.cfg.Node, err)
 	}
@@ -186,7 +198,7 @@ func (r *Runner) Apply(events ...state.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.view == nil {
-		view := state.NewView()
+		view := state.NewView(r.cfg.Node)
 		r.view = &view
 	}
 	for _, ev := range events {
@@ -244,16 +256,17 @@ func (r *Runner) pass(ctx context.Context) (passOutcome, error) {
 	if err != nil {
 		return passOutcome{}, fmt.Errorf("reconcile node %s: list containers: %w", r.cfg.Node, err)
 	}
-	claimed, err := r.claimed(ctx)
-	if err != nil {
-		return passOutcome{}, err
+	in := Input{
+		Now: now, View: r.view, Containers: containers, Failures: r.failures,
+		Store: r.cfg.StoreID, Claimed: r.cfg.ClaimContainers,
 	}
-	in := Input{Now: now, View: r.view, Containers: containers, Failures: r.failures, Store: r.cfg.StoreID, Claimed: claimed}
 	if r.cfg.NodeLost != nil {
 		in.NodeLost = r.cfg.NodeLost(r.view, now)
 	}
 	in.CPU, in.Bandwidth = r.readSettings(ctx, containers)
+	wasClaimed := r.core.claimed
 	ready := r.core.Step(in)
+	r.logClaim(wasClaimed)
 	r.logHeld(ready.Held)
 	executed := r.execute(ctx, now, ready.Actions)
 	r.wakeAt = ready.WakeAt

@@ -100,13 +100,13 @@ func transitions(t *testing.T, store state.Store, app string) []string {
 	if err != nil {
 		t.Fatalf("read revision: %v", err)
 	}
-	events, err := state.History(ctx, store, state.Keys.Status(app), rev)
+	events, err := state.History(ctx, store, state.Keys.Status("n1", app), rev)
 	if err != nil {
 		t.Fatalf("history of %s: %v", app, err)
 	}
 	var out []string
 	for _, ev := range events {
-		if ev.Key != state.Keys.Status(app) || ev.Deleted {
+		if ev.Key != state.Keys.Status("n1", app) || ev.Deleted {
 			continue
 		}
 		var status state.AppStatus
@@ -120,7 +120,7 @@ func transitions(t *testing.T, store state.Store, app string) []string {
 
 func currentStatus(t *testing.T, store state.Store, app string) (state.AppStatus, bool) {
 	t.Helper()
-	kv, found, _, err := store.Get(context.Background(), state.Keys.Status(app))
+	kv, found, _, err := store.Get(context.Background(), state.Keys.Status("n1", app))
 	if err != nil {
 		t.Fatalf("get status of %s: %v", app, err)
 	}
@@ -142,7 +142,7 @@ func wantTransitions(t *testing.T, store state.Store, app string, want ...string
 
 func TestRunnerCreatesAppUntilReady(t *testing.T) {
 	n := newNode(t, state.NewMemoryStore(), fake.NewRuntime())
-	put(t, n.store, state.Keys.App("web"), webSpec)
+	put(t, n.store, state.Keys.App("", "web"), webSpec)
 	n.mustPass()
 	n.mustPass()
 	n.mustPass()
@@ -158,7 +158,7 @@ func TestRunnerCreatesAppUntilReady(t *testing.T) {
 
 func TestRunnerRestartsDeadContainerAfterBackoff(t *testing.T) {
 	n := newNode(t, state.NewMemoryStore(), fake.NewRuntime())
-	put(t, n.store, state.Keys.App("web"), webSpec)
+	put(t, n.store, state.Keys.App("", "web"), webSpec)
 	n.mustPass()
 	n.mustPass()
 	if err := n.runtime.Kill("web/hog", 137, true); err != nil {
@@ -194,10 +194,10 @@ func TestRunnerRestartsDeadContainerAfterBackoff(t *testing.T) {
 
 func TestRunnerTerminatesDeletedApp(t *testing.T) {
 	n := newNode(t, state.NewMemoryStore(), fake.NewRuntime())
-	put(t, n.store, state.Keys.App("web"), webSpec)
+	put(t, n.store, state.Keys.App("", "web"), webSpec)
 	n.mustPass()
 	n.mustPass()
-	del(t, n.store, state.Keys.App("web"))
+	del(t, n.store, state.Keys.App("", "web"))
 	n.mustPass()
 	n.mustPass()
 	n.mustPass()
@@ -211,8 +211,8 @@ func TestRunnerTerminatesDeletedApp(t *testing.T) {
 func TestRunnerAdoptsContainersAfterRestart(t *testing.T) {
 	store, runtime := state.NewMemoryStore(), fake.NewRuntime()
 	first := newNode(t, store, runtime)
-	put(t, store, state.Keys.App("web"), webSpec)
-	put(t, store, state.Keys.App("batch"), batchSpec)
+	put(t, store, state.Keys.App("", "web"), webSpec)
+	put(t, store, state.Keys.App("", "batch"), batchSpec)
 	first.mustPass()
 	first.mustPass()
 	_, _, before, _ := store.Get(context.Background(), state.Root)
@@ -236,8 +236,8 @@ func TestRunnerAdoptsContainersAfterRestart(t *testing.T) {
 
 func TestRunnerReportsMalformedSpecAndRunsTheRest(t *testing.T) {
 	n := newNode(t, state.NewMemoryStore(), fake.NewRuntime())
-	put(t, n.store, state.Keys.App("web"), webSpec)
-	put(t, n.store, state.Keys.App("bad"), `{"name":"bad","containers":[{"name":"x","image":"nginx","class":"urgent"}]}`)
+	put(t, n.store, state.Keys.App("", "web"), webSpec)
+	put(t, n.store, state.Keys.App("", "bad"), `{"name":"bad","containers":[{"name":"x","image":"nginx","class":"urgent"}]}`)
 	n.mustPass()
 	n.mustPass()
 	bad, found := currentStatus(t, n.store, "bad")
@@ -254,7 +254,7 @@ func TestRunnerReportsMalformedSpecAndRunsTheRest(t *testing.T) {
 
 func TestRunnerRetriesFailingActionWithBackoffWhileOthersProceed(t *testing.T) {
 	n := newNode(t, state.NewMemoryStore(), fake.NewRuntime())
-	put(t, n.store, state.Keys.App("web"), webSpec)
+	put(t, n.store, state.Keys.App("", "web"), webSpec)
 	n.mustPass()
 	n.mustPass()
 	n.runtime.Fail("set-cpu", "web/hog", errors.New("write cpu.max: device busy"), 2)
@@ -337,7 +337,7 @@ func (s *flakyStore) Watch(ctx context.Context, prefix string, from int64) <-cha
 func TestRunnerKeepsStatusesWhileStoreIsDown(t *testing.T) {
 	store := &flakyStore{MemoryStore: state.NewMemoryStore()}
 	n := newNode(t, store, fake.NewRuntime())
-	put(t, store, state.Keys.App("web"), webSpec)
+	put(t, store, state.Keys.App("", "web"), webSpec)
 	store.setDown(true)
 	if err := n.pass(); err == nil {
 		t.Fatal("a pass whose statuses could not be written reported success")
@@ -351,6 +351,21 @@ func TestRunnerKeepsStatusesWhileStoreIsDown(t *testing.T) {
 	store.setDown(false)
 	n.mustPass()
 	wantTransitions(t, store, "web", "->pending:create", "pending->ready:all-running")
+}
+
+// follow starts a follower of node's view that runs until ctx ends, as
+// the agent does for its runner.
+func follow(ctx context.Context, store state.Store, node string) *state.Follower {
+	follower := state.NewFollower(store, node, state.FollowerConfig{RetryInitial: 10 * time.Millisecond})
+	go follower.Run(ctx)
+	return follower
+}
+
+func TestRunnerRunNeedsAFollower(t *testing.T) {
+	runner := reconciler.NewRunner(reconciler.RunnerConfig{Node: "n1", Store: state.NewMemoryStore(), Runtime: fake.NewRuntime()})
+	if err := runner.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "Follower") {
+		t.Fatalf("Run without a follower: %v, want an error naming it", err)
+	}
 }
 
 // waitFor polls cond until it holds or the deadline passes; the runner
@@ -376,17 +391,18 @@ func phaseIs(t *testing.T, store state.Store, app string, phase state.Phase) fun
 func TestRunnerRunFollowsStoreAndRuntime(t *testing.T) {
 	store := &flakyStore{MemoryStore: state.NewMemoryStore(), compactedWatch: 1}
 	runtime := fake.NewRuntime()
+	ctx, cancel := context.WithCancel(context.Background())
+	follower := follow(ctx, store, "n1")
 	runner := reconciler.NewRunner(reconciler.RunnerConfig{
-		Node: "n1", Store: store, Runtime: runtime, CPU: fake.NewCPU(runtime),
+		Node: "n1", Store: store, Follower: follower, Runtime: runtime, CPU: fake.NewCPU(runtime),
 		Random:         rand.NewChaCha8([32]byte{3}),
 		RestartBackoff: reconciler.Backoff{Initial: 20 * time.Millisecond, Max: 100 * time.Millisecond},
 		ResyncInterval: time.Hour, // every pass below must come from a wake
 	})
-	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan error)
 	go func() { stopped <- runner.Run(ctx) }()
 
-	put(t, store, state.Keys.App("web"), webSpec)
+	put(t, store, state.Keys.App("", "web"), webSpec)
 	waitFor(t, "web ready", phaseIs(t, store, "web", state.Ready))
 
 	if err := runtime.Kill("web/api", 1, false); err != nil {
@@ -395,7 +411,7 @@ func TestRunnerRunFollowsStoreAndRuntime(t *testing.T) {
 	waitFor(t, "web restarted", func() bool { return runtime.CountCalls("create", "web/api") == 2 })
 	waitFor(t, "web ready again", phaseIs(t, store, "web", state.Ready))
 
-	del(t, store, state.Keys.App("web"))
+	del(t, store, state.Keys.App("", "web"))
 	waitFor(t, "web terminated", phaseIs(t, store, "web", state.Terminated))
 
 	cancel()
@@ -406,6 +422,9 @@ func TestRunnerRunFollowsStoreAndRuntime(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not return after its context ended")
+	}
+	if follower.Listings() < 2 {
+		t.Fatalf("the follower listed %d times, want a second listing after the compacted watch", follower.Listings())
 	}
 	wantTransitions(t, store, "web",
 		"->pending:create", "pending->ready:all-running", "ready->failed:container-failed",
@@ -428,7 +447,7 @@ func TestRunnerApplyFeedsTheView(t *testing.T) {
 	runner := reconciler.NewRunner(reconciler.RunnerConfig{
 		Node: "n1", Store: state.NewMemoryStore(), Runtime: runtime, Random: rand.NewChaCha8([32]byte{}),
 	})
-	runner.Apply(state.Event{Revision: 2, Key: state.Keys.App("batch"), Value: []byte(batchSpec)})
+	runner.Apply(state.Event{Revision: 2, Key: state.Keys.App("", "batch"), Value: []byte(batchSpec)})
 	if err := runner.ReconcileOnce(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -460,7 +479,7 @@ func TestRunnerMarksAppsLostWhenTheHeartbeatLeaseExpires(t *testing.T) {
 	}
 	register()
 	store.ExpireLeases(n.clock.Now())
-	put(t, store, state.Keys.App("web"), webSpec)
+	put(t, store, state.Keys.App("", "web"), webSpec)
 	n.mustPass()
 	n.mustPass()
 

@@ -20,8 +20,6 @@ type Metrics struct {
 	writeFailures   prometheus.Counter
 	registrations   prometheus.Counter
 	keepAliveFails  prometheus.Counter
-	nodesLost       prometheus.Counter
-	appsMarkedLost  prometheus.Counter
 }
 
 // NewMetrics creates the metrics and registers them on reg; a nil reg
@@ -64,18 +62,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "sluice_heartbeat_keepalive_failures_total",
 			Help: "Lease renewals that failed.",
 		}),
-		nodesLost: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "sluice_heartbeat_nodes_lost_total",
-			Help: "Node registrations seen disappearing.",
-		}),
-		appsMarkedLost: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "sluice_heartbeat_apps_marked_lost_total",
-			Help: "App statuses written as lost because their node disappeared.",
-		}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.scrapeDuration, m.scrapeSuccess, m.containerErrors, m.written, m.dropped,
-			m.buffered, m.writeFailures, m.registrations, m.keepAliveFails, m.nodesLost, m.appsMarkedLost)
+			m.buffered, m.writeFailures, m.registrations, m.keepAliveFails)
 	}
 	return m
 }

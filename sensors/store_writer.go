@@ -25,6 +25,8 @@ type StoreWriter struct {
 
 	mu      sync.Mutex
 	pending []pendingObservation
+	// lastRevision is the revision of the latest observation written.
+	lastRevision int64
 }
 
 type pendingObservation struct {
@@ -58,11 +60,12 @@ func NewStoreWriter(store state.Store, config StoreWriterConfig, metrics *Metric
 }
 
 // Export queues obs behind anything still buffered and writes what it
-// can. An error means obs (and maybe older ones) are still buffered.
-func (w *StoreWriter) Export(ctx context.Context, obs state.Observation) error {
+// can. It returns the revision obs was written at; an error means obs (and
+// maybe older ones) are still buffered.
+func (w *StoreWriter) Export(ctx context.Context, obs state.Observation) (int64, error) {
 	value, err := json.Marshal(obs)
 	if err != nil {
-		return fmt.Errorf("encode observation of %s: %w", obs.Node, err)
+		return 0, fmt.Errorf("encode observation of %s: %w", obs.Node, err)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -74,7 +77,8 @@ func (w *StoreWriter) Export(ctx context.Context, obs state.Observation) error {
 		w.logger.Warn("observation buffer full: dropped the oldest", "capacity", w.capacity)
 	}
 	w.pending = append(w.pending, pendingObservation{key: state.Keys.Observation(obs.Node), value: value})
-	return w.flushLocked(ctx)
+	err = w.flushLocked(ctx)
+	return w.lastRevision, err
 }
 
 // Flush writes every buffered observation, oldest first, stopping at the
@@ -99,13 +103,14 @@ func (w *StoreWriter) flushLocked(ctx context.Context) error {
 		writeCtx, cancel := context.WithTimeout(ctx, w.timeout)
 		// Same-key puts cannot share a Txn, so each buffered observation
 		// is its own event, as it would have been had the store answered.
-		_, err := w.store.Txn(writeCtx, state.Put(next.key, next.value))
+		rev, err := w.store.Txn(writeCtx, state.Put(next.key, next.value))
 		cancel()
 		if err != nil {
 			w.metrics.writeFailures.Inc()
 			return fmt.Errorf("write %s (%d buffered): %w", next.key, len(w.pending), err)
 		}
 		w.pending = w.pending[1:]
+		w.lastRevision = rev
 		w.metrics.written.Inc()
 	}
 	return nil

@@ -41,12 +41,12 @@ func TestStoreWriterFailsStatic(t *testing.T) {
 	writer := NewStoreWriter(store, StoreWriterConfig{Capacity: 2}, metrics, discardLogger())
 	startRev := store.Revision()
 
-	if err := writer.Export(ctx, observationAt("n1", 1)); err != nil {
-		t.Fatal(err)
+	if rev, err := writer.Export(ctx, observationAt("n1", 1)); err != nil || rev != startRev+1 {
+		t.Fatalf("first export = revision %d, %v; want %d", rev, err, startRev+1)
 	}
 	store.down.Store(true)
 	for s := 2; s <= 4; s++ {
-		if err := writer.Export(ctx, observationAt("n1", s)); !errors.Is(err, errUnreachable) {
+		if _, err := writer.Export(ctx, observationAt("n1", s)); !errors.Is(err, errUnreachable) {
 			t.Fatalf("export while down: err = %v; want it to say the store is unreachable", err)
 		}
 	}
@@ -55,8 +55,12 @@ func TestStoreWriterFailsStatic(t *testing.T) {
 			writer.Buffered(), testutil.ToFloat64(metrics.dropped))
 	}
 	store.down.Store(false)
-	if err := writer.Export(ctx, observationAt("n1", 5)); err != nil {
+	rev, err := writer.Export(ctx, observationAt("n1", 5))
+	if err != nil {
 		t.Fatal(err)
+	}
+	if rev != store.Revision() {
+		t.Fatalf("export after the outage = revision %d, want %d: the revision its own observation was written at", rev, store.Revision())
 	}
 
 	events, err := state.ReadLog(ctx, store, state.Keys.Observation("n1"), startRev+1, store.Revision())
@@ -86,7 +90,7 @@ func TestStoreWriterFailsStatic(t *testing.T) {
 			writer.Buffered(), testutil.ToFloat64(metrics.written), testutil.ToFloat64(metrics.writeFailures))
 	}
 	// What was written folds into the view like any observation.
-	view, err := state.LoadView(ctx, store)
+	view, err := state.LoadView(ctx, store, "n1")
 	if err != nil {
 		t.Fatal(err)
 	}

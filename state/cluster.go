@@ -9,9 +9,13 @@ import (
 	"github.com/google/uuid"
 )
 
+// clusterIDName is the name of the identity under ClusterPrefix, as
+// View.Cluster holds it.
+const clusterIDName = "id"
+
 // ClusterIDKey holds the store's identity, written once by the first agent
-// or tool that finds it absent. Every container sluice creates carries it,
-// so an agent can tell its store's containers from another store's.
+// that finds it absent. Every container sluice creates carries it, so an
+// agent can tell its store's containers from another store's.
 //
 // It is sluice's own key rather than etcd's cluster ID: etcd derives that
 // from the member names, peer URLs and cluster token alone, so two embedded
@@ -20,14 +24,7 @@ import (
 // snapshot can give the same data a new etcd ID, which would disown every
 // container the restored store describes. A key is data: it survives a
 // snapshot and restore, and a fresh data directory does not have it.
-const ClusterIDKey = Root + "cluster/id"
-
-// ClaimsPrefix holds the claims operators make with `sluice node reset`:
-// the node's agent takes every container on the node as this store's.
-const ClaimsPrefix = Root + "cluster/claims/"
-
-// ClaimKey is the key of node's claim.
-func ClaimKey(node string) string { return ClaimsPrefix + node }
+const ClusterIDKey = ClusterPrefix + clusterIDName
 
 // ClusterID is the value at ClusterIDKey.
 type ClusterID struct {
@@ -35,8 +32,8 @@ type ClusterID struct {
 	Created time.Time `json:"created"`
 }
 
-// NodeClaim is the value at ClaimKey(node): from Time on, the agent of Node
-// owns every container on the node, whichever store created it.
+// NodeClaim is the value at Keys.Claim(node): from Time on, the agent of
+// Node owns every container on the node, whichever store created it.
 type NodeClaim struct {
 	Node string    `json:"node"`
 	Time time.Time `json:"time"`
@@ -56,25 +53,34 @@ func EnsureClusterID(ctx context.Context, store Store, now time.Time) (string, e
 	if _, _, err := store.CreateIfAbsent(ctx, ClusterIDKey, value); err != nil {
 		return "", fmt.Errorf("create the store identity at %s: %w", ClusterIDKey, err)
 	}
-	return ReadClusterID(ctx, store)
-}
-
-// ReadClusterID returns the store's identity; an absent or malformed key is
-// an error, since containers cannot be told apart without it.
-func ReadClusterID(ctx context.Context, store Store) (string, error) {
 	kv, found, _, err := store.Get(ctx, ClusterIDKey)
 	if err != nil {
 		return "", fmt.Errorf("read the store identity: %w", err)
 	}
 	if !found {
+		return "", fmt.Errorf("the store identity at %s was deleted as it was created", ClusterIDKey)
+	}
+	return decodeClusterID(kv.Value)
+}
+
+// ClusterID returns the identity of the store the view comes from; an
+// absent or malformed key is an error, since containers cannot be told
+// apart without it.
+func (v *View) ClusterID() (string, error) {
+	value, found := v.Cluster[clusterIDName]
+	if !found {
 		return "", fmt.Errorf("the store has no identity at %s yet: start an agent on it first", ClusterIDKey)
 	}
+	return decodeClusterID(value)
+}
+
+func decodeClusterID(value []byte) (string, error) {
 	var id ClusterID
-	if err := decodeStrict(kv.Value, &id); err != nil {
-		return "", fmt.Errorf("the store identity at %s (revision %d): %w", ClusterIDKey, kv.ModRevision, err)
+	if err := decodeStrict(value, &id); err != nil {
+		return "", fmt.Errorf("the store identity at %s: %w", ClusterIDKey, err)
 	}
 	if _, err := uuid.Parse(id.ID); err != nil {
-		return "", fmt.Errorf("the store identity at %s (revision %d): id %q: %w", ClusterIDKey, kv.ModRevision, id.ID, err)
+		return "", fmt.Errorf("the store identity at %s: id %q: %w", ClusterIDKey, id.ID, err)
 	}
 	return id.ID, nil
 }
@@ -88,29 +94,21 @@ func PutClaim(ctx context.Context, store Store, claim NodeClaim) (int64, error) 
 	if err != nil {
 		return 0, fmt.Errorf("encode the claim of node %s: %w", claim.Node, err)
 	}
-	rev, err := store.Txn(ctx, Put(ClaimKey(claim.Node), value))
+	rev, err := store.Txn(ctx, Put(Keys.Claim(claim.Node), value))
 	if err != nil {
 		return 0, fmt.Errorf("write the claim of node %s: %w", claim.Node, err)
 	}
 	return rev, nil
 }
 
-// ReadClaim returns node's claim, if an operator made one.
-func ReadClaim(ctx context.Context, store Store, node string) (NodeClaim, bool, error) {
-	key := ClaimKey(node)
-	kv, found, _, err := store.Get(ctx, key)
-	if err != nil {
-		return NodeClaim{}, false, fmt.Errorf("read the claim of node %s: %w", node, err)
-	}
-	if !found {
-		return NodeClaim{}, false, nil
-	}
+// decodeClaim decodes the claim at ev's key, which must name ref's node.
+func decodeClaim(ref KeyRef, ev Event) (NodeClaim, error) {
 	var claim NodeClaim
-	if err := decodeStrict(kv.Value, &claim); err != nil {
-		return NodeClaim{}, false, fmt.Errorf("the claim at %s (revision %d): %w", key, kv.ModRevision, err)
+	if err := decodeStrict(ev.Value, &claim); err != nil {
+		return NodeClaim{}, fmt.Errorf("claim at %s (revision %d): %w", ev.Key, ev.Revision, err)
 	}
-	if claim.Node != node {
-		return NodeClaim{}, false, fmt.Errorf("the claim at %s (revision %d) names node %q", key, kv.ModRevision, claim.Node)
+	if claim.Node != ref.Node {
+		return NodeClaim{}, fmt.Errorf("claim at %s (revision %d) names node %q", ev.Key, ev.Revision, claim.Node)
 	}
-	return claim, true, nil
+	return claim, nil
 }

@@ -2,8 +2,6 @@ package state_test
 
 import (
 	"context"
-	"os"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -33,73 +31,56 @@ func TestEnsureClusterIDWritesOnceAndKeepsIt(t *testing.T) {
 	if other == first {
 		t.Fatalf("two fresh stores share the identity %q", first)
 	}
-}
-
-func TestReadClusterIDRejectsABadValue(t *testing.T) {
-	ctx := context.Background()
-	store := state.NewMemoryStore()
-	if _, err := state.ReadClusterID(ctx, store); err == nil {
-		t.Fatal("ReadClusterID of an empty store: no error")
-	}
-	if _, err := store.Txn(ctx, state.Put(state.ClusterIDKey, []byte(`{"id":"not-a-uuid","created":"2026-01-01T00:00:00Z"}`))); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := state.ReadClusterID(ctx, store); err == nil {
-		t.Fatal("ReadClusterID of a malformed id: no error")
-	}
-}
-
-// The fold does not know the identity and claim keys; they must pass
-// through it without an error or a change to the view.
-func TestFoldSkipsTheClusterKeys(t *testing.T) {
-	view := state.Fold(
-		state.Event{Revision: 2, Key: state.ClusterIDKey, Value: []byte(`{"id":"x"}`)},
-		state.Event{Revision: 3, Key: state.ClaimKey("n1"), Value: []byte(`{"node":"n1"}`)},
-	)
-	if len(view.Errors) != 0 || len(view.Nodes) != 0 || view.Revision != 3 {
-		t.Fatalf("fold of the cluster keys: errors %v, nodes %v, revision %d", view.Errors, view.Nodes, view.Revision)
-	}
-}
-
-func TestReadClaimChecksTheNode(t *testing.T) {
-	ctx := context.Background()
-	store := state.NewMemoryStore()
-	if _, found, err := state.ReadClaim(ctx, store, "n1"); err != nil || found {
-		t.Fatalf("ReadClaim of an unclaimed node = found %v, err %v", found, err)
-	}
-	claim := state.NodeClaim{Node: "n1", Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Reason: "new data dir"}
-	if _, err := state.PutClaim(ctx, store, claim); err != nil {
-		t.Fatal(err)
-	}
-	if got, found, err := state.ReadClaim(ctx, store, "n1"); err != nil || !found || got != claim {
-		t.Fatalf("ReadClaim after PutClaim = %+v found %v err %v, want %+v", got, found, err, claim)
-	}
-	if _, err := store.Txn(ctx, state.Put(state.ClaimKey("n1"), []byte(`{"node":"n2","time":"2026-01-01T00:00:00Z"}`))); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := state.ReadClaim(ctx, store, "n1"); err == nil {
-		t.Fatal("ReadClaim of a claim naming another node: no error")
-	}
-}
-
-func TestKeyspaceDocDescribesTheClusterKeys(t *testing.T) {
-	raw, err := os.ReadFile("../docs/keyspace.md")
+	view, err := state.LoadView(ctx, store, "n1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc := string(raw)
-	for _, prefix := range []string{state.ClusterIDKey, state.ClaimsPrefix} {
-		if !strings.Contains(doc, "`"+prefix) {
-			t.Errorf("docs/keyspace.md does not document %s", prefix)
+	if got, err := view.ClusterID(); err != nil || got != first {
+		t.Fatalf("the view's ClusterID = %q, %v; want %q", got, err, first)
+	}
+}
+
+func TestClusterIDRejectsABadValue(t *testing.T) {
+	empty := state.NewView("n1")
+	if _, err := empty.ClusterID(); err == nil {
+		t.Fatal("ClusterID of a store without one: no error")
+	}
+	view := state.Fold("n1", state.Event{Revision: 2, Key: state.ClusterIDKey, Value: []byte(`{"id":"not-a-uuid","created":"2026-01-01T00:00:00Z"}`)})
+	if _, err := view.ClusterID(); err == nil || !strings.Contains(err.Error(), state.ClusterIDKey) {
+		t.Fatalf("ClusterID of a malformed id: %v, want an error naming %s", err, state.ClusterIDKey)
+	}
+}
+
+// The claim is in the node's scope: its own view holds it, another node's
+// does not, and one that names another node claims nothing.
+func TestViewHoldsItsNodesClaim(t *testing.T) {
+	claim := state.NodeClaim{Node: "n1", Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Reason: "new data dir"}
+	store := state.NewMemoryStore()
+	ctx := context.Background()
+	if _, err := state.PutClaim(ctx, store, claim); err != nil {
+		t.Fatal(err)
+	}
+	for node, want := range map[string]bool{"n1": true, "n2": false} {
+		view, err := state.LoadView(ctx, store, node)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := view.Claim != nil; got != want || (got && *view.Claim != claim) {
+			t.Errorf("view of %s: claim %+v, want claimed %v", node, view.Claim, want)
 		}
 	}
-	for _, value := range []any{state.ClusterID{}, state.NodeClaim{}} {
-		typ := reflect.TypeOf(value)
-		for i := range typ.NumField() {
-			field, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
-			if !strings.Contains(doc, "`"+field+"`") {
-				t.Errorf("docs/keyspace.md does not mention %s.%s (JSON %q)", typ.Name(), typ.Field(i).Name, field)
-			}
-		}
+	key := state.Keys.Claim("n1")
+	view := state.Fold("n1",
+		state.Event{Revision: 2, Key: key, Value: []byte(`{"node":"n1","time":"2026-01-01T00:00:00Z"}`)},
+		state.Event{Revision: 3, Key: key, Value: []byte(`{"node":"n2","time":"2026-01-01T00:00:00Z"}`)},
+	)
+	if view.Claim != nil || !strings.Contains(view.Errors[key], `names node "n2"`) {
+		t.Fatalf("a claim naming another node: claim %+v, errors %v; want no claim and the error", view.Claim, view.Errors)
+	}
+	view.Apply(state.Event{Revision: 4, Key: key, Value: []byte(`{"node":"n1","time":"2026-01-01T00:00:00Z"}`)})
+	shared := view.Share()
+	view.Apply(state.Event{Revision: 5, Key: key, Deleted: true})
+	if view.Claim != nil || shared.Claim == nil || len(view.Errors) != 0 {
+		t.Fatalf("after the delete: claim %+v (the shared view's %+v), errors %v", view.Claim, shared.Claim, view.Errors)
 	}
 }

@@ -11,10 +11,13 @@
 //     make leases expire. NewEtcdStore wraps a client/v3 connection; the
 //     agent's default is the single-node server started by StartEmbedded,
 //     whose Client method connects one. Both pass the same conformance suite
-//     (package storetest).
+//     (package storetest). Wrap it in Bounded so that no call but a watch
+//     waits for etcd without a deadline.
 //  2. Write intent, observations, decisions and status with Txn; Put and
 //     Delete build its ops, which all land at one new revision. Values are
-//     plain JSON; the key decides the event's Kind (see Keys).
+//     plain JSON; the key decides the event's Kind (see Keys). A Txn holds
+//     at most MaxTxnOps ops and MaxRequestBytes bytes, as etcd does; write
+//     more ops that need not be atomic together with TxnBatched.
 //  3. Read the current state with LoadView (or List) and remember its
 //     revision R, then Watch from R+1. A watch that starts below the
 //     compaction horizon fails with ErrCompacted (a *CompactedError saying

@@ -167,23 +167,19 @@ func (e *Embedded) Endpoints() []string { return append([]string(nil), e.endpoin
 
 // Client connects a new client to the server; the caller closes it.
 func (e *Embedded) Client() (*clientv3.Client, error) {
-	cli, err := clientv3.New(clientv3.Config{
-		Endpoints:   e.endpoints,
-		DialTimeout: 5 * time.Second,
-		Logger:      e.zap,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("connect to embedded etcd at %v: %w", e.endpoints, err)
-	}
-	return cli, nil
+	return Dial(ClientConfig{Endpoints: e.endpoints, Logger: e.zap})
 }
 
 // Err reports a failure of the running server.
 func (e *Embedded) Err() <-chan error { return e.etcd.Err() }
 
-// Close stops the server and waits for it to let go of its data dir.
+// Close stops the server and waits for it to let go of its data dir. Later
+// calls do nothing, so a test can stop the server midway and still leave
+// the cleanup to close it.
 func (e *Embedded) Close() error {
-	e.closing.Store(true)
+	if e.closing.Swap(true) {
+		return nil
+	}
 	e.etcd.Close()
 	return nil
 }

@@ -33,7 +33,7 @@ func TestEmbeddedKeepsDataAcrossRestart(t *testing.T) {
 		t.Fatalf("Endpoints() = %v, want one loopback URL with a real port", eps)
 	}
 	rev := withStore(t, server, func(s state.Store) int64 {
-		rev, err := s.Txn(ctx, state.Put(state.Keys.App("web"), []byte(`{"name":"web"}`)))
+		rev, err := s.Txn(ctx, state.Put(state.Keys.App("", "web"), []byte(`{"name":"web"}`)))
 		must(t, err)
 		return rev
 	})
@@ -42,7 +42,7 @@ func TestEmbeddedKeepsDataAcrossRestart(t *testing.T) {
 	server = start()
 	defer server.Close()
 	withStore(t, server, func(s state.Store) int64 {
-		kv, found, current, err := s.Get(ctx, state.Keys.App("web"))
+		kv, found, current, err := s.Get(ctx, state.Keys.App("", "web"))
 		must(t, err)
 		if !found || kv.ModRevision != rev || current != rev {
 			t.Fatalf("after restart: found %v mod %d at %d, want the key at revision %d", found, kv.ModRevision, current, rev)

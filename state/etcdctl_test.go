@@ -37,8 +37,8 @@ func TestEtcdctlWorkflow(t *testing.T) {
 	}
 	ctx := context.Background()
 
-	etcdctl("put", state.Keys.App("web"), string(web))
-	view, err := state.LoadView(ctx, store)
+	etcdctl("put", state.Keys.App("", "web"), string(web))
+	view, err := state.LoadView(ctx, store, "n1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,13 +47,13 @@ func TestEtcdctlWorkflow(t *testing.T) {
 	}
 
 	broken := strings.Replace(string(web), `"class"`, `"clas"`, 1)
-	etcdctl("put", state.Keys.App("web"), broken)
-	etcdctl("put", state.Keys.App("other"), `{"name":"other","containers":[{"name":"c","image":"i","class":"best-effort"}]}`)
-	view, err = state.LoadView(ctx, store)
+	etcdctl("put", state.Keys.App("", "web"), broken)
+	etcdctl("put", state.Keys.App("", "other"), `{"name":"other","containers":[{"name":"c","image":"i","class":"best-effort"}]}`)
+	view, err = state.LoadView(ctx, store, "n1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if msg := view.Errors[state.Keys.App("web")]; !strings.Contains(msg, `unknown field "clas"`) {
+	if msg := view.Errors[state.Keys.App("", "web")]; !strings.Contains(msg, `unknown field "clas"`) {
 		t.Fatalf("malformed put: error %q, want the unknown field named", msg)
 	}
 	if _, found := view.Apps["web"]; found {
@@ -63,11 +63,11 @@ func TestEtcdctlWorkflow(t *testing.T) {
 		t.Fatal("a malformed app stopped the fold of the others")
 	}
 
-	if got := etcdctl("get", state.Keys.App("other"), "--print-value-only"); !strings.Contains(got, `"name":"other"`) {
+	if got := etcdctl("get", state.Keys.App("", "other"), "--print-value-only"); !strings.Contains(got, `"name":"other"`) {
 		t.Fatalf("etcdctl get = %q", got)
 	}
-	etcdctl("del", state.Keys.App("web"))
-	view, err = state.LoadView(ctx, store)
+	etcdctl("del", state.Keys.App("", "web"))
+	view, err = state.LoadView(ctx, store, "n1")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,18 +44,24 @@ func (s *EtcdStore) Get(ctx context.Context, key string) (KeyValue, bool, int64,
 	return fromEtcdKV(resp.Kvs[0]), true, resp.Header.Revision, nil
 }
 
-// List returns every key under prefix, sorted by key, at one revision.
-func (s *EtcdStore) List(ctx context.Context, prefix string) ([]KeyValue, int64, error) {
-	resp, err := s.cli.Get(ctx, prefix, clientv3.WithPrefix(),
-		clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
+// List returns every key under the prefixes, sorted by key, at one
+// revision: several prefixes are read in one read-only transaction.
+func (s *EtcdStore) List(ctx context.Context, prefixes ...string) ([]KeyValue, int64, error) {
+	gets := make([]clientv3.Op, len(prefixes))
+	for i, prefix := range prefixes {
+		gets[i] = clientv3.OpGet(prefix, clientv3.WithPrefix())
+	}
+	resp, err := s.cli.Txn(ctx).Then(gets...).Commit()
 	if err != nil {
-		return nil, 0, fmt.Errorf("etcd list %s: %w", prefix, err)
+		return nil, 0, fmt.Errorf("etcd list %v: %w", prefixes, err)
 	}
-	kvs := make([]KeyValue, len(resp.Kvs))
-	for i, kv := range resp.Kvs {
-		kvs[i] = fromEtcdKV(kv)
+	var kvs []KeyValue
+	for _, r := range resp.Responses {
+		for _, kv := range r.GetResponseRange().Kvs {
+			kvs = append(kvs, fromEtcdKV(kv))
+		}
 	}
-	return kvs, resp.Header.Revision, nil
+	return sortByKey(kvs), resp.Header.Revision, nil
 }
 
 func fromEtcdKV(kv *mvccpb.KeyValue) KeyValue {

@@ -5,111 +5,232 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"sort"
 )
 
-// View is the state of the world as of Revision: the fold of every event up
-// to it. Maps are keyed by name; iterate them through SortedKeys where order
-// can be observed.
+// View is one node's state of the world as of Revision: the fold of every
+// event of the node's own keys (NodeScope) and of the cluster keys up to it.
+// Other nodes' keys are skipped, so a view is as large as its node, not as
+// the cluster. Maps are keyed by name; iterate them through SortedKeys where
+// order can be observed.
+//
+// A View handed out by a Follower is shared: treat it as read-only. Apply
+// on a shared view copies each map it changes first (copy on write), so a
+// reader holding the old view never sees it move.
 type View struct {
+	// Node is the node the view is for.
+	Node     string              `json:"node"`
 	Revision int64               `json:"revision"`
 	Nodes    map[string]NodeInfo `json:"nodes"`
-	Apps     map[string]AppSpec  `json:"apps"`
+	// Apps holds the specs of the apps that run on Node: those pinned to it
+	// and the unpinned ones whose name no pinned app of the node takes.
+	Apps map[string]AppSpec `json:"apps"`
 	// AppRevisions holds the revision of each app's current spec.
-	AppRevisions map[string]int64       `json:"app_revisions"`
+	AppRevisions map[string]int64 `json:"app_revisions"`
+	// Observations, Decisions and PolicyErrors hold Node's, keyed by node.
 	Observations map[string]Observation `json:"observations"`
 	Decisions    map[string]Decision    `json:"decisions"`
-	Statuses     map[string]AppStatus   `json:"statuses"`
 	PolicyErrors map[string]PolicyError `json:"policy_errors"`
+	// Statuses holds the lifecycle of Node's apps, by app.
+	Statuses map[string]AppStatus `json:"statuses"`
 	// Policies holds policy files stored under PoliciesPrefix, by file name.
 	Policies map[string][]byte `json:"policies"`
+	// Cluster holds the raw values under ClusterPrefix, by name.
+	Cluster map[string][]byte `json:"cluster"`
+	// Claim is Node's claim (Keys.Claim), if an operator made one. Like a
+	// spec it is intent: a malformed claim claims nothing. Never changed in
+	// place: Apply replaces it.
+	Claim *NodeClaim `json:"claim,omitempty"`
 	// Errors holds, per key, why its latest value was rejected. The last good
 	// value of the key stays in the maps above (for apps: none, since a
 	// malformed spec must not run).
 	Errors map[string]string `json:"errors"`
+
+	// pinned and unpinned are the two sources of Apps.
+	pinned, unpinned map[string]appEntry
+	// owned marks the maps this value may change in place; the others are
+	// shared with another View and copied before a change.
+	owned viewMaps
 }
 
-// NewView returns the empty view at revision 0.
-func NewView() View {
+type appEntry struct {
+	spec     AppSpec
+	revision int64
+}
+
+// viewMaps is a set of a View's maps, one bit each.
+type viewMaps uint16
+
+const (
+	mapNodes viewMaps = 1 << iota
+	mapApps
+	mapObservations
+	mapDecisions
+	mapPolicyErrors
+	mapStatuses
+	mapPolicies
+	mapCluster
+	mapErrors
+	allMaps viewMaps = 1<<iota - 1
+)
+
+// NewView returns the empty view of node at revision 0.
+func NewView(node string) View {
 	return View{
+		Node:         node,
 		Nodes:        map[string]NodeInfo{},
 		Apps:         map[string]AppSpec{},
 		AppRevisions: map[string]int64{},
 		Observations: map[string]Observation{},
 		Decisions:    map[string]Decision{},
-		Statuses:     map[string]AppStatus{},
 		PolicyErrors: map[string]PolicyError{},
+		Statuses:     map[string]AppStatus{},
 		Policies:     map[string][]byte{},
+		Cluster:      map[string][]byte{},
 		Errors:       map[string]string{},
+		pinned:       map[string]appEntry{},
+		unpinned:     map[string]appEntry{},
+		owned:        allMaps,
 	}
 }
 
-// Fold applies events in order to a new view.
-func Fold(events ...Event) View {
-	v := NewView()
+// Fold applies events in order to a new view of node.
+func Fold(node string, events ...Event) View {
+	v := NewView(node)
 	for _, ev := range events {
 		v.Apply(ev)
 	}
 	return v
 }
 
-// Apply folds one event into the view. Events must come in revision order;
-// one older than the view's revision is ignored, which makes re-delivery
-// after a reconnect harmless.
-func (v *View) Apply(ev Event) {
-	if ev.Revision < v.Revision {
+// Share gives up the view's ownership of its maps and returns a copy that
+// shares them: from now on neither changes a map in place.
+func (v *View) Share() *View {
+	v.owned = 0
+	shared := *v
+	return &shared
+}
+
+// own makes the maps in set safe to change in place, copying the shared ones.
+func (v *View) own(set viewMaps) {
+	copies := set &^ v.owned
+	if copies == 0 {
 		return
 	}
-	v.Revision = ev.Revision
-	kind, name := ParseKey(ev.Key)
+	cloneIf(copies, mapNodes, &v.Nodes)
+	if copies&mapApps != 0 {
+		v.Apps, v.AppRevisions = maps.Clone(v.Apps), maps.Clone(v.AppRevisions)
+		v.pinned, v.unpinned = maps.Clone(v.pinned), maps.Clone(v.unpinned)
+	}
+	cloneIf(copies, mapObservations, &v.Observations)
+	cloneIf(copies, mapDecisions, &v.Decisions)
+	cloneIf(copies, mapPolicyErrors, &v.PolicyErrors)
+	cloneIf(copies, mapStatuses, &v.Statuses)
+	cloneIf(copies, mapPolicies, &v.Policies)
+	cloneIf(copies, mapCluster, &v.Cluster)
+	cloneIf(copies, mapErrors, &v.Errors)
+	v.owned |= copies
+}
+
+func cloneIf[T any](copies, which viewMaps, m *map[string]T) {
+	if copies&which != 0 {
+		*m = maps.Clone(*m)
+	}
+}
+
+// Relevant reports whether a key belongs in node's view: the node's own
+// keys and the cluster keys.
+func Relevant(node string, key string) bool {
+	ref := ParseKey(key)
+	switch ref.Kind {
+	case KindUnknown:
+		return false
+	case KindNode, KindPolicy, KindCluster:
+		return true
+	}
+	return ref.Node == node || (ref.Kind == KindApp && ref.Node == "")
+}
+
+// Apply folds one event into the view; events of other nodes' keys are
+// skipped. The view's revision becomes the newest it has seen. Events of
+// one key must come in revision order, as a watch delivers them.
+func (v *View) Apply(ev Event) {
+	v.Revision = max(v.Revision, ev.Revision)
+	if !Relevant(v.Node, ev.Key) {
+		return
+	}
+	ref := ParseKey(ev.Key)
+	v.own(mapErrors)
 	if ev.Deleted {
-		v.remove(kind, name)
+		v.remove(ref)
 		delete(v.Errors, ev.Key)
 		return
 	}
-	if err := v.put(kind, name, ev); err != nil {
+	if err := v.put(ref, ev); err != nil {
 		v.Errors[ev.Key] = err.Error()
 		return
 	}
 	delete(v.Errors, ev.Key)
 }
 
-func (v *View) remove(kind Kind, name string) {
-	switch kind {
+func (v *View) remove(ref KeyRef) {
+	switch ref.Kind {
 	case KindNode:
-		delete(v.Nodes, name)
+		v.own(mapNodes)
+		delete(v.Nodes, ref.Name)
 	case KindApp:
-		delete(v.Apps, name)
-		delete(v.AppRevisions, name)
+		v.setApp(ref, nil)
 	case KindObservation:
-		delete(v.Observations, name)
+		v.own(mapObservations)
+		delete(v.Observations, ref.Node)
 	case KindDecision:
-		delete(v.Decisions, name)
+		v.own(mapDecisions)
+		delete(v.Decisions, ref.Node)
 	case KindStatus:
-		delete(v.Statuses, name)
+		v.own(mapStatuses)
+		delete(v.Statuses, ref.Name)
 	case KindPolicyError:
-		delete(v.PolicyErrors, name)
+		v.own(mapPolicyErrors)
+		delete(v.PolicyErrors, ref.Node)
 	case KindPolicy:
-		delete(v.Policies, name)
+		v.own(mapPolicies)
+		delete(v.Policies, ref.Name)
+	case KindCluster:
+		v.own(mapCluster)
+		delete(v.Cluster, ref.Name)
+	case KindClaim:
+		v.Claim = nil
 	}
 }
 
-func (v *View) put(kind Kind, name string, ev Event) error {
-	switch kind {
+func (v *View) put(ref KeyRef, ev Event) error {
+	switch ref.Kind {
 	case KindNode:
-		return decodeInto(ev, v.Nodes, name)
+		v.own(mapNodes)
+		return decodeInto(ev, v.Nodes, ref.Name)
 	case KindApp:
-		return v.putApp(name, ev)
+		return v.putApp(ref, ev)
 	case KindObservation:
-		return decodeInto(ev, v.Observations, name)
+		v.own(mapObservations)
+		return decodeInto(ev, v.Observations, ref.Node)
 	case KindDecision:
-		return decodeInto(ev, v.Decisions, name)
+		v.own(mapDecisions)
+		return decodeInto(ev, v.Decisions, ref.Node)
 	case KindStatus:
-		return decodeInto(ev, v.Statuses, name)
+		v.own(mapStatuses)
+		return decodeInto(ev, v.Statuses, ref.Name)
 	case KindPolicyError:
-		return decodeInto(ev, v.PolicyErrors, name)
+		v.own(mapPolicyErrors)
+		return decodeInto(ev, v.PolicyErrors, ref.Node)
 	case KindPolicy:
-		v.Policies[name] = append([]byte(nil), ev.Value...)
+		v.own(mapPolicies)
+		v.Policies[ref.Name] = append([]byte(nil), ev.Value...)
+	case KindCluster:
+		v.own(mapCluster)
+		v.Cluster[ref.Name] = append([]byte(nil), ev.Value...)
+	case KindClaim:
+		return v.putClaim(ref, ev)
 	}
 	return nil
 }
@@ -117,23 +238,77 @@ func (v *View) put(kind Kind, name string, ev Event) error {
 // putApp accepts only specs that decode and validate; a rejected spec
 // removes the app's previous spec too, so the reconciler stops running an
 // app whose intent it can no longer read, instead of running a stale one.
-func (v *View) putApp(name string, ev Event) error {
-	var spec AppSpec
-	err := decodeStrict(ev.Value, &spec)
-	if err == nil {
-		err = spec.Validate()
-	}
-	if err == nil && spec.Name != name {
-		err = fmt.Errorf("name %q does not match the key's %q", spec.Name, name)
-	}
+func (v *View) putApp(ref KeyRef, ev Event) error {
+	spec, err := DecodeAppSpec(ref, ev.Value)
 	if err != nil {
-		delete(v.Apps, name)
-		delete(v.AppRevisions, name)
+		v.setApp(ref, nil)
 		return fmt.Errorf("app spec at %s (revision %d): %w", ev.Key, ev.Revision, err)
 	}
-	v.Apps[name] = spec
-	v.AppRevisions[name] = ev.Revision
+	v.setApp(ref, &appEntry{spec: spec, revision: ev.Revision})
 	return nil
+}
+
+// putClaim takes a claim that decodes and names the key's node; a rejected
+// one removes the previous claim, as a rejected spec does its app.
+func (v *View) putClaim(ref KeyRef, ev Event) error {
+	claim, err := decodeClaim(ref, ev)
+	if err != nil {
+		v.Claim = nil
+		return err
+	}
+	v.Claim = &claim
+	return nil
+}
+
+// DecodeAppSpec decodes and validates the spec stored under the key ref
+// names: its name must be the key's, and a pinned app's node the key's (a
+// spec that leaves it out takes the key's).
+func DecodeAppSpec(ref KeyRef, value []byte) (AppSpec, error) {
+	var spec AppSpec
+	if err := decodeStrict(value, &spec); err != nil {
+		return AppSpec{}, err
+	}
+	if err := spec.Validate(); err != nil {
+		return AppSpec{}, err
+	}
+	if spec.Name != ref.Name {
+		return AppSpec{}, fmt.Errorf("name %q does not match the key's %q", spec.Name, ref.Name)
+	}
+	switch {
+	case ref.Node == "" && spec.Node != "":
+		return AppSpec{}, fmt.Errorf("node %q: an app pinned to a node goes under %s", spec.Node, Keys.App(spec.Node, spec.Name))
+	case spec.Node == "":
+		spec.Node = ref.Node
+	case spec.Node != ref.Node:
+		return AppSpec{}, fmt.Errorf("node %q does not match the key's %q", spec.Node, ref.Node)
+	}
+	return spec, nil
+}
+
+// setApp sets (or with nil, removes) the spec from one source and works out
+// which one runs: the app pinned to the node wins over an unpinned one.
+func (v *View) setApp(ref KeyRef, entry *appEntry) {
+	v.own(mapApps)
+	source := v.pinned
+	if ref.Node == "" {
+		source = v.unpinned
+	}
+	if entry == nil {
+		delete(source, ref.Name)
+	} else {
+		source[ref.Name] = *entry
+	}
+	effective, ok := v.pinned[ref.Name]
+	if !ok {
+		effective, ok = v.unpinned[ref.Name]
+	}
+	if !ok {
+		delete(v.Apps, ref.Name)
+		delete(v.AppRevisions, ref.Name)
+		return
+	}
+	v.Apps[ref.Name] = effective.spec
+	v.AppRevisions[ref.Name] = effective.revision
 }
 
 func decodeInto[T any](ev Event, into map[string]T, name string) error {
@@ -180,15 +355,12 @@ func SortedKeys[T any](m map[string]T) []string {
 	return keys
 }
 
-// AppsOn returns the specs of the apps that run on node, sorted by name. An
-// app without a node runs on every node that asks, which on a single-node
-// setup is the node.
-func (v *View) AppsOn(node string) []AppSpec {
-	var apps []AppSpec
+// AppsOn returns the specs of the apps that run on the view's node, sorted
+// by name.
+func (v *View) AppsOn() []AppSpec {
+	apps := make([]AppSpec, 0, len(v.Apps))
 	for _, name := range SortedKeys(v.Apps) {
-		if app := v.Apps[name]; app.Node == "" || app.Node == node {
-			apps = append(apps, app)
-		}
+		apps = append(apps, v.Apps[name])
 	}
 	return apps
 }

@@ -53,7 +53,7 @@ func BenchmarkFold(b *testing.B) {
 	events := benchStream(b, 500)
 	folded := 0
 	for b.Loop() {
-		view := state.Fold(events...)
+		view := state.Fold("n1", events...)
 		if len(view.Errors) != 0 {
 			b.Fatalf("benchmark stream does not fold cleanly: %v", view.Errors)
 		}

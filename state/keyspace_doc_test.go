@@ -18,11 +18,19 @@ func TestKeyspaceDocMatchesTheCode(t *testing.T) {
 	}
 	doc := string(raw)
 	for _, prefix := range []string{
-		state.NodesPrefix, state.AppsPrefix, state.ObservationsPrefix, state.DecisionsPrefix,
-		state.StatusPrefix, state.PolicyErrorsPrefix, state.PoliciesPrefix,
+		state.NodesPrefix, state.UnpinnedAppsPrefix, state.PoliciesPrefix, state.ClusterPrefix, state.OnPrefix,
 	} {
 		if !strings.Contains(doc, "`"+prefix) {
 			t.Errorf("docs/keyspace.md does not document the prefix %s", prefix)
+		}
+	}
+	for _, key := range []string{
+		state.Keys.Node("<node>"), state.Keys.App("", "<app>"), state.Keys.App("<node>", "<app>"),
+		state.Keys.Status("<node>", "<app>"), state.Keys.Observation("<node>"), state.Keys.Decision("<node>"),
+		state.Keys.PolicyError("<node>"), state.Keys.Claim("<node>"), state.Keys.Policy("<file>"), state.ClusterIDKey,
+	} {
+		if !strings.Contains(doc, "`"+key+"`") {
+			t.Errorf("docs/keyspace.md does not document the key %s", key)
 		}
 	}
 	for _, value := range []any{
@@ -30,6 +38,7 @@ func TestKeyspaceDocMatchesTheCode(t *testing.T) {
 		state.NodeInfo{}, state.Capacity{}, state.Observation{}, state.HostObservation{},
 		state.ContainerObservation{}, state.WorkReport{}, state.Decision{}, state.ContainerDecision{},
 		state.Reason{}, state.AppStatus{}, state.ContainerStatus{}, state.Transition{}, state.PolicyError{},
+		state.ClusterID{}, state.NodeClaim{},
 	} {
 		typ := reflect.TypeOf(value)
 		for i := range typ.NumField() {
@@ -53,8 +62,8 @@ func TestKeyspaceDocShowsTheFoldsMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	spec := strings.Replace(webSpec, `"class"`, `"clas"`, 1)
-	view := state.Fold(put(42, state.Keys.App("web"), spec))
-	msg := view.Errors[state.Keys.App("web")]
+	view := state.Fold("n1", put(42, state.Keys.App("", "web"), spec))
+	msg := view.Errors[state.Keys.App("", "web")]
 	if msg == "" || !strings.Contains(string(raw), msg) {
 		t.Fatalf("docs/keyspace.md should quote the fold's message %q", msg)
 	}

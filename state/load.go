@@ -2,73 +2,76 @@ package state
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
 	"sort"
-	"time"
 )
 
-// LoadView reads every key under Root and folds it into a View at the
-// listing's revision. A reader that wants to follow the log then watches
-// from View.Revision+1.
-func LoadView(ctx context.Context, store Store) (View, error) {
-	return LoadPrefix(ctx, store, Root)
+// FollowedPrefixes are the prefixes a node's view is made of: the node's
+// own scope and the cluster keys.
+func FollowedPrefixes(node string) []string {
+	return append([]string{NodeScope(node)}, ClusterPrefixes...)
 }
 
-// LoadPrefix is LoadView of the keys under prefix alone, for a reader that
-// needs one part of the state (the apps) often and the rest never.
-func LoadPrefix(ctx context.Context, store Store, prefix string) (View, error) {
-	kvs, rev, err := store.List(ctx, prefix)
+// LoadView lists the keys of node's view at one revision and folds them. A
+// reader that wants to follow the log then watches from View.Revision+1
+// (Follower does).
+func LoadView(ctx context.Context, store Store, node string) (View, error) {
+	kvs, rev, err := store.List(ctx, FollowedPrefixes(node)...)
 	if err != nil {
-		return View{}, fmt.Errorf("list %s: %w", prefix, err)
+		return View{}, fmt.Errorf("list the view of node %s: %w", node, err)
 	}
-	// The fold expects revision order; a listing comes in key order.
-	sort.SliceStable(kvs, func(i, j int) bool { return kvs[i].ModRevision < kvs[j].ModRevision })
-	view := NewView()
-	for _, kv := range kvs {
-		view.Apply(Event{Revision: kv.ModRevision, Key: kv.Key, Value: kv.Value})
-	}
+	view := foldListing(node, kvs)
 	view.Revision = rev
 	return view, nil
 }
 
-// FollowPrefix keeps a view of the keys under prefix current for a reader
-// that would otherwise list them on every tick: it loads them, hands the
-// view to update, then applies each change the store's watch reports and
-// hands the view again, until ctx ends. When the load or the watch fails
-// (the store is away, the revision was compacted) it logs why and starts
-// over after retry; update keeps what it had meanwhile. The view changes
-// after update returns, so update copies what it keeps.
-func FollowPrefix(ctx context.Context, store Store, prefix string, retry time.Duration, logger *slog.Logger, update func(*View)) {
-	for {
-		err := followOnce(ctx, store, prefix, update)
-		if ctx.Err() != nil {
-			return
-		}
-		logger.Warn("following the store again after a pause", "prefix", prefix, "err", err, "retry", retry)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(retry):
-		}
+// foldListing folds a listing, which comes in key order, in revision order
+// as the fold expects.
+func foldListing(node string, kvs []KeyValue) View {
+	sort.SliceStable(kvs, func(i, j int) bool { return kvs[i].ModRevision < kvs[j].ModRevision })
+	view := NewView(node)
+	for _, kv := range kvs {
+		view.Apply(Event{Revision: kv.ModRevision, Key: kv.Key, Value: kv.Value})
 	}
+	return view
 }
 
-func followOnce(ctx context.Context, store Store, prefix string, update func(*View)) error {
-	view, err := LoadPrefix(ctx, store, prefix)
-	if err != nil {
-		return err
-	}
-	update(&view)
-	for resp := range store.Watch(ctx, prefix, view.Revision+1) {
-		if resp.Err != nil {
-			return resp.Err
-		}
-		for _, ev := range resp.Events {
-			view.Apply(ev)
-		}
-		update(&view)
-	}
-	return errors.New("the watch ended")
+// ClusterView is every node's view at one revision, for readers that show
+// the whole cluster (the command line). An agent never needs it: it
+// follows its own node (Follower).
+type ClusterView struct {
+	Revision int64
+	// Views holds one view per node that is registered or has keys.
+	Views map[string]*View
+	// Unscoped is the view of the cluster keys alone: the registrations,
+	// unpinned apps, policies, and the errors of those keys.
+	Unscoped *View
 }
+
+// LoadCluster lists the whole key space at one revision and folds a view
+// per node.
+func LoadCluster(ctx context.Context, store Store) (ClusterView, error) {
+	kvs, rev, err := store.List(ctx, Root)
+	if err != nil {
+		return ClusterView{}, fmt.Errorf("list %s: %w", Root, err)
+	}
+	nodes := map[string]bool{}
+	for _, kv := range kvs {
+		if ref := ParseKey(kv.Key); ref.Node != "" {
+			nodes[ref.Node] = true
+		}
+	}
+	cluster := ClusterView{Revision: rev, Views: map[string]*View{}}
+	for _, node := range SortedKeys(nodes) {
+		view := foldListing(node, kvs)
+		view.Revision = rev
+		cluster.Views[node] = &view
+	}
+	unscoped := foldListing("", kvs)
+	unscoped.Revision = rev
+	cluster.Unscoped = &unscoped
+	return cluster, nil
+}
+
+// Nodes returns the names of the nodes in the cluster view, sorted.
+func (c ClusterView) Nodes() []string { return SortedKeys(c.Views) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -78,29 +79,46 @@ func (s *MemoryStore) Get(ctx context.Context, key string) (KeyValue, bool, int6
 	return copyKeyValue(kv), found, s.rev, nil
 }
 
-// List returns every key under prefix, sorted, at the current revision.
-func (s *MemoryStore) List(ctx context.Context, prefix string) ([]KeyValue, int64, error) {
+// List returns every key under the prefixes, sorted, at the current
+// revision.
+func (s *MemoryStore) List(ctx context.Context, prefixes ...string) ([]KeyValue, int64, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, 0, fmt.Errorf("list %s: %w", prefix, err)
+		return nil, 0, fmt.Errorf("list %v: %w", prefixes, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, 0, fmt.Errorf("list %s: %w", prefix, ErrStoreClosed)
+		return nil, 0, fmt.Errorf("list %v: %w", prefixes, ErrStoreClosed)
 	}
 	var kvs []KeyValue
 	for key, kv := range s.kvs {
-		if strings.HasPrefix(key, prefix) {
+		if hasAnyPrefix(key, prefixes) {
 			kvs = append(kvs, copyKeyValue(kv))
 		}
 	}
+	return sortByKey(kvs), s.rev, nil
+}
+
+func hasAnyPrefix(key string, prefixes []string) bool {
+	for _, prefix := range prefixes {
+		if strings.HasPrefix(key, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// sortByKey sorts a listing by key, as etcd returns one, and drops a key
+// that two overlapping prefixes both listed.
+func sortByKey(kvs []KeyValue) []KeyValue {
 	sort.Slice(kvs, func(i, j int) bool { return kvs[i].Key < kvs[j].Key })
-	return kvs, s.rev, nil
+	return slices.CompactFunc(kvs, func(a, b KeyValue) bool { return a.Key == b.Key })
 }
 
 // Txn applies ops atomically at one new revision. As in etcd, a Txn that
 // changes nothing (no ops, or only deletes of absent keys) leaves the
-// revision where it is and returns it; a key may appear only once per Txn.
+// revision where it is and returns it; a key may appear only once per Txn,
+// and a Txn over etcd's limits (MaxTxnOps, MaxRequestBytes) is refused.
 func (s *MemoryStore) Txn(ctx context.Context, ops ...Op) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("txn: %w", err)
@@ -151,6 +169,9 @@ func (s *MemoryStore) CreateIfAbsent(ctx context.Context, key string, value []by
 // checkOps rejects a Txn before it changes anything, so a bad op leaves the
 // store as it was.
 func (s *MemoryStore) checkOps(ops []Op) error {
+	if err := checkTxnLimits(ops); err != nil {
+		return err
+	}
 	seen := make(map[string]bool, len(ops))
 	for i, op := range ops {
 		if seen[op.Key] {

@@ -13,9 +13,9 @@ func TestRecordingRoundTrip(t *testing.T) {
 			Policy: map[string]string{"shield.rego": "package sluice.shield\n"}, PolicyDigest: "sha256:ab"},
 		Segments: []Segment{
 			{Name: "alone", Events: []Event{
-				{Revision: 2, Key: Keys.App("web"), Value: []byte(`{"name":"web"}`)},
-				{Revision: 3, Key: Keys.App("bad"), Value: []byte(`{"name":`)},
-				{Revision: 4, Key: Keys.App("web"), Deleted: true},
+				{Revision: 2, Key: Keys.App("", "web"), Value: []byte(`{"name":"web"}`)},
+				{Revision: 3, Key: Keys.App("", "bad"), Value: []byte(`{"name":`)},
+				{Revision: 4, Key: Keys.App("", "web"), Deleted: true},
 			}},
 			{Name: "shielded", Events: []Event{{Revision: 2, Key: Keys.Observation("n1"), Value: []byte(`{"node":"n1"}`)}}},
 		},

@@ -26,8 +26,7 @@ type Event struct {
 
 // Kind reports what the event's key holds.
 func (e Event) Kind() Kind {
-	kind, _ := ParseKey(e.Key)
-	return kind
+	return ParseKey(e.Key).Kind
 }
 
 // Op is one write inside a Txn.
@@ -73,9 +72,9 @@ func (e *CompactedError) Unwrap() error { return ErrCompacted }
 type Store interface {
 	// Get returns the key, whether it exists, and the store's revision.
 	Get(ctx context.Context, key string) (kv KeyValue, found bool, rev int64, err error)
-	// List returns every key under prefix, sorted by key, and the revision
-	// the listing was read at.
-	List(ctx context.Context, prefix string) (kvs []KeyValue, rev int64, err error)
+	// List returns every key under the prefixes, sorted by key, all read
+	// at one revision, and that revision.
+	List(ctx context.Context, prefixes ...string) (kvs []KeyValue, rev int64, err error)
 	// Txn applies the ops atomically and returns the new revision.
 	Txn(ctx context.Context, ops ...Op) (rev int64, err error)
 	// CreateIfAbsent puts value at key only if the key does not exist, in

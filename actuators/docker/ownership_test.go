@@ -101,7 +101,7 @@ func putApps(t *testing.T, store state.Store, apps ...state.AppSpec) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := store.Txn(t.Context(), state.Put(state.Keys.App(app.Name), value)); err != nil {
+		if _, err := store.Txn(t.Context(), state.Put(state.Keys.App(app.Node, app.Name), value)); err != nil {
 			t.Fatal(err)
 		}
 	}

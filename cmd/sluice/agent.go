@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -12,11 +11,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
 
-	"github.com/sluice-io/sluice/policies"
-	"github.com/sluice-io/sluice/reconciler"
-	"github.com/sluice-io/sluice/sensors"
+	"github.com/sluice-io/sluice/agent"
 	"github.com/sluice-io/sluice/state"
 )
 
@@ -37,22 +33,11 @@ type agentOptions struct {
 	tracesHost    string
 	tracesPorts   map[string]int
 	tracesForward string
-	// storeID is the store's identity, read at start; claimContainers
-	// claims the node's containers for it (reconciler.RunnerConfig).
-	storeID         string
+	// claimContainers claims the node's containers for the store
+	// (agent.Config.ClaimContainers).
 	claimContainers bool
 	// hooks let tests and benchmarks watch the loop; never set by flags.
-	hooks agentHooks
-}
-
-// agentHooks are called from the agent's loops as they work. Nil fields
-// are skipped. Each runs on its loop's goroutine and must return quickly.
-type agentHooks struct {
-	// observationWriting is called as an observation is handed to the store.
-	observationWriting func(obs state.Observation)
-	// actionDone is called after the reconciler carried out an action, with
-	// the view it acted on (whose decision holds the observation's time).
-	actionDone func(action reconciler.Action, view *state.View)
+	hooks agent.Hooks
 }
 
 func newAgentCommand(opts *globalOptions) *cobra.Command {
@@ -92,126 +77,42 @@ engine answers, and otherwise runs a simulated node and says so.`,
 	return cmd
 }
 
-// agent is one running node agent: its store and the loops around it.
-type agent struct {
-	opts    *agentOptions
-	logger  *slog.Logger
-	store   state.Store
-	node    nodeRuntime
-	metrics *agentMetrics
-}
-
 func runAgent(ctx context.Context, opts *globalOptions, ao *agentOptions, external bool) error {
-	// The reconciler names the node in its own records; the rest say it here.
 	logger := opts.logger()
 	store, closeStore, err := openAgentStore(opts, ao, external, logger)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-	if ao.storeID, err = agentStoreID(ctx, store); err != nil {
+	storeID, err := agent.StoreIdentity(ctx, store)
+	if err != nil {
 		return err
 	}
-	metrics := newAgentMetrics()
-	node, err := openRuntime(ctx, ao, metrics.registry, logger)
+	metrics := agent.NewMetrics()
+	node, err := openNode(ctx, ao, storeID, metrics, logger)
 	if err != nil {
 		return err
 	}
 	defer node.Close()
-	a := &agent{opts: ao, logger: logger, store: store, node: node, metrics: metrics}
-	logger.Info("agent started", "node", ao.node, "runtime", node.Name(), "etcd", storeDescription(opts, ao, external), "store", ao.storeID,
+	cfg := ao.config(logger)
+	cfg.StoreID = storeID
+	a, err := agent.New(ctx, store, node, cfg, agent.WithMetrics(metrics), agent.WithHooks(ao.hooks))
+	if err != nil {
+		return err
+	}
+	logger.Info("agent started", "node", ao.node, "runtime", node.Runtime(), "etcd", storeDescription(opts, ao, external), "store", storeID,
 		"interval", ao.interval, "policy_dir", ao.policyDir, "metrics", ao.metricsAddr)
-	err = a.run(ctx)
+	err = a.Run(ctx)
 	logger.Info("agent stopped; containers keep running for the next agent to adopt", "node", ao.node)
 	return err
 }
 
-func (a *agent) run(ctx context.Context) error {
-	reloader, err := policies.NewReloader(ctx, a.opts.policyDir, a.logger)
-	if err != nil {
-		return err
+// config is the agent's configuration from the flags.
+func (ao *agentOptions) config(logger *slog.Logger) agent.Config {
+	return agent.Config{
+		Node: ao.node, Version: version, Interval: ao.interval, HeartbeatTTL: ao.heartbeatTTL,
+		PolicyDir: ao.policyDir, MetricsAddr: ao.metricsAddr, ClaimContainers: ao.claimContainers, Logger: logger,
 	}
-	heartbeat, err := sensors.NewHeartbeat(a.store, sensors.HeartbeatConfig{
-		Info: a.node.Info(version), TTL: a.opts.heartbeatTTL, Metrics: a.metrics.sensors, Logger: a.logger,
-	})
-	if err != nil {
-		return err
-	}
-	if err := heartbeat.Register(ctx); err != nil {
-		return fmt.Errorf("register node %s: %w", a.opts.node, err)
-	}
-	group, ctx := errgroup.WithContext(ctx)
-	group.Go(func() error { return heartbeat.Run(ctx) })
-	group.Go(func() error { reloader.Run(ctx, 2*time.Second); return nil })
-	group.Go(func() error { return a.decider(reloader).Run(ctx) })
-	group.Go(func() error { return a.runner().Run(ctx) })
-	group.Go(func() error { return a.observe(ctx) })
-	group.Go(func() error { return a.node.Run(ctx, a.store) })
-	group.Go(func() error {
-		return sensors.NewLostNodeWatcher(a.store, time.Now, a.metrics.sensors, a.logger).Run(ctx)
-	})
-	if a.opts.metricsAddr != "" {
-		group.Go(func() error { return a.metrics.serve(ctx, a.opts.metricsAddr, a.node.TraceHandler(), a.logger) })
-	}
-	return group.Wait()
-}
-
-func (a *agent) decider(reloader *policies.Reloader) *policies.Decider {
-	return &policies.Decider{Store: a.store, Node: a.opts.node, Reloader: reloader,
-		Logger: a.logger.With("component", "policies", "node", a.opts.node), Decided: a.metrics.decided}
-}
-
-// resyncEvery is how many intervals pass between the reconciler's safety
-// resyncs. Specs, decisions and the runtime's events (die, oom) wake it at
-// once; the resync only catches what no event reported, and each costs a
-// listing and an inspect per container.
-const resyncEvery = 30
-
-func (a *agent) runner() *reconciler.Runner {
-	return reconciler.NewRunner(reconciler.RunnerConfig{
-		Node: a.opts.node, Store: a.store, Runtime: a.node.Runtime(), CPU: a.node.CPU(), Bandwidth: a.node.Bandwidth(),
-		Clock: a.node.Clock(), Logger: a.logger, ResyncInterval: resyncEvery * a.opts.interval,
-		NodeLost:   reconciler.LostWhenUnregistered(a.opts.node),
-		ActionDone: a.opts.hooks.actionDone,
-		StoreID:    a.opts.storeID, ClaimContainers: a.opts.claimContainers,
-	})
-}
-
-// observe writes one observation per interval. The store writer buffers
-// them while etcd is away (fail static) and flushes in order on return.
-func (a *agent) observe(ctx context.Context) error {
-	writer := sensors.NewStoreWriter(a.store, sensors.StoreWriterConfig{}, a.metrics.sensors, a.logger)
-	ticker := time.NewTicker(a.opts.interval)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-			defer cancel()
-			return ignoreUnreachable(writer.Flush(flushCtx))
-		case <-ticker.C:
-		}
-		obs, err := a.node.Observe(ctx, a.opts.interval)
-		if err != nil {
-			a.logger.Warn("observation failed", "err", err)
-			continue
-		}
-		if a.opts.hooks.observationWriting != nil {
-			a.opts.hooks.observationWriting(obs)
-		}
-		if err := writer.Export(ctx, obs); err != nil {
-			a.logger.Warn("observation buffered; the store is unreachable", "err", err)
-		}
-	}
-}
-
-// ignoreUnreachable keeps a shutdown clean when the store is already gone:
-// what could not be flushed was counted as dropped.
-func ignoreUnreachable(err error) error {
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return nil
-	}
-	return err
 }
 
 // openAgentStore starts the embedded etcd, or connects to the external one.
@@ -234,7 +135,7 @@ func openAgentStore(opts *globalOptions, ao *agentOptions, external bool, logger
 		server.Close()
 		return nil, nil, err
 	}
-	store := state.NewEtcdStore(cli)
+	store := state.Bounded(state.NewEtcdStore(cli), state.DefaultCallTimeout)
 	return store, func() {
 		store.Close()
 		cli.Close()

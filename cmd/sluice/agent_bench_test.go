@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sluice-io/sluice/actuators/docker/dockertest"
+	"github.com/sluice-io/sluice/agent"
 	"github.com/sluice-io/sluice/reconciler"
 	"github.com/sluice-io/sluice/state"
 )
@@ -298,7 +299,7 @@ func BenchmarkLoopLatency(b *testing.B) {
 	n.startAgent(func(ao *agentOptions) {
 		ao.policyDir = snapshotPolicies(b, "../../policies")
 		ao.interval = loopInterval
-		ao.hooks = agentHooks{observationWriting: timer.observationWriting, actionDone: timer.actionDone}
+		ao.hooks = agent.Hooks{ObservationWriting: timer.observationWriting, ActionDone: timer.actionDone}
 	})
 	watchDecisions(b, n, timer.decisionSeen)
 	// A hog whose spec sets a weight keeps it, so the policy shields with
@@ -466,7 +467,7 @@ func TestLoopTimerPairsWritesWithTheirObservation(t *testing.T) {
 	timer := newLoopTimer("n1")
 	observedAt := time.Date(2026, 1, 1, 0, 0, 1, 0, time.UTC)
 	setHog := reconciler.Action{Kind: reconciler.ActionSetCPU, ContainerID: "hog/cpuhog"}
-	view := state.NewView()
+	view := state.NewView("n1")
 	view.Decisions["n1"] = state.Decision{Node: "n1", Revision: 7, Time: observedAt}
 
 	timer.observationWriting(state.Observation{Node: "n1", Time: observedAt})
@@ -482,7 +483,7 @@ func TestLoopTimerPairsWritesWithTheirObservation(t *testing.T) {
 	time.Sleep(2 * time.Millisecond)
 	timer.actionDone(reconciler.Action{Kind: reconciler.ActionCreate, ContainerID: "hog/cpuhog"}, &view)
 	timer.actionDone(setHog, &view)
-	other := state.NewView()
+	other := state.NewView("n1")
 	other.Decisions["n1"] = state.Decision{Node: "n1", Revision: 8, Time: observedAt.Add(time.Second)}
 	timer.actionDone(setHog, &other) // its observation was never seen written
 	loops := timer.stop()

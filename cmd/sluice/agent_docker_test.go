@@ -604,13 +604,13 @@ func TestDockerAgentReportsMalformedSpec(t *testing.T) {
 	n.apply(idleSpec("steady"))
 	steady := n.waitPhase("steady", state.Ready).Containers[0].RuntimeID
 
-	etcdctl(t, n.endpoint, "put", state.Keys.App("garbage"), "{not json")
-	etcdctl(t, n.endpoint, "put", state.Keys.App("typo"),
+	etcdctl(t, n.endpoint, "put", state.Keys.App(n.name, "garbage"), "{not json")
+	etcdctl(t, n.endpoint, "put", state.Keys.App(n.name, "typo"),
 		fmt.Sprintf(`{"name":"typo","node":%q,"containers":[{"name":"x","image":"sluice/cpuhog:dev","clas":"best-effort"}]}`, n.name))
-	etcdctl(t, n.endpoint, "put", state.Keys.App("noimage"),
+	etcdctl(t, n.endpoint, "put", state.Keys.App(n.name, "noimage"),
 		fmt.Sprintf(`{"name":"noimage","node":%q,"containers":[{"name":"x","image":"sluice/does-not-exist:dev","class":"best-effort"}]}`, n.name))
 	wantErrors := map[string]string{
-		"garbage": state.Keys.App("garbage"),
+		"garbage": state.Keys.App(n.name, "garbage"),
 		"typo":    `unknown field "clas"`,
 		"noimage": "image not found",
 	}

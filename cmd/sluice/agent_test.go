@@ -98,12 +98,12 @@ func TestEtcdctlIsAsGoodAsApply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	etcdctl(t, endpoint, "put", state.Keys.App("web"), string(web))
+	etcdctl(t, endpoint, "put", state.Keys.App("", "web"), string(web))
 	waitFor(t, "web to be ready", func() bool { return appsByName(t, endpoint)["web"].Phase == state.Ready })
 
 	malformed := `{"name":"broken","containers":[{"name":"x","image":"sluice/cpuhog:dev","clas":"best-effort"}]}`
-	etcdctl(t, endpoint, "put", state.Keys.App("broken"), malformed)
-	etcdctl(t, endpoint, "put", state.Keys.App("garbage"), "{not json")
+	etcdctl(t, endpoint, "put", state.Keys.App("", "broken"), malformed)
+	etcdctl(t, endpoint, "put", state.Keys.App("", "garbage"), "{not json")
 	waitFor(t, "the malformed specs to fail", func() bool {
 		apps := appsByName(t, endpoint)
 		return apps["broken"].Phase == state.Failed && apps["garbage"].Phase == state.Failed
@@ -112,7 +112,7 @@ func TestEtcdctlIsAsGoodAsApply(t *testing.T) {
 	if !strings.Contains(apps["broken"].Error, `unknown field "clas"`) {
 		t.Errorf("broken's error = %q, want it to name the unknown field", apps["broken"].Error)
 	}
-	if !strings.Contains(apps["garbage"].Error, state.Keys.App("garbage")) {
+	if !strings.Contains(apps["garbage"].Error, state.Keys.App("", "garbage")) {
 		t.Errorf("garbage's error = %q, want it to name the key", apps["garbage"].Error)
 	}
 	if apps["web"].Phase != state.Ready {
@@ -123,7 +123,7 @@ func TestEtcdctlIsAsGoodAsApply(t *testing.T) {
 	if err != nil || !strings.Contains(out, `"spec-invalid"`) {
 		t.Errorf("describe app broken: err=%v, want a spec-invalid transition in\n%s", err, out)
 	}
-	etcdctl(t, endpoint, "del", state.Keys.App("web"))
+	etcdctl(t, endpoint, "del", state.Keys.App("", "web"))
 	waitFor(t, "web to terminate", func() bool { return appsByName(t, endpoint)["web"].Phase == state.Terminated })
 }
 

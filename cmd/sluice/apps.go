@@ -20,6 +20,14 @@ func newApplyCommand(opts *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "apply -f FILE...",
 		Short: "Create or update apps from spec files (JSON or YAML)",
+		Long: `Create or update apps from spec files (JSON or YAML).
+
+Every file is read and validated before anything is written. The specs then
+go to etcd in as few transactions as its limits allow (128 apps and 1.5 MiB
+per transaction). Each transaction is atomic: its apps are applied all or
+none, and share one revision. A larger set is not atomic as a whole: if a
+write fails, the apps reported applied stay applied and the rest are not;
+applying the same files again is safe.`,
 		Example: `  sluice apply -f examples/apps/web.json
   # the same, with the pinned etcdctl:
   go tool etcdctl put /sluice/apps/web "$(cat examples/apps/web.json)"`,
@@ -74,6 +82,8 @@ func readSpecFile(file string) (state.AppSpec, error) {
 	return spec, nil
 }
 
+// applySpecs writes the specs in transactions within etcd's limits and
+// reports each app with the revision of the transaction that carried it.
 func applySpecs(ctx context.Context, opts *globalOptions, specs []state.AppSpec) error {
 	store, err := opts.openStore(ctx)
 	if err != nil {
@@ -86,19 +96,27 @@ func applySpecs(ctx context.Context, opts *globalOptions, specs []state.AppSpec)
 		if err != nil {
 			return fmt.Errorf("encode app %s: %w", spec.Name, err)
 		}
-		ops = append(ops, state.Put(state.Keys.App(spec.Name), value))
+		ops = append(ops, state.Put(state.Keys.App(spec.Node, spec.Name), value))
 	}
-	rev, err := store.Txn(ctx, ops...)
+	applied, txns := 0, 0
+	err = state.TxnBatched(ctx, store, ops, func(batch []state.Op, rev int64) {
+		for _, spec := range specs[applied : applied+len(batch)] {
+			fmt.Fprintf(opts.stdout, "app/%s applied (revision %d)\n", spec.Name, rev)
+		}
+		applied += len(batch)
+		txns++
+	})
 	if err != nil {
-		return fmt.Errorf("write specs: %w", err)
+		return fmt.Errorf("write specs: %d of %d apps applied (listed above), the rest not: %w", applied, len(specs), err)
 	}
-	for _, spec := range specs {
-		fmt.Fprintf(opts.stdout, "app/%s applied (revision %d)\n", spec.Name, rev)
+	if txns > 1 {
+		fmt.Fprintf(opts.stdout, "%d apps applied in %d transactions, each atomic: apps of one revision went together\n", applied, txns)
 	}
 	return nil
 }
 
 func newDeleteCommand(opts *globalOptions) *cobra.Command {
+	var node string
 	cmd := &cobra.Command{
 		Use:   "delete app NAME...",
 		Short: "Delete apps: their containers are stopped and removed",
@@ -107,32 +125,31 @@ func newDeleteCommand(opts *globalOptions) *cobra.Command {
 			if args[0] != "app" && args[0] != "apps" {
 				return fmt.Errorf("delete %s: only apps can be deleted", args[0])
 			}
-			return deleteApps(cmd.Context(), opts, args[1:])
+			return deleteApps(cmd.Context(), opts, node, args[1:])
 		},
 	}
+	addNodeFlag(cmd, &node)
 	return cmd
 }
 
-func deleteApps(ctx context.Context, opts *globalOptions, names []string) error {
-	store, err := opts.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	for _, name := range names {
-		_, found, _, err := store.Get(ctx, state.Keys.App(name))
-		if err != nil {
-			return fmt.Errorf("read app %s: %w", name, err)
+func deleteApps(ctx context.Context, opts *globalOptions, node string, names []string) error {
+	return opts.withStoreCluster(ctx, func(store state.Store, cluster state.ClusterView) error {
+		for _, name := range names {
+			view, err := appNodeView(cluster, name, node)
+			if err != nil {
+				return err
+			}
+			spec, ok := view.Apps[name]
+			if !ok {
+				return fmt.Errorf("app %s: no spec to delete", name)
+			}
+			if _, err := store.Txn(ctx, state.Delete(state.Keys.App(spec.Node, name))); err != nil {
+				return fmt.Errorf("delete app %s: %w", name, err)
+			}
+			fmt.Fprintf(opts.stdout, "app/%s deleted\n", name)
 		}
-		if !found {
-			return fmt.Errorf("app %s: not found", name)
-		}
-		if _, err := store.Txn(ctx, state.Delete(state.Keys.App(name))); err != nil {
-			return fmt.Errorf("delete app %s: %w", name, err)
-		}
-		fmt.Fprintf(opts.stdout, "app/%s deleted\n", name)
-	}
-	return nil
+		return nil
+	})
 }
 
 // containerNames lists an app's containers for a table cell.

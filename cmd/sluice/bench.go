@@ -50,6 +50,8 @@ func benchTargets() []benchTarget {
 			What: "observation written to quota applied in the cgroup, p99, shield policy on a real node"},
 		{Benchmark: "BenchmarkOTLPGRPCIntake", Metric: "spans/s", AtLeast: atLeast(100_000),
 			What: "spans taken in through OTLP gRPC on one core, bounded memory"},
+		{Benchmark: "BenchmarkEtcdReconnect", Metric: "reconnect-s", AtMost: atMost(2),
+			What: "first write after a 30 s outage of the only etcd member, from its return"},
 	}
 }
 

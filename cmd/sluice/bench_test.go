@@ -15,14 +15,16 @@ BenchmarkAgentIdle/containers=20-2         	       1	         1.250 cpu-%	      
 BenchmarkLoopLatency-2   	       1	       121.0 decisions	        98.06 max-ms	         8.415 p50-ms	        44.16 p99-ms
 pkg: github.com/sluice-io/sluice/sensors/traces
 BenchmarkOTLPGRPCIntake-2   	       3	 512000000 ns/op	        16.20 peak-heap-MiB	    650000 spans/s
+pkg: github.com/sluice-io/sluice/state
+BenchmarkEtcdReconnect-2   	       1	        12.54 default-reconnect-s	         0.005000 reconnect-s
 PASS
 `
 	results, err := parseBench(strings.NewReader(out))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(results) != 5 {
-		t.Fatalf("parsed %d results, want 5: %+v", len(results), results)
+	if len(results) != 6 {
+		t.Fatalf("parsed %d results, want 6: %+v", len(results), results)
 	}
 	decide := results[0]
 	if decide.Name != "BenchmarkDecide/containers=20" || decide.Package != "github.com/sluice-io/sluice/policies" ||
@@ -43,6 +45,7 @@ PASS
 		"BenchmarkAgentIdle/containers=20 rss-MiB": true,  // 59 ≤ 64
 		"BenchmarkLoopLatency p99-ms":              true,  // 44 ≤ 50
 		"BenchmarkOTLPGRPCIntake spans/s":          true,  // 650,000 ≥ 100,000
+		"BenchmarkEtcdReconnect reconnect-s":       true,  // 0.005 ≤ 2
 	}
 	for target, ok := range want {
 		if got, checked := met[target]; !checked || got != ok {

@@ -20,7 +20,7 @@ type appDescription struct {
 }
 
 func newDescribeCommand(opts *globalOptions) *cobra.Command {
-	var output string
+	var output, node string
 	cmd := &cobra.Command{
 		Use:   "describe app NAME",
 		Short: "Show an app's spec, lifecycle history and the decisions about it",
@@ -29,7 +29,7 @@ func newDescribeCommand(opts *globalOptions) *cobra.Command {
 			if args[0] != "app" {
 				return fmt.Errorf("describe %s: only apps can be described", args[0])
 			}
-			desc, err := describeApp(cmd.Context(), opts, args[1])
+			desc, err := describeApp(cmd.Context(), opts, args[1], node)
 			if err != nil {
 				return err
 			}
@@ -37,17 +37,18 @@ func newDescribeCommand(opts *globalOptions) *cobra.Command {
 		},
 	}
 	addOutputFlag(cmd, &output)
+	addNodeFlag(cmd, &node)
 	return cmd
 }
 
-func describeApp(ctx context.Context, opts *globalOptions, name string) (appDescription, error) {
+func describeApp(ctx context.Context, opts *globalOptions, name, node string) (appDescription, error) {
 	var desc appDescription
-	err := opts.withStoreView(ctx, func(store state.Store, view state.View) error {
+	err := opts.withAppView(ctx, name, node, func(store state.Store, view *state.View) error {
 		row := appRowOf(view, name)
 		if row.Spec == nil && row.Status == nil && row.Error == "" {
 			return fmt.Errorf("app %s: not found", name)
 		}
-		transitions, err := transitions(ctx, store, name, view.Revision)
+		transitions, err := transitions(ctx, store, view.Node, name, view.Revision)
 		if err != nil {
 			return err
 		}
@@ -60,8 +61,11 @@ func describeApp(ctx context.Context, opts *globalOptions, name string) (appDesc
 
 // transitions reads the app's lifecycle from the history of its status key.
 // Compacted history is not an error: the older transitions are gone.
-func transitions(ctx context.Context, store state.Store, app string, upTo int64) ([]state.Transition, error) {
-	events, err := state.History(ctx, store, state.Keys.Status(app), upTo)
+func transitions(ctx context.Context, store state.Store, node, app string, upTo int64) ([]state.Transition, error) {
+	if node == "" {
+		return []state.Transition{}, nil // no node has taken the app up yet
+	}
+	events, err := state.History(ctx, store, state.Keys.Status(node, app), upTo)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +80,7 @@ func transitions(ctx context.Context, store state.Store, app string, upTo int64)
 	return out, nil
 }
 
-func decisionsFor(view state.View, app string) (map[string]state.ContainerDecision, []state.Reason) {
+func decisionsFor(view *state.View, app string) (map[string]state.ContainerDecision, []state.Reason) {
 	containers := map[string]state.ContainerDecision{}
 	var reasons []state.Reason
 	for _, node := range state.SortedKeys(view.Decisions) {

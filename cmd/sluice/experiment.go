@@ -11,8 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sluice-io/sluice/experiment"
 	"github.com/sluice-io/sluice/policies"
-	"github.com/sluice-io/sluice/sim/experiment"
 	"github.com/sluice-io/sluice/sim/scenario"
 	"github.com/sluice-io/sluice/state"
 )
@@ -167,7 +167,7 @@ func embeddedStores(phase string) (state.Store, func() error, error) {
 			os.RemoveAll(dir)
 			return nil, nil, err
 		}
-		store := state.NewEtcdStore(cli)
+		store := state.Bounded(state.NewEtcdStore(cli), state.DefaultCallTimeout)
 		return store, func() error {
 			store.Close()
 			cli.Close()

@@ -21,8 +21,8 @@ func newGetCommand(opts *globalOptions) *cobra.Command {
 			if !ok {
 				return fmt.Errorf("get %s: unknown resource (want nodes, apps or decisions)", args[0])
 			}
-			return opts.withView(cmd.Context(), func(view state.View) error {
-				return list(opts, output, view)
+			return opts.withCluster(cmd.Context(), func(cluster state.ClusterView) error {
+				return list(opts, output, cluster)
 			})
 		},
 	}
@@ -30,16 +30,17 @@ func newGetCommand(opts *globalOptions) *cobra.Command {
 	return cmd
 }
 
-var listers = map[string]func(*globalOptions, string, state.View) error{
+var listers = map[string]func(*globalOptions, string, state.ClusterView) error{
 	"nodes":     listNodes,
 	"apps":      listApps,
 	"decisions": listDecisions,
 }
 
-func listNodes(opts *globalOptions, output string, view state.View) error {
-	nodes := make([]state.NodeInfo, 0, len(view.Nodes))
-	for _, name := range state.SortedKeys(view.Nodes) {
-		nodes = append(nodes, view.Nodes[name])
+func listNodes(opts *globalOptions, output string, cluster state.ClusterView) error {
+	registered := cluster.Unscoped.Nodes
+	nodes := make([]state.NodeInfo, 0, len(registered))
+	for _, name := range state.SortedKeys(registered) {
+		nodes = append(nodes, registered[name])
 	}
 	return render(opts.stdout, output, nodes, func(t *table) {
 		t.row("NAME", "RUNTIME", "CPUS", "VERSION")
@@ -60,39 +61,58 @@ type appRow struct {
 	Status     *state.AppStatus `json:"status,omitempty"`
 }
 
-func appRows(view state.View) []appRow {
-	// An app is listed while it has a spec, a rejected spec or a status: a
-	// deleted app stays visible as terminating, then terminated.
+// appRows lists every app of every node, and the unpinned apps that no
+// node has taken up yet.
+func appRows(cluster state.ClusterView) []appRow {
+	rows := []appRow{}
+	taken := map[string]bool{}
+	for _, node := range cluster.Nodes() {
+		view := cluster.Views[node]
+		for _, name := range appNames(view) {
+			rows = append(rows, appRowOf(view, name))
+			taken[name] = true
+		}
+	}
+	unscoped := cluster.Unscoped
+	for _, name := range appNames(unscoped) {
+		if !taken[name] {
+			rows = append(rows, appRowOf(unscoped, name))
+		}
+	}
+	return rows
+}
+
+// appNames lists the apps of a node's view: the apps pinned to it, and
+// those it holds a status or a rejected spec of (a deleted app stays
+// visible as terminating, then terminated). On the cluster keys' own view
+// (no node), the unpinned apps.
+func appNames(view *state.View) []string {
 	names := map[string]bool{}
-	for name := range view.Apps {
-		names[name] = true
+	for name, spec := range view.Apps {
+		if spec.Node == view.Node {
+			names[name] = true
+		}
 	}
 	for name := range view.Statuses {
 		names[name] = true
 	}
 	for key := range view.Errors {
-		if kind, name := state.ParseKey(key); kind == state.KindApp {
-			names[name] = true
+		if ref := state.ParseKey(key); ref.Kind == state.KindApp && ref.Node == view.Node {
+			names[ref.Name] = true
 		}
 	}
-	rows := make([]appRow, 0, len(names))
-	for _, name := range state.SortedKeys(names) {
-		rows = append(rows, appRowOf(view, name))
-	}
-	return rows
+	return state.SortedKeys(names)
 }
 
-func appRowOf(view state.View, name string) appRow {
-	row := appRow{Name: name, Phase: state.Pending, Error: view.Errors[state.Keys.App(name)]}
+func appRowOf(view *state.View, name string) appRow {
+	row := appRow{Name: name, Node: view.Node, Phase: state.Pending, Error: appError(view, name)}
 	if spec, ok := view.Apps[name]; ok {
 		row.Spec = &spec
-		row.Node = spec.Node
 		row.Containers = containerNames(spec)
 	}
 	if status, ok := view.Statuses[name]; ok {
 		row.Status = &status
 		row.Phase = status.Phase
-		row.Node = status.Node
 		if row.Error == "" {
 			row.Error = status.Error
 		}
@@ -103,8 +123,17 @@ func appRowOf(view state.View, name string) appRow {
 	return row
 }
 
-func listApps(opts *globalOptions, output string, view state.View) error {
-	rows := appRows(view)
+// appError is the fold's error for the app's spec: pinned to the node, or
+// unpinned.
+func appError(view *state.View, name string) string {
+	if err, ok := view.Errors[state.Keys.App(view.Node, name)]; ok && view.Node != "" {
+		return err
+	}
+	return view.Errors[state.Keys.App("", name)]
+}
+
+func listApps(opts *globalOptions, output string, cluster state.ClusterView) error {
+	rows := appRows(cluster)
 	return render(opts.stdout, output, rows, func(t *table) {
 		t.row("NAME", "NODE", "PHASE", "CONTAINERS", "ERROR")
 		for _, r := range rows {
@@ -113,10 +142,12 @@ func listApps(opts *globalOptions, output string, view state.View) error {
 	})
 }
 
-func listDecisions(opts *globalOptions, output string, view state.View) error {
-	decisions := make([]state.Decision, 0, len(view.Decisions))
-	for _, node := range state.SortedKeys(view.Decisions) {
-		decisions = append(decisions, view.Decisions[node])
+func listDecisions(opts *globalOptions, output string, cluster state.ClusterView) error {
+	decisions := []state.Decision{}
+	for _, node := range cluster.Nodes() {
+		if d, ok := cluster.Views[node].Decisions[node]; ok {
+			decisions = append(decisions, d)
+		}
 	}
 	return render(opts.stdout, output, decisions, func(t *table) {
 		t.row("NODE", "REVISION", "TIME", "CONTAINER", "CPU QUOTA", "RULES")

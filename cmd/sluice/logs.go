@@ -30,7 +30,7 @@ func newLogsCommand(opts *globalOptions) *cobra.Command {
 
 func appLogs(ctx context.Context, opts *globalOptions, app, only string, follow bool) error {
 	var node string
-	if err := opts.withView(ctx, func(view state.View) error {
+	if err := opts.withAppView(ctx, app, "", func(_ state.Store, view *state.View) error {
 		status, ok := view.Statuses[app]
 		if !ok {
 			return fmt.Errorf("app %s: no status yet (is it applied, and is an agent running?)", app)

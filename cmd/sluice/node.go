@@ -2,129 +2,92 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
+	"log/slog"
 	"time"
 
-	"github.com/spf13/cobra"
-
-	"github.com/sluice-io/sluice/state"
+	"github.com/sluice-io/sluice/actuators/docker"
+	"github.com/sluice-io/sluice/agent"
+	"github.com/sluice-io/sluice/sensors/traces"
+	"github.com/sluice-io/sluice/sim"
 )
 
-// nodeCallTimeout bounds each store call of the node commands.
-const nodeCallTimeout = 5 * time.Second
+// node is an agent's node together with what must be closed after it.
+type node struct {
+	agent.Node
+	closeAll func() error
+}
 
-func newNodeCommand(opts *globalOptions) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "node",
-		Short: "Act on a node's relation to this store",
+func (n node) Close() error { return n.closeAll() }
+
+// openNode opens the node --runtime asks for. A Docker node labels every
+// container it creates with storeID, the identity of the agent's store.
+func openNode(ctx context.Context, ao *agentOptions, storeID string, metrics *agent.Metrics, logger *slog.Logger) (node, error) {
+	switch ao.runtime {
+	case "sim":
+		return openSimNode(ao, logger)
+	case "docker", "auto":
+		// Only a missing engine sends auto to the simulator: a node with
+		// an engine whose actuators or trace receivers fail to start is
+		// misconfigured, and says so.
+		rt, err := docker.New(ctx, docker.Config{Node: ao.node, Store: storeID}, logger)
+		switch {
+		case err == nil:
+			return openDockerNode(ctx, rt, ao, metrics, logger)
+		case ao.runtime == "docker":
+			return node{}, fmt.Errorf("%w\n(no Docker engine? --runtime sim runs the agent on a simulated node)", err)
+		}
+		logger.Warn("no usable Docker engine: running a simulated node instead (start dockerd, or pass --runtime docker to insist)",
+			"err", err)
+		return openSimNode(ao, logger)
+	default:
+		return node{}, fmt.Errorf("--runtime %s: unknown runtime (want auto, docker or sim)", ao.runtime)
 	}
-	cmd.AddCommand(newNodeResetCommand(opts))
-	return cmd
 }
 
-// nodeReset is what `sluice node reset` did or would do.
-type nodeReset struct {
-	Node  string `json:"node"`
-	Store string `json:"store"`
-	Key   string `json:"key"`
-	// Apps are the apps specced for the node: their containers are adopted
-	// where they match by name and spec hash, the rest removed.
-	Apps []string `json:"apps"`
-	// Previous is the claim this one replaces, if the node had one.
-	Previous *state.NodeClaim `json:"previous,omitempty"`
-	Written  bool             `json:"written"`
-	Revision int64            `json:"revision,omitempty"`
-}
-
-var errNotConfirmed = errors.New("nothing written: add --yes to claim the node")
-
-func newNodeResetCommand(opts *globalOptions) *cobra.Command {
-	var output, reason string
-	var yes bool
-	cmd := &cobra.Command{
-		Use:   "reset NODE",
-		Short: "Claim every container on NODE for this store: adopt what its specs match, remove the rest",
-		Long: `An agent leaves alone the containers another store created, and does nothing
-at all on a node whose containers its store has no status for (a fresh data
-directory, keys deleted by hand). reset writes the node's claim: from then on
-its agent takes every container on the node as this store's, adopts the ones
-that match a spec for the node by name and spec hash, and stops and removes
-the others. Without --yes it only says what it would do.`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			result, err := resetNode(cmd.Context(), opts, args[0], reason, yes)
-			if err != nil {
-				return err
-			}
-			if err := render(opts.stdout, output, result, func(t *table) { describeReset(t, result) }); err != nil {
-				return err
-			}
-			if !result.Written {
-				return errNotConfirmed
-			}
-			return nil
-		},
-	}
-	addOutputFlag(cmd, &output)
-	cmd.Flags().BoolVar(&yes, "yes", false, "write the claim (without it, only show what it would do)")
-	cmd.Flags().StringVar(&reason, "reason", "", "why the node is claimed, kept in the claim")
-	return cmd
-}
-
-func resetNode(ctx context.Context, opts *globalOptions, node, reason string, confirmed bool) (nodeReset, error) {
-	store, err := opts.openStore(ctx)
+// openSimNode is a simulated node advanced in real time: each interval of
+// wall time is one tick of the CPU model.
+func openSimNode(ao *agentOptions, logger *slog.Logger) (node, error) {
+	simNode, err := sim.NewNode(sim.NodeConfig{
+		Name: ao.node, CPUs: ao.simCPUs, Epoch: time.Now().UTC().Truncate(time.Second), Logger: logger,
+	})
 	if err != nil {
-		return nodeReset{}, err
+		return node{}, err
 	}
-	defer store.Close()
-	ctx, cancel := context.WithTimeout(ctx, nodeCallTimeout)
-	defer cancel()
-	result := nodeReset{Node: node, Key: state.ClaimKey(node), Apps: []string{}}
-	if result.Store, err = state.ReadClusterID(ctx, store); err != nil {
-		return nodeReset{}, err
-	}
-	previous, found, err := state.ReadClaim(ctx, store, node)
-	if err != nil {
-		return nodeReset{}, err
-	}
-	if found {
-		result.Previous = &previous
-	}
-	apps, err := state.LoadPrefix(ctx, store, state.AppsPrefix)
-	if err != nil {
-		return nodeReset{}, err
-	}
-	for _, spec := range apps.AppsOn(node) {
-		result.Apps = append(result.Apps, spec.Name)
-	}
-	if !confirmed {
-		return result, nil
-	}
-	claim := state.NodeClaim{Node: node, Time: time.Now().UTC(), Reason: reason}
-	if result.Revision, err = state.PutClaim(ctx, store, claim); err != nil {
-		return nodeReset{}, err
-	}
-	result.Written = true
-	return result, nil
+	n := agent.NewSimNode(simNode, ao.interval)
+	return node{Node: n, closeAll: n.Close}, nil
 }
 
-func describeReset(t *table, r nodeReset) {
-	verb := "would write"
-	if r.Written {
-		verb = fmt.Sprintf("wrote (revision %d)", r.Revision)
+// openDockerNode builds the real node on engine rt, which it closes if it
+// fails and when the node is closed.
+func openDockerNode(ctx context.Context, rt *docker.Runtime, ao *agentOptions, metrics *agent.Metrics, logger *slog.Logger) (node, error) {
+	var intake *traces.Intake
+	if ao.traces {
+		var err error
+		if intake, err = traces.ListenOnBridge(ctx, rt, ao.intakeConfig(metrics, logger)); err != nil {
+			rt.Close()
+			return node{}, fmt.Errorf("%w (or run with --traces=false)", err)
+		}
 	}
-	apps := "none"
-	if len(r.Apps) > 0 {
-		apps = strings.Join(r.Apps, ",")
+	d, err := agent.NewDockerNode(ctx, agent.DockerConfig{
+		Node: ao.node, Runtime: rt, Intake: intake, Metrics: metrics.Sensors, Logger: logger,
+	})
+	if err != nil {
+		rt.Close()
+		return node{}, err
 	}
-	t.row("NODE", "STORE", "CLAIM", "APPS KEPT")
-	t.row(r.Node, r.Store, verb+" "+r.Key, apps)
-	t.row("")
-	t.row("The agent of " + r.Node + " takes every container on it as this store's: it adopts those")
-	t.row("that match a spec of the apps kept by name and spec hash, and stops and removes all others.")
-	if r.Previous != nil {
-		t.row("The node was already claimed at " + r.Previous.Time.Format(time.RFC3339) + ".")
+	return node{Node: d, closeAll: func() error {
+		// The logs the node follows go before the engine's client does.
+		d.Close()
+		return rt.Close()
+	}}, nil
+}
+
+// intakeConfig is the trace intake the flags ask for.
+func (ao *agentOptions) intakeConfig(metrics *agent.Metrics, logger *slog.Logger) traces.IntakeConfig {
+	cfg := traces.IntakeConfig{Host: ao.tracesHost, Ports: ao.tracesPorts, Registry: metrics.Registry, Logger: logger}
+	if ao.tracesForward != "" {
+		cfg.Forward = &traces.ForwardConfig{Endpoint: ao.tracesForward}
 	}
+	return cfg
 }

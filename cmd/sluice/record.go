@@ -41,12 +41,12 @@ is the one stored under /sluice/policies/, else the --policy directory.`,
 }
 
 func record(cmd *cobra.Command, opts *globalOptions, ro *recordOptions) error {
-	return opts.withStoreView(cmd.Context(), func(store state.Store, view state.View) error {
-		return recordRange(cmd.Context(), opts, ro, store, view)
+	return opts.withStoreCluster(cmd.Context(), func(store state.Store, cluster state.ClusterView) error {
+		return recordRange(cmd.Context(), opts, ro, store, cluster.Unscoped)
 	})
 }
 
-func recordRange(ctx context.Context, opts *globalOptions, ro *recordOptions, store state.Store, view state.View) error {
+func recordRange(ctx context.Context, opts *globalOptions, ro *recordOptions, store state.Store, view *state.View) error {
 	to := ro.to
 	if to == 0 || to > view.Revision {
 		to = view.Revision
@@ -67,7 +67,7 @@ func recordRange(ctx context.Context, opts *globalOptions, ro *recordOptions, st
 	return nil
 }
 
-func recordingPolicy(view state.View, dir string) (state.RecordingHeader, error) {
+func recordingPolicy(view *state.View, dir string) (state.RecordingHeader, error) {
 	bundle, err := activeBundle(view, dir)
 	if err != nil {
 		return state.RecordingHeader{}, err
@@ -81,7 +81,7 @@ func recordingPolicy(view state.View, dir string) (state.RecordingHeader, error)
 
 // activeBundle is the bundle the agents evaluate: the store's policy files
 // when there are any, else the directory.
-func activeBundle(view state.View, dir string) (*policies.Bundle, error) {
+func activeBundle(view *state.View, dir string) (*policies.Bundle, error) {
 	if len(view.Policies) > 0 {
 		return policies.LoadFiles(view.Policies)
 	}

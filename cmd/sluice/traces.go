@@ -44,7 +44,7 @@ app's most recent traces, which the agent serves beside its metrics.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var out appTraces
-			if err := opts.withView(cmd.Context(), func(view state.View) error {
+			if err := opts.withAppView(cmd.Context(), args[0], "", func(_ state.Store, view *state.View) error {
 				var err error
 				out, err = latencyOf(view, args[0])
 				return err
@@ -63,7 +63,7 @@ app's most recent traces, which the agent serves beside its metrics.`,
 
 // latencyOf reads the app's latency from the latest observation of the
 // node its status names.
-func latencyOf(view state.View, app string) (appTraces, error) {
+func latencyOf(view *state.View, app string) (appTraces, error) {
 	status, ok := view.Statuses[app]
 	if !ok {
 		return appTraces{}, fmt.Errorf("app %s: no status yet (is it applied, and is an agent running?)", app)

@@ -15,7 +15,7 @@ import (
 
 func TestLatencyOfReadsTheAppsContainersAndTraces(t *testing.T) {
 	at := time.Date(2026, 1, 1, 0, 0, 1, 0, time.UTC)
-	view := state.NewView()
+	view := state.NewView("n1")
 	view.Statuses["web"] = state.AppStatus{App: "web", Node: "n1", Phase: state.Ready}
 	view.Observations["n1"] = state.Observation{Node: "n1", Time: at,
 		Containers: []state.ContainerObservation{
@@ -25,7 +25,7 @@ func TestLatencyOfReadsTheAppsContainersAndTraces(t *testing.T) {
 		},
 		Apps: map[string]state.AppObservation{"web": {Latency: &state.LatencyStats{Count: 7, P99Ms: 30}}},
 	}
-	got, err := latencyOf(view, "web")
+	got, err := latencyOf(&view, "web")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func TestLatencyOfReadsTheAppsContainersAndTraces(t *testing.T) {
 		got.Containers[1].Latency != nil || got.EndToEnd == nil || got.EndToEnd.P99Ms != 30 || !got.Time.Equal(at) {
 		t.Fatalf("latencyOf = %+v", got)
 	}
-	if _, err := latencyOf(view, "missing"); err == nil || !strings.Contains(err.Error(), "no status") {
+	if _, err := latencyOf(&view, "missing"); err == nil || !strings.Contains(err.Error(), "no status") {
 		t.Errorf("missing app: err = %v", err)
 	}
 }

@@ -33,9 +33,11 @@ func Run(t *testing.T, newStore func(t *testing.T) state.Store) {
 		{"RejectedTxnChangesNothing", testTxnRejected},
 		{"CreateIfAbsentCreatesOnce", testCreateIfAbsent},
 		{"CreateIfAbsentHasOneWinner", testCreateIfAbsentRace},
+		{"TxnOverEtcdLimitsIsRejected", testTxnLimits},
 		{"GetFoundAndNotFound", testGet},
 		{"ValuesAreCopies", testValuesAreCopies},
 		{"ListIsSortedAndKeepsToItsPrefix", testList},
+		{"ListOfSeveralPrefixesIsOneSortedRead", testListPrefixes},
 		{"DeleteIsAnEvent", testDeleteEvent},
 		{"WatchReplaysFromAPastRevisionThenFollowsLive", testWatchReplay},
 		{"WatchFromZeroStartsAtTheNextWrite", testWatchFromZero},
@@ -183,6 +185,32 @@ func testCreateIfAbsentRace(t *testing.T, s state.Store) {
 	}
 }
 
+// testTxnLimits holds every store to etcd's default limits, so that code
+// tested on the memory store does not fail on etcd with more data.
+func testTxnLimits(t *testing.T, s state.Store) {
+	ctx := context.Background()
+	ops := make([]state.Op, state.MaxTxnOps+1)
+	for i := range ops {
+		ops[i] = state.Put(fmt.Sprintf("/k%03d", i), []byte("v"))
+	}
+	if _, err := s.Txn(ctx, ops...); err == nil {
+		t.Fatalf("Txn of %d ops: no error, want etcd's limit of %d", len(ops), state.MaxTxnOps)
+	}
+	// Each value fits a request, the two together do not.
+	half := make([]byte, state.MaxRequestBytes/2+1)
+	if _, err := s.Txn(ctx, state.Put("/a", half), state.Put("/b", half)); err == nil {
+		t.Fatalf("Txn of %d bytes: no error, want etcd's limit of %d", 2*len(half), state.MaxRequestBytes)
+	}
+	_, _, rev, err := s.Get(ctx, "/k000")
+	must(t, err)
+	if rev != 1 {
+		t.Fatalf("revision after rejected Txns = %d, want 1", rev)
+	}
+	if rev, err := s.Txn(ctx, ops[:state.MaxTxnOps]...); err != nil || rev != 2 {
+		t.Fatalf("Txn of %d ops = revision %d, %v; want 2, the limit is allowed", state.MaxTxnOps, rev, err)
+	}
+}
+
 func testGet(t *testing.T, s state.Store) {
 	ctx := context.Background()
 	put(t, s, "/k", `{"x":1}`)
@@ -242,6 +270,65 @@ func testList(t *testing.T, s state.Store) {
 	must(t, err)
 	if len(kvs) != 0 {
 		t.Fatalf("List(/none/) = %s, want nothing", keysOf(kvs))
+	}
+}
+
+func testListPrefixes(t *testing.T, s state.Store) {
+	ctx := context.Background()
+	for _, key := range []string{"/c/1", "/a/2", "/b/1", "/a/1", "/c/2"} {
+		put(t, s, key, key)
+	}
+	kvs, rev, err := s.List(ctx, "/c/", "/a/")
+	must(t, err)
+	if got := keysOf(kvs); got != "/a/1 /a/2 /c/1 /c/2" || rev != 6 {
+		t.Fatalf("List(/c/, /a/) = %s at %d, want /a/1 /a/2 /c/1 /c/2 at 6", got, rev)
+	}
+	kvs, _, err = s.List(ctx, "/a/", "/a/1", "/a")
+	must(t, err)
+	if got := keysOf(kvs); got != "/a/1 /a/2" {
+		t.Fatalf("List(/a/, /a/1, /a) = %s, want each key once: /a/1 /a/2", got)
+	}
+	kvs, _, err = s.List(ctx, "/none/", "/b/")
+	must(t, err)
+	if got := describeKVs(kvs); got != "/b/1=/b/1@4" {
+		t.Fatalf("List(/none/, /b/) = %s, want /b/1=/b/1@4", got)
+	}
+	checkListIsOneRead(t, s)
+}
+
+// checkListIsOneRead lists two prefixes while a writer puts the same value
+// under both in one Txn: a listing read at one revision never sees them
+// differ, and since only that Txn writes, its revision is the keys'.
+func checkListIsOneRead(t *testing.T, s state.Store) {
+	ctx := context.Background()
+	const writes = 100
+	written := make(chan error, 1)
+	go func() {
+		for i := range writes {
+			value := []byte(fmt.Sprint(i))
+			if _, err := s.Txn(ctx, state.Put("/x/k", value), state.Put("/y/k", value)); err != nil {
+				written <- err
+				return
+			}
+		}
+		written <- nil
+	}()
+	for done := false; !done; {
+		select {
+		case err := <-written:
+			must(t, err)
+			done = true
+		default:
+		}
+		kvs, rev, err := s.List(ctx, "/x/", "/y/")
+		must(t, err)
+		if len(kvs) == 0 {
+			continue
+		}
+		if len(kvs) != 2 || !bytes.Equal(kvs[0].Value, kvs[1].Value) || kvs[0].ModRevision != kvs[1].ModRevision ||
+			kvs[0].ModRevision != rev {
+			t.Fatalf("List(/x/, /y/) at %d = %s: not one revision's keys", rev, describeKVs(kvs))
+		}
 	}
 }
 

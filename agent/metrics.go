@@ -1,4 +1,4 @@
-package main
+package agent
 
 import (
 	"context"
@@ -14,24 +14,28 @@ import (
 
 	"github.com/sluice-io/sluice/sensors"
 	"github.com/sluice-io/sluice/sensors/traces"
+	"github.com/sluice-io/sluice/state"
 )
 
-// agentMetrics is the agent's own Prometheus registry: no global state.
-type agentMetrics struct {
-	registry  *prometheus.Registry
-	sensors   *sensors.Metrics
+// Metrics is the agent's own Prometheus registry: no global state.
+type Metrics struct {
+	// Registry holds every metric of the agent; the node's own (trace
+	// intake) register here too.
+	Registry  *prometheus.Registry
+	Sensors   *sensors.Metrics
 	steps     *prometheus.CounterVec
 	stepTimes prometheus.Histogram
 }
 
-func newAgentMetrics() *agentMetrics {
+// NewMetrics creates the agent's registry and metrics.
+func NewMetrics() *Metrics {
 	reg := prometheus.NewRegistry()
-	m := &agentMetrics{
-		registry: reg,
-		sensors:  sensors.NewMetrics(reg),
+	m := &Metrics{
+		Registry: reg,
+		Sensors:  sensors.NewMetrics(reg),
 		steps: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sluice_policy_steps_total",
-			Help: "Policy steps by outcome: a decision, or a policy error that kept the last decision.",
+			Help: "Policy steps by outcome: a changed decision, an unchanged one (not written), or a policy error that kept the last decision.",
 		}, []string{"outcome"}),
 		stepTimes: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "sluice_policy_step_duration_seconds",
@@ -44,10 +48,16 @@ func newAgentMetrics() *agentMetrics {
 	return m
 }
 
-func (m *agentMetrics) decided(decided bool, took time.Duration) {
-	outcome := "decision"
-	if !decided {
-		outcome = "policy_error"
+// decided counts one policy step by what it wrote.
+func (m *Metrics) decided(ops []state.Op, took time.Duration) {
+	outcome := "unchanged"
+	for _, op := range ops {
+		switch kind := state.ParseKey(op.Key).Kind; {
+		case kind == state.KindDecision:
+			outcome = "decision"
+		case kind == state.KindPolicyError && !op.Delete:
+			outcome = "policy_error"
+		}
 	}
 	m.steps.WithLabelValues(outcome).Inc()
 	m.stepTimes.Observe(took.Seconds())
@@ -55,13 +65,13 @@ func (m *agentMetrics) decided(decided bool, took time.Duration) {
 
 // serve answers /metrics on addr until ctx ends, and /traces where the
 // runtime receives traces.
-func (m *agentMetrics) serve(ctx context.Context, addr string, traceHandler http.Handler, logger *slog.Logger) error {
+func (m *Metrics) serve(ctx context.Context, addr string, traceHandler http.Handler, logger *slog.Logger) error {
 	listener, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry}))
+	mux.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry}))
 	if traceHandler != nil {
 		mux.Handle(traces.RecentPath, traceHandler)
 	}

@@ -1,10 +1,11 @@
 // Package experiment runs a scenario's phases in closed loop, on the
 // simulated node (Run) or on this host's Docker engine and cgroups
-// (RunReal). Both drive one loop: every tick the node is observed, the
-// observation is written to the store, the policy decides on the store's
-// view, and the reconciler applies the decision to the node. In the
-// simulator it all runs in one goroutine, so the run is a pure function of
-// the scenario, its seed and the policy bundle.
+// (RunReal). Both run the node agent's own loop (agent.Agent.Step): every
+// tick the node is observed, the observation is written to the store, the
+// policy decides on the store's view, and the reconciler applies the
+// decision to the node. In the simulator it all runs in one goroutine, so
+// the run is a pure function of the scenario, its seed and the policy
+// bundle.
 package experiment
 
 import (
@@ -15,7 +16,9 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"time"
 
+	"github.com/sluice-io/sluice/agent"
 	"github.com/sluice-io/sluice/policies"
 	"github.com/sluice-io/sluice/reconciler"
 	"github.com/sluice-io/sluice/sim/report"
@@ -54,13 +57,16 @@ type Result struct {
 // phaseNode is what one phase runs on: a fresh simulated node, or the real
 // node cleaned of the previous phase's containers.
 type phaseNode interface {
-	// Info is the node's registration, written when the phase starts.
-	Info() state.NodeInfo
-	// Runner gives the reconciler its actuators; the loop sets the store.
-	Runner() reconciler.RunnerConfig
-	// Tick lets the node run to the end of tick k and returns what its
-	// sensors saw over the tick.
-	Tick(ctx context.Context, k int) (state.Observation, error)
+	// Node is the agent's node.
+	Node() agent.Node
+	// RunnerBase is the reconciler's randomness and pacing for the phase.
+	RunnerBase() reconciler.RunnerConfig
+	// StoreID is the identity of the phase's store that the node labels
+	// its containers with (agent.Config.StoreID); empty for a node that
+	// labels none.
+	StoreID() string
+	// Pace waits until tick k is due.
+	Pace(ctx context.Context, k int) error
 	// Measure turns the tick into the report's measurements. ok is false
 	// when the tick could not be measured on its own and is folded into
 	// the next one.
@@ -87,23 +93,22 @@ type containerMeasure struct {
 // shared loop.
 type mode struct {
 	name string
-	// node opens the node of phase index.
-	node func(ctx context.Context, index int) (phaseNode, error)
+	// node opens the node of phase index, whose agent runs on store.
+	node func(ctx context.Context, index int, store state.Store) (phaseNode, error)
 	// progress describes a finished phase after its name.
 	progress func(phase scenario.Phase, events int) string
 }
 
-// run runs every phase of the scenario in order, each on a clean node and
-// a clean store.
+// runLoop runs every phase of the scenario in order, each on a clean node
+// and a clean store.
 func runLoop(ctx context.Context, cfg Config, m mode) (*Result, error) {
-	engine, err := policies.NewEngine(ctx, cfg.Bundle)
-	if err != nil {
+	if _, err := policies.NewEngine(ctx, cfg.Bundle); err != nil {
 		return nil, fmt.Errorf("policy bundle: %w", err)
 	}
 	sc := *cfg.Scenario
 	res := &Result{Recording: state.Recording{Header: recordingHeader(sc, cfg.Bundle, m.name)}}
 	for i, phase := range sc.Phases {
-		rows, segment, err := runPhase(ctx, cfg, m, engine, i)
+		rows, segment, err := runPhase(ctx, cfg, m, i)
 		if err != nil {
 			return nil, fmt.Errorf("phase %s: %w", phase.Name, err)
 		}
@@ -127,19 +132,17 @@ func recordingHeader(sc scenario.Scenario, bundle *policies.Bundle, mode string)
 		Policy: files, PolicyDigest: bundle.Digest}
 }
 
-// phaseRun is the loop of one phase: its node, store and reconciler.
+// phaseRun is the loop of one phase: its node, store and agent.
 type phaseRun struct {
 	sc      scenario.Scenario
 	phase   scenario.Phase
-	engine  *policies.Engine
 	store   state.Store
 	node    phaseNode
-	nodeID  string
-	runner  *reconciler.Runner
+	agent   *agent.Agent
 	pending []scenario.PhaseApp
 }
 
-func runPhase(ctx context.Context, cfg Config, m mode, engine *policies.Engine, index int) (rows []report.Row, segment state.Segment, err error) {
+func runPhase(ctx context.Context, cfg Config, m mode, index int) (rows []report.Row, segment state.Segment, err error) {
 	sc := *cfg.Scenario
 	phase := sc.Phases[index]
 	store, closeStore, err := cfg.Stores(phase.Name)
@@ -147,13 +150,13 @@ func runPhase(ctx context.Context, cfg Config, m mode, engine *policies.Engine, 
 		return nil, state.Segment{}, fmt.Errorf("open store: %w", err)
 	}
 	defer closeStore()
-	node, err := m.node(ctx, index)
+	node, err := m.node(ctx, index, store)
 	if err != nil {
 		return nil, state.Segment{}, err
 	}
 	// The node is cleaned up even when the phase fails or is interrupted.
 	defer func() { err = errors.Join(err, node.Close(ctx)) }()
-	run, err := newPhaseRun(ctx, cfg, engine, store, node, index)
+	run, err := newPhaseRun(ctx, cfg, store, node, index)
 	if err != nil {
 		return nil, state.Segment{}, err
 	}
@@ -172,46 +175,45 @@ func runPhase(ctx context.Context, cfg Config, m mode, engine *policies.Engine, 
 	return rows, segment, err
 }
 
-func newPhaseRun(ctx context.Context, cfg Config, engine *policies.Engine, store state.Store, node phaseNode, index int) (*phaseRun, error) {
+func newPhaseRun(ctx context.Context, cfg Config, store state.Store, node phaseNode, index int) (*phaseRun, error) {
 	sc := *cfg.Scenario
-	info := node.Info()
-	if err := putJSON(ctx, store, state.Keys.Node(info.Name), info); err != nil {
+	phase := sc.Phases[index]
+	info := node.Node().Info()
+	opts := []agent.Option{agent.WithPolicyBundle(cfg.Bundle), agent.WithRunnerConfig(node.RunnerBase())}
+	if phase.Control != scenario.ControlPolicy {
+		opts = append(opts, agent.WithoutPolicy())
+	}
+	a, err := agent.New(ctx, store, node.Node(), agent.Config{
+		Node: info.Name, Interval: time.Duration(sc.TickSeconds * float64(time.Second)), StoreID: node.StoreID(),
+		Logger: cfg.Logger,
+	}, opts...)
+	if err != nil {
 		return nil, err
 	}
-	runnerConfig := node.Runner()
-	runnerConfig.Node, runnerConfig.Store, runnerConfig.Logger = info.Name, store, cfg.Logger
-	return &phaseRun{
-		sc: sc, phase: sc.Phases[index], engine: engine, store: store, node: node, nodeID: info.Name,
-		runner:  reconciler.NewRunner(runnerConfig),
-		pending: sc.PhaseApps(index),
-	}, nil
+	if err := a.Register(ctx); err != nil {
+		return nil, err
+	}
+	return &phaseRun{sc: sc, phase: phase, store: store, node: node, agent: a, pending: sc.PhaseApps(index)}, nil
 }
 
 // step is one tick: start the apps whose time has come, converge, let the
-// node run for the tick, observe, decide and apply.
+// node run for the tick, and the agent's step: observe, record, decide
+// (in a policy phase) and apply.
 func (p *phaseRun) step(ctx context.Context, k int) (report.Row, bool, error) {
 	if err := p.startDue(ctx, float64(k)*p.sc.TickSeconds); err != nil {
 		return report.Row{}, false, err
 	}
-	if err := p.reconcile(ctx); err != nil {
+	if err := p.agent.Reconcile(ctx); err != nil {
 		return report.Row{}, false, err
 	}
-	obs, err := p.node.Tick(ctx, k)
+	if err := p.node.Pace(ctx, k); err != nil {
+		return report.Row{}, false, err
+	}
+	result, err := p.agent.Step(ctx)
 	if err != nil {
 		return report.Row{}, false, err
 	}
-	if err := putJSON(ctx, p.store, state.Keys.Observation(p.nodeID), obs); err != nil {
-		return report.Row{}, false, err
-	}
-	if p.phase.Control == scenario.ControlPolicy {
-		if err := p.decide(ctx); err != nil {
-			return report.Row{}, false, err
-		}
-		if err := p.reconcile(ctx); err != nil {
-			return report.Row{}, false, err
-		}
-	}
-	measured, ok, err := p.node.Measure(obs)
+	measured, ok, err := p.node.Measure(result.Observation)
 	if err != nil || !ok {
 		return report.Row{}, false, err
 	}
@@ -222,33 +224,11 @@ func (p *phaseRun) startDue(ctx context.Context, now float64) error {
 	for len(p.pending) > 0 && p.pending[0].StartSeconds <= now+1e-9 {
 		app := p.pending[0]
 		p.pending = p.pending[1:]
-		if err := putJSON(ctx, p.store, state.Keys.App(app.Spec.Name), app.Spec); err != nil {
+		if err := putJSON(ctx, p.store, state.Keys.App(app.Spec.Node, app.Spec.Name), app.Spec); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func (p *phaseRun) reconcile(ctx context.Context) error {
-	if err := p.runner.Sync(ctx); err != nil {
-		return err
-	}
-	return p.runner.ReconcileOnce(ctx)
-}
-
-// decide runs the policy on the store's view and records the decision, or
-// the policy error that leaves the last good decision in force.
-func (p *phaseRun) decide(ctx context.Context) error {
-	view, err := state.LoadView(ctx, p.store)
-	if err != nil {
-		return err
-	}
-	op, ok, err := policies.Step(ctx, p.engine, &view, p.nodeID)
-	if err != nil || !ok {
-		return err
-	}
-	_, err = p.store.Txn(ctx, op)
-	return err
 }
 
 // row turns the node's measurements of a tick into a report row.

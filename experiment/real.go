@@ -10,10 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sluice-io/sluice/actuators/cgroup"
 	"github.com/sluice-io/sluice/actuators/docker"
+	"github.com/sluice-io/sluice/agent"
 	"github.com/sluice-io/sluice/reconciler"
-	"github.com/sluice-io/sluice/sensors"
 	"github.com/sluice-io/sluice/sensors/traces"
 	"github.com/sluice-io/sluice/sim/report"
 	"github.com/sluice-io/sluice/sim/scenario"
@@ -69,17 +68,13 @@ func RunReal(ctx context.Context, cfg RealConfig) (*Result, error) {
 	if err := checkImages(ctx, rt, *cfg.Scenario); err != nil {
 		return nil, err
 	}
-	cpu, err := cgroup.New(cgroup.Config{PIDs: rt, Logger: logger})
-	if err != nil {
-		return nil, fmt.Errorf("cgroup actuator: %w", err)
-	}
 	intake, stopIntake := listenForTraces(ctx, rt, logger)
 	defer stopIntake()
 	cfg.Logger = logger
 	return runLoop(ctx, cfg.Config, mode{
 		name: report.ModeReal,
-		node: func(ctx context.Context, _ int) (phaseNode, error) {
-			return newRealPhaseNode(ctx, cfg, rt, cpu, intake)
+		node: func(ctx context.Context, _ int, store state.Store) (phaseNode, error) {
+			return newRealPhaseNode(ctx, cfg, store, intake)
 		},
 		progress: func(phase scenario.Phase, events int) string {
 			return fmt.Sprintf("%5.0f s on node %s, %d events", phase.DurationSeconds, cfg.NodeName, events)
@@ -128,18 +123,16 @@ func checkImages(ctx context.Context, rt *docker.Runtime, sc scenario.Scenario) 
 	return nil
 }
 
-// realPhaseNode is the host during one phase: the run's runtime and cgroup
-// actuator, and sensors of its own, so that rates start afresh.
+// realPhaseNode is the host during one phase: the agent's Docker node on
+// a runtime of the phase's own, which labels the containers with the
+// identity of the phase's fresh store, and sensors of its own so that
+// rates start afresh.
 type realPhaseNode struct {
-	cfg        RealConfig
-	runtime    *docker.Runtime
-	cpu        *cgroup.Controller
-	sensor     *sensors.Sensor
-	containers *sensors.ContainerCollector
-	work       *sensors.WorkLog
-	// traces adds the victim's latency to observations; nil without.
-	traces *traces.Intake
-	tick   time.Duration
+	cfg     RealConfig
+	node    *agent.DockerNode
+	rt      *docker.Runtime
+	storeID string
+	tick    time.Duration
 
 	// start is when the phase's clock started: once the apps due at 0
 	// run. lastObserved is the end of the previous tick.
@@ -155,79 +148,56 @@ type pendingTicks struct {
 	seconds, victimUsage, victimWait, hogUsage float64
 }
 
-func newRealPhaseNode(ctx context.Context, cfg RealConfig, rt *docker.Runtime, cpu *cgroup.Controller, intake *traces.Intake) (*realPhaseNode, error) {
-	host, err := sensors.NewHostCollector(sensors.HostConfig{}, cfg.Logger)
+func newRealPhaseNode(ctx context.Context, cfg RealConfig, store state.Store, intake *traces.Intake) (*realPhaseNode, error) {
+	storeID, err := agent.StoreIdentity(ctx, store)
 	if err != nil {
 		return nil, err
 	}
-	work, err := sensors.NewWorkLog(ctx, sensors.WorkLogConfig{Logs: rt, Logger: cfg.Logger})
+	rt, err := docker.New(ctx, docker.Config{Node: cfg.NodeName, Host: cfg.DockerHost, Store: storeID}, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
-	apps := map[string]state.AppSpec{}
-	for _, a := range cfg.Scenario.Apps {
-		apps[a.Spec.Name] = a.Spec
-	}
-	containers := sensors.NewContainerCollector(sensors.ContainerConfig{}, rt, cfg.Logger)
-	sensor, err := sensors.NewSensor(sensors.SensorConfig{
-		Node: cfg.NodeName, Clock: time.Now, Host: host, Containers: containers, Runtime: rt,
-		Metadata: sensors.MetadataFromApps(apps), Work: work, Logger: cfg.Logger,
+	node, err := agent.NewDockerNode(ctx, agent.DockerConfig{
+		Node: cfg.NodeName, Runtime: rt, Intake: intake, SharedIntake: true, Logger: cfg.Logger,
 	})
 	if err != nil {
-		work.Close()
-		containers.Close()
+		rt.Close()
 		return nil, err
 	}
 	return &realPhaseNode{
-		cfg: cfg, runtime: rt, cpu: cpu, sensor: sensor, containers: containers, work: work, traces: intake,
+		cfg: cfg, node: node, rt: rt, storeID: storeID,
 		tick: time.Duration(cfg.Scenario.TickSeconds * float64(time.Second)),
 	}, nil
 }
 
-func (r *realPhaseNode) Info() state.NodeInfo {
-	capacity, _ := sensors.HostCapacity("/proc")
-	return state.NodeInfo{Name: r.cfg.NodeName, Runtime: "docker", Capacity: capacity}
-}
+func (r *realPhaseNode) Node() agent.Node { return r.node }
 
-func (r *realPhaseNode) Runner() reconciler.RunnerConfig {
-	return reconciler.RunnerConfig{Runtime: r.runtime, CPU: r.cpu, Clock: reconciler.WallClock}
-}
+func (r *realPhaseNode) StoreID() string { return r.storeID }
 
-// Tick waits for the end of tick k on the wall clock and observes the
-// node. The phase's clock starts at the first call, after the apps due at
-// 0 were created, with a reading that gives the first tick its rates. A
-// tick that starts late (a container took long to create) still lasts at
-// least half a tick, so that every tick is long enough to measure.
-func (r *realPhaseNode) Tick(ctx context.Context, k int) (state.Observation, error) {
+// RunnerBase keeps the reconciler's defaults: crypto/rand GUIDs, the
+// wall clock.
+func (r *realPhaseNode) RunnerBase() reconciler.RunnerConfig { return reconciler.RunnerConfig{} }
+
+// Pace waits for the end of tick k on the wall clock. The phase's clock
+// starts at the first call, after the apps due at 0 were created, with a
+// reading that gives the first tick its rates (and takes the spans that
+// came in before the phase: the previous phase's victim flushing as it
+// stopped). A tick that starts late (a container took long to create)
+// still lasts at least half a tick, so that every tick is long enough to
+// measure.
+func (r *realPhaseNode) Pace(ctx context.Context, k int) error {
 	if r.start.IsZero() {
-		obs, err := r.sensor.Tick(ctx)
+		obs, err := r.node.Observe(ctx, nil)
 		if err != nil {
-			return obs, err
+			return err
 		}
 		r.start, r.lastObserved, r.lastWork = obs.Time, obs.Time, obs.Time
-		if r.traces != nil {
-			// The spans that came in before the phase (the previous
-			// phase's victim flushing as it stopped) go with this
-			// reading, which only sets the baseline.
-			r.traces.Apply(&obs)
-		}
 	}
 	deadline := r.start.Add(time.Duration(k+1) * r.tick)
 	if earliest := r.lastObserved.Add(r.tick / 2); deadline.Before(earliest) {
 		deadline = earliest
 	}
-	if err := sleepUntil(ctx, deadline); err != nil {
-		return state.Observation{}, err
-	}
-	obs, err := r.sensor.Tick(ctx)
-	if err != nil {
-		return obs, err
-	}
-	if r.traces != nil {
-		r.traces.Apply(&obs)
-	}
-	r.lastObserved = obs.Time
-	return obs, nil
+	return sleepUntil(ctx, deadline)
 }
 
 func sleepUntil(ctx context.Context, deadline time.Time) error {
@@ -246,6 +216,7 @@ func sleepUntil(ctx context.Context, deadline time.Time) error {
 // nothing is folded into the next one, so that work and CPU always cover
 // the same stretch of time.
 func (r *realPhaseNode) Measure(obs state.Observation) (tickMeasure, bool, error) {
+	r.lastObserved = obs.Time
 	victim, hog := findContainer(obs, r.cfg.Scenario.Victim), findContainer(obs, r.cfg.Scenario.Hog)
 	dt := obs.IntervalSeconds
 	r.pending.seconds += dt
@@ -287,15 +258,16 @@ func findContainer(obs state.Observation, id string) *state.ContainerObservation
 	return nil
 }
 
-// Close removes every container of the node and stops reading them. It
-// brings its own deadline: it must run after an interrupt too.
+// Close removes every container of the node, whichever store's label it
+// carries (the runtime lists the node's containers, not one store's), and
+// stops reading them. It brings its own deadline: it must run after an
+// interrupt too.
 func (r *realPhaseNode) Close(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
-	err := removeAll(ctx, r.runtime)
-	r.work.Close()
-	r.containers.Close()
-	return err
+	err := removeAll(ctx, r.rt)
+	r.node.Close()
+	return errors.Join(err, r.rt.Close())
 }
 
 func removeAll(ctx context.Context, rt *docker.Runtime) error {

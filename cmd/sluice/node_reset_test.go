@@ -12,7 +12,7 @@ import (
 func TestNodeResetAsksThenClaims(t *testing.T) {
 	endpoint := startAgent(t)
 	out, err := sluice(t, endpoint, "node", "reset", "test-node")
-	if !errors.Is(err, errNotConfirmed) || !strings.Contains(out, "would write /sluice/cluster/claims/test-node") {
+	if !errors.Is(err, errNotConfirmed) || !strings.Contains(out, "would write /sluice/on/test-node/claim") {
 		t.Fatalf("reset without --yes: err %v, output:\n%s", err, out)
 	}
 	out, err = sluice(t, endpoint, "node", "reset", "test-node", "-o", "json")

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/sluice-io/sluice/agent"
 	"github.com/sluice-io/sluice/reconciler"
 	"github.com/sluice-io/sluice/sim"
 	"github.com/sluice-io/sluice/sim/report"
@@ -24,7 +25,9 @@ var Epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return runLoop(ctx, cfg, mode{
 		name: report.ModeSim,
-		node: func(_ context.Context, index int) (phaseNode, error) { return newSimPhaseNode(cfg, index) },
+		node: func(_ context.Context, index int, _ state.Store) (phaseNode, error) {
+			return newSimPhaseNode(cfg, index)
+		},
 		progress: func(phase scenario.Phase, events int) string {
 			return fmt.Sprintf("%5.0f s simulated, %d events", phase.DurationSeconds, events)
 		},
@@ -35,9 +38,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 // and the phase's index.
 type simPhaseNode struct {
 	sc   scenario.Scenario
-	node *sim.Node
+	node *agent.SimNode
 	seed uint64
-	tick time.Duration
 	k    int
 }
 
@@ -48,28 +50,32 @@ func newSimPhaseNode(cfg Config, index int) (*simPhaseNode, error) {
 	if err != nil {
 		return nil, fmt.Errorf("simulated node: %w", err)
 	}
-	return &simPhaseNode{sc: sc, node: node, seed: seed, tick: time.Duration(sc.TickSeconds * float64(time.Second))}, nil
+	tick := time.Duration(sc.TickSeconds * float64(time.Second))
+	return &simPhaseNode{sc: sc, node: agent.NewSimNode(node, tick), seed: seed}, nil
 }
 
-func (s *simPhaseNode) Info() state.NodeInfo { return s.node.Info() }
+func (s *simPhaseNode) Node() agent.Node { return s.node }
 
-func (s *simPhaseNode) Runner() reconciler.RunnerConfig {
+func (s *simPhaseNode) RunnerBase() reconciler.RunnerConfig {
 	var seedBytes [32]byte
 	seedBytes[0], seedBytes[1] = byte(s.seed), byte(s.seed>>8)
-	return reconciler.RunnerConfig{
-		Runtime: s.node, CPU: s.node, Bandwidth: s.node, Clock: s.node.Clock(), Random: rand.NewChaCha8(seedBytes),
-	}
+	return reconciler.RunnerConfig{Random: rand.NewChaCha8(seedBytes)}
 }
 
-func (s *simPhaseNode) Tick(_ context.Context, k int) (state.Observation, error) {
+// Pace has nothing to wait for: the model's time moves with each tick.
+// StoreID is empty: the simulated node starts empty every phase and labels
+// nothing, so every container on it is the phase's.
+func (s *simPhaseNode) StoreID() string { return "" }
+
+func (s *simPhaseNode) Pace(_ context.Context, k int) error {
 	s.k = k
-	return s.node.Tick(s.tick), nil
+	return nil
 }
 
 // Measure reads the model's truth about the tick, which every tick has.
 func (s *simPhaseNode) Measure(state.Observation) (tickMeasure, bool, error) {
 	m := tickMeasure{Seconds: float64(s.k+1) * s.sc.TickSeconds, IntervalSeconds: s.sc.TickSeconds}
-	for _, c := range s.node.LastTick() {
+	for _, c := range s.node.Sim().LastTick() {
 		switch c.ID {
 		case s.sc.Victim:
 			m.Victim = containerMeasure{DemandCores: c.Demand, UsageCores: c.Usage, WaitCores: c.Wait, Work: c.Work, Latency: c.Latency}

@@ -1,0 +1,262 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/sluice-io/sluice/policies"
+	"github.com/sluice-io/sluice/reconciler"
+	"github.com/sluice-io/sluice/sensors"
+	"github.com/sluice-io/sluice/state"
+)
+
+// Config is one node's agent. Zero values take the defaults in brackets.
+type Config struct {
+	// Node is the node's name. Required.
+	Node string
+	// Version is the agent's version, recorded in the registration.
+	Version string
+	// Interval is how often the node is observed and decided on [1 s].
+	Interval time.Duration
+	// HeartbeatTTL is the registration's lease: the node counts as lost
+	// after this long without a heartbeat [10 s].
+	HeartbeatTTL time.Duration
+	// PolicyDir is the Rego bundle; empty is the bundle compiled into
+	// sluice. Files under /sluice/policies/ override either.
+	PolicyDir string
+	// PolicyPoll is how often PolicyDir is read for changes [2 s].
+	PolicyPoll time.Duration
+	// ResyncEvery is how many intervals pass between the reconciler's
+	// safety passes when nothing wakes it [30].
+	ResyncEvery int
+	// MetricsAddr serves /metrics (and /traces); empty serves nothing.
+	MetricsAddr string
+	// StoreTimeout bounds each write the loop makes to the store [2 s].
+	StoreTimeout time.Duration
+	// StoreID is the store's identity (StoreIdentity), which the node's
+	// runtime labels every container it creates with (docker.Config.Store).
+	// The reconciler leaves alone the containers of any other store, and
+	// every container while the store knows nothing of the node, until the
+	// node is claimed. Empty leaves ownership out: a node whose runtime
+	// labels nothing (the simulator) has every container as its own.
+	StoreID string
+	// ClaimContainers claims the node at start, as `sluice node reset`
+	// does: every container on it is this store's, to adopt or remove.
+	ClaimContainers bool
+	Logger          *slog.Logger
+}
+
+func (c *Config) defaults() error {
+	if c.Node == "" {
+		return errors.New("agent: Config.Node is required")
+	}
+	if c.Interval <= 0 {
+		c.Interval = time.Second
+	}
+	if c.HeartbeatTTL <= 0 {
+		c.HeartbeatTTL = 10 * time.Second
+	}
+	if c.PolicyPoll <= 0 {
+		c.PolicyPoll = 2 * time.Second
+	}
+	if c.ResyncEvery <= 0 {
+		c.ResyncEvery = 30
+	}
+	if c.StoreTimeout <= 0 {
+		c.StoreTimeout = 2 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// Hooks let tests and benchmarks watch the loop. Nil fields are skipped;
+// each runs on its loop's goroutine and must return quickly.
+type Hooks struct {
+	// ObservationWriting is called as an observation is handed to the store.
+	ObservationWriting func(obs state.Observation)
+	// ActionDone is called after the reconciler carried out an action, with
+	// the view it acted on.
+	ActionDone func(action reconciler.Action, view *state.View)
+}
+
+// Option adjusts an Agent beyond its Config.
+type Option func(*Agent)
+
+// WithMetrics makes the agent count in m, which the node's own metrics
+// (NewDockerNode, the trace intake) may share.
+func WithMetrics(m *Metrics) Option { return func(a *Agent) { a.metrics = m } }
+
+// WithHooks installs hooks.
+func WithHooks(h Hooks) Option { return func(a *Agent) { a.hooks = h } }
+
+// WithPolicyBundle makes the agent evaluate b instead of loading
+// Config.PolicyDir, for runs that must not pick up edits (experiments).
+func WithPolicyBundle(b *policies.Bundle) Option { return func(a *Agent) { a.bundle = b } }
+
+// WithoutPolicy makes Step observe and reconcile without deciding, for an
+// experiment's phases that run without control or with static settings.
+func WithoutPolicy() Option { return func(a *Agent) { a.noPolicy = true } }
+
+// WithRunnerConfig lets a caller set the reconciler's seeded randomness and
+// backoffs; the agent fills in the node, store, actuators and clock.
+func WithRunnerConfig(rc reconciler.RunnerConfig) Option {
+	return func(a *Agent) { a.runnerBase = rc }
+}
+
+// Agent is one node's control loop.
+type Agent struct {
+	cfg        Config
+	store      state.Store
+	node       Node
+	log        *slog.Logger
+	hooks      Hooks
+	bundle     *policies.Bundle
+	runnerBase reconciler.RunnerConfig
+
+	metrics   *Metrics
+	follower  *state.Follower
+	reloader  *policies.Reloader
+	runner    *reconciler.Runner
+	writer    *sensors.StoreWriter
+	heartbeat *sensors.Heartbeat
+	noPolicy  bool
+	// running is set by Run: the reconciler then wakes on its own and
+	// Step leaves it alone.
+	running bool
+	// rejected is the digest of the last bundle whose rejection was
+	// recorded, so a broken bundle is recorded once, not once per tick.
+	rejected string
+}
+
+// New builds the agent of node on store; it reads and writes nothing yet.
+func New(ctx context.Context, store state.Store, node Node, cfg Config, opts ...Option) (*Agent, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	a := &Agent{cfg: cfg, store: store, node: node, log: cfg.Logger.With("node", cfg.Node), metrics: NewMetrics()}
+	for _, opt := range opts {
+		opt(a)
+	}
+	var err error
+	if a.reloader, err = a.newReloader(ctx); err != nil {
+		return nil, err
+	}
+	info := node.Info()
+	info.Name, info.AgentVersion = cfg.Node, cfg.Version
+	if a.heartbeat, err = sensors.NewHeartbeat(store, sensors.HeartbeatConfig{
+		Info: info, TTL: cfg.HeartbeatTTL, Metrics: a.metrics.Sensors, Logger: a.log,
+	}); err != nil {
+		return nil, err
+	}
+	a.follower = state.NewFollower(store, cfg.Node, state.FollowerConfig{Logger: a.log})
+	a.writer = sensors.NewStoreWriter(store, sensors.StoreWriterConfig{WriteTimeout: cfg.StoreTimeout}, a.metrics.Sensors, a.log)
+	a.runner = reconciler.NewRunner(a.runnerConfig())
+	return a, nil
+}
+
+func (a *Agent) newReloader(ctx context.Context) (*policies.Reloader, error) {
+	if a.bundle != nil {
+		return policies.NewFixedReloader(ctx, a.bundle, a.log)
+	}
+	return policies.NewReloader(ctx, a.cfg.PolicyDir, a.log)
+}
+
+func (a *Agent) runnerConfig() reconciler.RunnerConfig {
+	rc := a.runnerBase
+	rc.Node, rc.Store, rc.Follower = a.cfg.Node, a.store, a.follower
+	rc.Runtime, rc.CPU, rc.Bandwidth, rc.Clock = a.node.Containers(), a.node.CPU(), a.node.Bandwidth(), a.node.Clock()
+	rc.Logger = a.log
+	rc.StoreTimeout = a.cfg.StoreTimeout
+	if rc.ResyncInterval <= 0 {
+		rc.ResyncInterval = time.Duration(a.cfg.ResyncEvery) * a.cfg.Interval
+	}
+	rc.NodeLost = reconciler.LostWhenUnregistered(a.cfg.Node)
+	rc.ActionDone = a.hooks.ActionDone
+	rc.StoreID, rc.ClaimContainers = a.cfg.StoreID, a.cfg.ClaimContainers
+	return rc
+}
+
+// storeIdentityTimeout bounds the read, or creation, of the identity.
+const storeIdentityTimeout = 10 * time.Second
+
+// StoreIdentity returns the identity of store, creating it on a store that
+// has none yet: the first agent on a fresh store gives it one. The caller
+// labels the node's containers with it (docker.Config.Store) and hands it
+// to the agent (Config.StoreID), so it is read before either is built.
+func StoreIdentity(ctx context.Context, store state.Store) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, storeIdentityTimeout)
+	defer cancel()
+	id, err := state.EnsureClusterID(ctx, store, time.Now())
+	if err != nil {
+		return "", fmt.Errorf("agent: %w", err)
+	}
+	return id, nil
+}
+
+// Metrics is the agent's own Prometheus registry and counters.
+func (a *Agent) Metrics() *Metrics { return a.metrics }
+
+// Follower is the agent's one view of the store.
+func (a *Agent) Follower() *state.Follower { return a.follower }
+
+// Register writes the node's registration on a new lease.
+func (a *Agent) Register(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.StoreTimeout)
+	defer cancel()
+	if err := a.heartbeat.Register(ctx); err != nil {
+		return fmt.Errorf("register node %s: %w", a.cfg.Node, err)
+	}
+	return nil
+}
+
+// Run registers the node and runs its loops until ctx ends: the follower,
+// the heartbeat, the policy reload, the reconciler, the node's own work,
+// the metrics server and one Step per interval. On return the buffered
+// observations have been flushed (within a deadline) and the lease
+// revoked; the containers keep running for the next agent to adopt.
+func (a *Agent) Run(ctx context.Context) error {
+	if err := a.Register(ctx); err != nil {
+		return err
+	}
+	a.running = true
+	group, ctx := errgroup.WithContext(ctx)
+	group.Go(func() error { return a.follower.Run(ctx) })
+	group.Go(func() error { return a.heartbeat.Run(ctx) })
+	group.Go(func() error { a.reloader.Run(ctx, a.cfg.PolicyPoll); return nil })
+	group.Go(func() error { return a.runner.Run(ctx) })
+	group.Go(func() error { return a.node.Run(ctx) })
+	group.Go(func() error { return a.tick(ctx) })
+	if a.cfg.MetricsAddr != "" {
+		group.Go(func() error { return a.metrics.serve(ctx, a.cfg.MetricsAddr, a.node.TraceHandler(), a.log) })
+	}
+	return group.Wait()
+}
+
+// tick runs one Step per interval, and flushes the buffered observations
+// when ctx ends.
+func (a *Agent) tick(ctx context.Context) error {
+	ticker := time.NewTicker(a.cfg.Interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.StoreTimeout)
+			defer cancel()
+			if err := a.writer.Flush(flushCtx); err != nil {
+				a.log.Warn("observations left unflushed at shutdown", "err", err, "buffered", a.writer.Buffered())
+			}
+			return nil
+		case <-ticker.C:
+		}
+		if _, err := a.Step(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("tick failed", "err", err)
+		}
+	}
+}
