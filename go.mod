@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/apache/thrift v0.24.0
 	github.com/containerd/cgroups/v3 v3.1.3
+	github.com/google/uuid v1.6.0
 	github.com/containerd/errdefs v1.0.0
 	github.com/jaegertracing/jaeger-idl v0.14.0
 	github.com/looplab/fsm v1.0.3
@@ -67,7 +68,6 @@ require (
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	github.com/golang/protobuf v1.5.4 // indirect
 	github.com/google/go-cmp v0.7.0 // indirect
-	github.com/google/uuid v1.6.0 // indirect
 	github.com/gorilla/websocket v1.5.3 // indirect
 	github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus v1.1.0 // indirect
 	github.com/grpc-ecosystem/go-grpc-middleware/v2 v2.3.3 // indirect

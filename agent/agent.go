@@ -38,7 +38,17 @@ type Config struct {
 	MetricsAddr string
 	// StoreTimeout bounds each write the loop makes to the store [2 s].
 	StoreTimeout time.Duration
-	Logger       *slog.Logger
+	// StoreID is the store's identity (StoreIdentity), which the node's
+	// runtime labels every container it creates with (docker.Config.Store).
+	// The reconciler leaves alone the containers of any other store, and
+	// every container while the store knows nothing of the node, until the
+	// node is claimed. Empty leaves ownership out: a node whose runtime
+	// labels nothing (the simulator) has every container as its own.
+	StoreID string
+	// ClaimContainers claims the node at start, as `sluice node reset`
+	// does: every container on it is this store's, to adopt or remove.
+	ClaimContainers bool
+	Logger          *slog.Logger
 }
 
 func (c *Config) defaults() error {
@@ -169,7 +179,25 @@ func (a *Agent) runnerConfig() reconciler.RunnerConfig {
 	}
 	rc.NodeLost = reconciler.LostWhenUnregistered(a.cfg.Node)
 	rc.ActionDone = a.hooks.ActionDone
+	rc.StoreID, rc.ClaimContainers = a.cfg.StoreID, a.cfg.ClaimContainers
 	return rc
+}
+
+// storeIdentityTimeout bounds the read, or creation, of the identity.
+const storeIdentityTimeout = 10 * time.Second
+
+// StoreIdentity returns the identity of store, creating it on a store that
+// has none yet: the first agent on a fresh store gives it one. The caller
+// labels the node's containers with it (docker.Config.Store) and hands it
+// to the agent (Config.StoreID), so it is read before either is built.
+func StoreIdentity(ctx context.Context, store state.Store) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, storeIdentityTimeout)
+	defer cancel()
+	id, err := state.EnsureClusterID(ctx, store, time.Now())
+	if err != nil {
+		return "", fmt.Errorf("agent: %w", err)
+	}
+	return id, nil
 }
 
 // Metrics is the agent's own Prometheus registry and counters.

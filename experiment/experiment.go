@@ -61,6 +61,10 @@ type phaseNode interface {
 	Node() agent.Node
 	// RunnerBase is the reconciler's randomness and pacing for the phase.
 	RunnerBase() reconciler.RunnerConfig
+	// StoreID is the identity of the phase's store that the node labels
+	// its containers with (agent.Config.StoreID); empty for a node that
+	// labels none.
+	StoreID() string
 	// Pace waits until tick k is due.
 	Pace(ctx context.Context, k int) error
 	// Measure turns the tick into the report's measurements. ok is false
@@ -89,8 +93,8 @@ type containerMeasure struct {
 // shared loop.
 type mode struct {
 	name string
-	// node opens the node of phase index.
-	node func(ctx context.Context, index int) (phaseNode, error)
+	// node opens the node of phase index, whose agent runs on store.
+	node func(ctx context.Context, index int, store state.Store) (phaseNode, error)
 	// progress describes a finished phase after its name.
 	progress func(phase scenario.Phase, events int) string
 }
@@ -146,7 +150,7 @@ func runPhase(ctx context.Context, cfg Config, m mode, index int) (rows []report
 		return nil, state.Segment{}, fmt.Errorf("open store: %w", err)
 	}
 	defer closeStore()
-	node, err := m.node(ctx, index)
+	node, err := m.node(ctx, index, store)
 	if err != nil {
 		return nil, state.Segment{}, err
 	}
@@ -180,7 +184,8 @@ func newPhaseRun(ctx context.Context, cfg Config, store state.Store, node phaseN
 		opts = append(opts, agent.WithoutPolicy())
 	}
 	a, err := agent.New(ctx, store, node.Node(), agent.Config{
-		Node: info.Name, Interval: time.Duration(sc.TickSeconds * float64(time.Second)), Logger: cfg.Logger,
+		Node: info.Name, Interval: time.Duration(sc.TickSeconds * float64(time.Second)), StoreID: node.StoreID(),
+		Logger: cfg.Logger,
 	}, opts...)
 	if err != nil {
 		return nil, err

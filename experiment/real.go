@@ -73,8 +73,8 @@ func RunReal(ctx context.Context, cfg RealConfig) (*Result, error) {
 	cfg.Logger = logger
 	return runLoop(ctx, cfg.Config, mode{
 		name: report.ModeReal,
-		node: func(ctx context.Context, _ int) (phaseNode, error) {
-			return newRealPhaseNode(ctx, cfg, rt, intake)
+		node: func(ctx context.Context, _ int, store state.Store) (phaseNode, error) {
+			return newRealPhaseNode(ctx, cfg, store, intake)
 		},
 		progress: func(phase scenario.Phase, events int) string {
 			return fmt.Sprintf("%5.0f s on node %s, %d events", phase.DurationSeconds, cfg.NodeName, events)
@@ -124,12 +124,15 @@ func checkImages(ctx context.Context, rt *docker.Runtime, sc scenario.Scenario) 
 }
 
 // realPhaseNode is the host during one phase: the agent's Docker node on
-// the run's runtime, with sensors of its own so that rates start afresh.
+// a runtime of the phase's own, which labels the containers with the
+// identity of the phase's fresh store, and sensors of its own so that
+// rates start afresh.
 type realPhaseNode struct {
-	cfg  RealConfig
-	node *agent.DockerNode
-	rt   *docker.Runtime
-	tick time.Duration
+	cfg     RealConfig
+	node    *agent.DockerNode
+	rt      *docker.Runtime
+	storeID string
+	tick    time.Duration
 
 	// start is when the phase's clock started: once the apps due at 0
 	// run. lastObserved is the end of the previous tick.
@@ -145,20 +148,31 @@ type pendingTicks struct {
 	seconds, victimUsage, victimWait, hogUsage float64
 }
 
-func newRealPhaseNode(ctx context.Context, cfg RealConfig, rt *docker.Runtime, intake *traces.Intake) (*realPhaseNode, error) {
+func newRealPhaseNode(ctx context.Context, cfg RealConfig, store state.Store, intake *traces.Intake) (*realPhaseNode, error) {
+	storeID, err := agent.StoreIdentity(ctx, store)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := docker.New(ctx, docker.Config{Node: cfg.NodeName, Host: cfg.DockerHost, Store: storeID}, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
 	node, err := agent.NewDockerNode(ctx, agent.DockerConfig{
 		Node: cfg.NodeName, Runtime: rt, Intake: intake, SharedIntake: true, Logger: cfg.Logger,
 	})
 	if err != nil {
+		rt.Close()
 		return nil, err
 	}
 	return &realPhaseNode{
-		cfg: cfg, node: node, rt: rt,
+		cfg: cfg, node: node, rt: rt, storeID: storeID,
 		tick: time.Duration(cfg.Scenario.TickSeconds * float64(time.Second)),
 	}, nil
 }
 
 func (r *realPhaseNode) Node() agent.Node { return r.node }
+
+func (r *realPhaseNode) StoreID() string { return r.storeID }
 
 // RunnerBase keeps the reconciler's defaults: crypto/rand GUIDs, the
 // wall clock.
@@ -244,14 +258,16 @@ func findContainer(obs state.Observation, id string) *state.ContainerObservation
 	return nil
 }
 
-// Close removes every container of the node and stops reading them. It
-// brings its own deadline: it must run after an interrupt too.
+// Close removes every container of the node, whichever store's label it
+// carries (the runtime lists the node's containers, not one store's), and
+// stops reading them. It brings its own deadline: it must run after an
+// interrupt too.
 func (r *realPhaseNode) Close(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
 	err := removeAll(ctx, r.rt)
 	r.node.Close()
-	return err
+	return errors.Join(err, r.rt.Close())
 }
 
 func removeAll(ctx context.Context, rt *docker.Runtime) error {

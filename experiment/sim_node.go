@@ -25,7 +25,9 @@ var Epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return runLoop(ctx, cfg, mode{
 		name: report.ModeSim,
-		node: func(_ context.Context, index int) (phaseNode, error) { return newSimPhaseNode(cfg, index) },
+		node: func(_ context.Context, index int, _ state.Store) (phaseNode, error) {
+			return newSimPhaseNode(cfg, index)
+		},
 		progress: func(phase scenario.Phase, events int) string {
 			return fmt.Sprintf("%5.0f s simulated, %d events", phase.DurationSeconds, events)
 		},
@@ -61,6 +63,10 @@ func (s *simPhaseNode) RunnerBase() reconciler.RunnerConfig {
 }
 
 // Pace has nothing to wait for: the model's time moves with each tick.
+// StoreID is empty: the simulated node starts empty every phase and labels
+// nothing, so every container on it is the phase's.
+func (s *simPhaseNode) StoreID() string { return "" }
+
 func (s *simPhaseNode) Pace(_ context.Context, k int) error {
 	s.k = k
 	return nil

@@ -22,6 +22,10 @@ type Core struct {
 	// guidFallback numbers GUIDs when random fails, so a broken source
 	// degrades to unique names instead of stopping every create.
 	guidFallback int
+	// claimed: the node was claimed, and stays so for the core's life;
+	// held holds the runtime IDs of the containers held last Step.
+	claimed bool
+	held    map[string]bool
 }
 
 // Option configures a Core.
@@ -90,6 +94,16 @@ type Input struct {
 	// Failures are the actions of earlier Readys that the actuators
 	// refused. A refused create fails its app.
 	Failures []ActionFailure
+	// Store is the identity of the store View comes from. A container of
+	// another store is held: never adopted, stopped or removed, and not
+	// counted as any app's. Empty leaves ownership out: every container
+	// is the node's (the simulator, which has one store by construction).
+	Store string
+	// Claimed claims the node as a claim in the view does (View.Claim,
+	// which an operator writes with `sluice node reset`): every container
+	// on it is this store's from now on, whichever store made it. The core
+	// remembers either.
+	Claimed bool
 }
 
 // Ready is what the caller must do after a Step, in field order.
@@ -104,6 +118,10 @@ type Ready struct {
 	// WakeAt, when not zero, is the earliest time a Step would do
 	// something new even if nothing else changes (a restart backoff ends).
 	WakeAt time.Time
+	// Held lists every container the core leaves alone because this
+	// store may not own it, whenever one of them is new; nil otherwise.
+	// Report them: they run unmanaged until the node is claimed.
+	Held []HeldContainer
 }
 
 // Converged reports whether the Ready asks for nothing.
@@ -126,8 +144,13 @@ func (c *Core) Step(in Input) Ready {
 	if in.View == nil {
 		return Ready{}
 	}
+	owned, held, waiting := c.ownership(in)
+	ready := Ready{Held: c.reportHeld(held)}
+	if waiting {
+		return ready
+	}
+	in.Containers = owned
 	world := c.observe(in)
-	var ready Ready
 	for _, name := range world.names {
 		c.stepApp(in, world.apps[name], &ready)
 	}

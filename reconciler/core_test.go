@@ -49,6 +49,8 @@ type coreHarness struct {
 	// reconciler.LostWhenUnregistered does for the runner.
 	registers bool
 	failures  []reconciler.ActionFailure
+	// store is the identity of the store the view stands for.
+	store string
 }
 
 func newCoreHarness() *coreHarness {
@@ -109,6 +111,10 @@ func (h *coreHarness) run(c scriptCase) (string, error) {
 			return "", fmt.Errorf("drift quota=%q: %w", c.args["quota"], err)
 		}
 		return "", h.drift(c.args["id"], quota)
+	case "store":
+		h.store = c.args["id"]
+		h.runtime.Store = h.store
+		return "", nil
 	case "step":
 		return h.step(c.hasFlag("dry"), c.hasFlag("full"))
 	case "containers":
@@ -134,7 +140,7 @@ func (h *coreHarness) add(c scriptCase) (string, error) {
 	}
 	container := h.runtime.Add(state.Container{
 		ID: id, App: app, Name: name, GUID: c.args["guid"], RuntimeID: c.args["runtime-id"],
-		Running: !c.hasFlag("exited"), SpecHash: hash,
+		Running: !c.hasFlag("exited"), SpecHash: hash, Store: c.args["store"],
 	}, state.CPUResources{})
 	return "added " + container.RuntimeID, nil
 }
@@ -175,7 +181,7 @@ func (h *coreHarness) input(ctx context.Context) (reconciler.Input, error) {
 	}
 	in := reconciler.Input{
 		Now: h.now, View: &h.view, Containers: containers, Failures: h.failures,
-		CPU: map[string]state.CPUResources{}, Bandwidth: map[string]*float64{},
+		CPU: map[string]state.CPUResources{}, Bandwidth: map[string]*float64{}, Store: h.store,
 	}
 	if h.registers {
 		in.NodeLost = reconciler.LostWhenUnregistered(h.node)(&h.view, h.now)
@@ -215,6 +221,9 @@ func (h *coreHarness) step(dry, full bool) (string, error) {
 		if full {
 			fmt.Fprintf(&out, "  spec revision %d, containers %s\n", status.SpecRevision, formatContainers(status.Containers))
 		}
+	}
+	for _, held := range ready.Held {
+		fmt.Fprintf(&out, "held: %s\n", held)
 	}
 	if !ready.WakeAt.IsZero() {
 		fmt.Fprintf(&out, "wake: in %s\n", ready.WakeAt.Sub(h.now))
@@ -294,9 +303,16 @@ func (h *coreHarness) containers() (string, error) {
 		if !container.Running {
 			condition = fmt.Sprintf("exited(%d)", container.ExitCode)
 		}
-		fmt.Fprintf(&out, "%s %s %s guid=%s %s\n", container.ID, container.RuntimeID, condition, container.GUID, cpu)
+		fmt.Fprintf(&out, "%s %s %s guid=%s %s%s\n", container.ID, container.RuntimeID, condition, container.GUID, cpu, storeNote(container))
 	}
 	return out.String(), nil
+}
+
+func storeNote(container state.Container) string {
+	if container.Store == "" {
+		return ""
+	}
+	return " store=" + container.Store
 }
 
 func (h *coreHarness) phases() string {

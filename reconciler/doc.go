@@ -22,7 +22,9 @@
 //     container ID. Leave a setting out when it could not be read: the core
 //     then leaves it alone rather than rewrite it blindly. Set NodeLost
 //     while the node's heartbeat lease is expired. Put in Failures the
-//     actions of the previous Ready that the actuators refused.
+//     actions of the previous Ready that the actuators refused. Set Store
+//     to the store's identity, and Claimed to claim the node without a
+//     claim in the view.
 //  2. Call Step. It never asks what changed since the last call: the same
 //     Input after its Ready was carried out gives an empty Ready.
 //  3. Carry out Ready.Actions in order: stops and removes, then creates,
@@ -41,11 +43,15 @@
 //     actions or statuses, to see their effect.
 //
 // A Runtime's Create must apply the spec's cpuset and initial resources,
-// and label the container with its app, name, GUID and spec hash, so that
-// List reports them back: that is how a restarted agent adopts the
+// and label the container with its app, name, GUID, spec hash and store,
+// so that List reports them back: that is how a restarted agent adopts the
 // containers its predecessor left running instead of creating duplicates.
 // On first sight of an app, the core likewise adopts the lifecycle that
-// the app's stored status records for this node.
+// the app's stored status records for this node. It adopts no container
+// of another store, and none at all while the store knows nothing of the
+// node (no status of it, no spec pinned to it), until the node is claimed
+// (View.Claim, or Input.Claimed); Ready.Held lists what it leaves alone,
+// for the caller to report.
 //
 // # Running a Runner
 //

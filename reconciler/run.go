@@ -82,7 +82,8 @@ func (r *Runner) drain(views *state.Subscription, wakes <-chan struct{}) {
 
 // takeView makes the subscription's latest view the runner's and reports
 // whether a pass is due for it: a change of the specs, the registrations,
-// the decision (written only when it changes) or the cluster keys.
+// the decision (written only when it changes), the node's claim or the
+// cluster keys.
 // Observations arrive every tick and the runner's own status writes come
 // back through the follower; neither is a reason for a pass, and skipping
 // them keeps an idle node's agent idle.
@@ -93,7 +94,7 @@ func (r *Runner) takeView(views *state.Subscription) (relevant bool) {
 	first := r.view == nil
 	r.view = view
 	return first || changes.Has(state.KindApp) || changes.Has(state.KindNode) ||
-		changes.Has(state.KindDecision) || changes.Has(state.KindCluster)
+		changes.Has(state.KindDecision) || changes.Has(state.KindClaim) || changes.Has(state.KindCluster)
 }
 
 // nextPass is how long to wait after a pass: none if it changed something

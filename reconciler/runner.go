@@ -73,6 +73,14 @@ type RunnerConfig struct {
 	// and the time; nil means never. While it holds, the core records the
 	// node's apps as lost and touches nothing.
 	NodeLost func(view *state.View, now time.Time) bool
+	// StoreID is the identity of Store (state.EnsureClusterID), which the
+	// Runtime labels its containers with. Containers of another store are
+	// left alone, and a store that knows nothing of the node acts on none
+	// of its containers until the node is claimed (View.Claim). Empty
+	// leaves ownership out.
+	StoreID string
+	// ClaimContainers claims the node at start, as a claim in the view does.
+	ClaimContainers bool
 	// ActionDone, if set, is called after each action the actuators carried
 	// out, with the view the pass acted on (read it, keep nothing of it).
 	// It lets the agent time the loop from an observation to the actuator
@@ -248,12 +256,18 @@ func (r *Runner) pass(ctx context.Context) (passOutcome, error) {
 	if err != nil {
 		return passOutcome{}, fmt.Errorf("reconcile node %s: list containers: %w", r.cfg.Node, err)
 	}
-	in := Input{Now: now, View: r.view, Containers: containers, Failures: r.failures}
+	in := Input{
+		Now: now, View: r.view, Containers: containers, Failures: r.failures,
+		Store: r.cfg.StoreID, Claimed: r.cfg.ClaimContainers,
+	}
 	if r.cfg.NodeLost != nil {
 		in.NodeLost = r.cfg.NodeLost(r.view, now)
 	}
 	in.CPU, in.Bandwidth = r.readSettings(ctx, containers)
+	wasClaimed := r.core.claimed
 	ready := r.core.Step(in)
+	r.logClaim(wasClaimed)
+	r.logHeld(ready.Held)
 	executed := r.execute(ctx, now, ready.Actions)
 	r.wakeAt = ready.WakeAt
 	written, err := r.writeStatuses(ctx, ready.Statuses)

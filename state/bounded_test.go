@@ -34,6 +34,10 @@ func (s *hangingStore) Txn(ctx context.Context, ops ...state.Op) (int64, error) 
 	return 0, s.wait(ctx, "Txn")
 }
 
+func (s *hangingStore) CreateIfAbsent(ctx context.Context, key string, value []byte) (bool, int64, error) {
+	return false, 0, s.wait(ctx, "CreateIfAbsent")
+}
+
 func (s *hangingStore) Watch(ctx context.Context, prefix string, fromRev int64) <-chan state.WatchResponse {
 	deadline, _ := ctx.Deadline()
 	s.deadlines["Watch"] = deadline
@@ -63,6 +67,7 @@ func callEveryMethod(ctx context.Context, store state.Store) map[string]error {
 	_, _, _, errs["Get"] = store.Get(ctx, "/k")
 	_, _, errs["List"] = store.List(ctx, "/")
 	_, errs["Txn"] = store.Txn(ctx, state.Put("/k", nil))
+	_, _, errs["CreateIfAbsent"] = store.CreateIfAbsent(ctx, "/k", nil)
 	errs["Compact"] = store.Compact(ctx, 1)
 	errs["RequestProgress"] = store.RequestProgress(ctx)
 	_, errs["Grant"] = store.Grant(ctx, 1)

@@ -24,6 +24,9 @@ type Container struct {
 	// SpecHash is the hash of the spec it was created from; a different
 	// hash in the desired spec means the container must be recreated.
 	SpecHash string
+	// Store is the identity (ClusterIDKey) of the store whose agent created
+	// it; empty for a container made before sluice labelled them so.
+	Store string
 }
 
 // ShortRuntimeID is the 12-character form of a runtime ID that docker ps

@@ -88,6 +88,19 @@ func (s *EtcdStore) Txn(ctx context.Context, ops ...Op) (int64, error) {
 	return resp.Header.Revision, nil
 }
 
+// CreateIfAbsent puts value at key in a transaction that compares the
+// key's create revision with 0, which etcd holds only for an absent key.
+func (s *EtcdStore) CreateIfAbsent(ctx context.Context, key string, value []byte) (bool, int64, error) {
+	resp, err := s.cli.Txn(ctx).
+		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+		Then(clientv3.OpPut(key, string(value))).
+		Commit()
+	if err != nil {
+		return false, 0, fmt.Errorf("etcd create %s if absent: %w", key, err)
+	}
+	return resp.Succeeded, resp.Header.Revision, nil
+}
+
 // Watch streams events under prefix from fromRev on. For fromRev 0 it reads
 // the current revision before it returns and watches from the one after, so
 // a write that follows the call is always seen, however long etcd takes to

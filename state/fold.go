@@ -38,6 +38,10 @@ type View struct {
 	Policies map[string][]byte `json:"policies"`
 	// Cluster holds the raw values under ClusterPrefix, by name.
 	Cluster map[string][]byte `json:"cluster"`
+	// Claim is Node's claim (Keys.Claim), if an operator made one. Like a
+	// spec it is intent: a malformed claim claims nothing. Never changed in
+	// place: Apply replaces it.
+	Claim *NodeClaim `json:"claim,omitempty"`
 	// Errors holds, per key, why its latest value was rejected. The last good
 	// value of the key stays in the maps above (for apps: none, since a
 	// malformed spec must not run).
@@ -195,6 +199,8 @@ func (v *View) remove(ref KeyRef) {
 	case KindCluster:
 		v.own(mapCluster)
 		delete(v.Cluster, ref.Name)
+	case KindClaim:
+		v.Claim = nil
 	}
 }
 
@@ -223,6 +229,8 @@ func (v *View) put(ref KeyRef, ev Event) error {
 	case KindCluster:
 		v.own(mapCluster)
 		v.Cluster[ref.Name] = append([]byte(nil), ev.Value...)
+	case KindClaim:
+		return v.putClaim(ref, ev)
 	}
 	return nil
 }
@@ -237,6 +245,18 @@ func (v *View) putApp(ref KeyRef, ev Event) error {
 		return fmt.Errorf("app spec at %s (revision %d): %w", ev.Key, ev.Revision, err)
 	}
 	v.setApp(ref, &appEntry{spec: spec, revision: ev.Revision})
+	return nil
+}
+
+// putClaim takes a claim that decodes and names the key's node; a rejected
+// one removes the previous claim, as a rejected spec does its app.
+func (v *View) putClaim(ref KeyRef, ev Event) error {
+	claim, err := decodeClaim(ref, ev)
+	if err != nil {
+		v.Claim = nil
+		return err
+	}
+	v.Claim = &claim
 	return nil
 }
 

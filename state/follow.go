@@ -20,11 +20,11 @@ type Changes uint16
 // changeBits gives each kind its bit in a Changes.
 var changeBits = map[Kind]Changes{
 	KindNode: 1 << 0, KindApp: 1 << 1, KindObservation: 1 << 2, KindDecision: 1 << 3,
-	KindStatus: 1 << 4, KindPolicyError: 1 << 5, KindPolicy: 1 << 6, KindCluster: 1 << 7,
+	KindStatus: 1 << 4, KindPolicyError: 1 << 5, KindPolicy: 1 << 6, KindCluster: 1 << 7, KindClaim: 1 << 8,
 }
 
 // AllChanges says everything may have changed: a fresh listing.
-const AllChanges Changes = 1<<8 - 1
+const AllChanges Changes = 1<<9 - 1
 
 // Has reports whether keys of kind changed.
 func (c Changes) Has(kind Kind) bool { return c&changeBits[kind] != 0 }

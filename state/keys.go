@@ -30,6 +30,7 @@ const (
 	scopeObservation = "observation"
 	scopeDecision    = "decision"
 	scopePolicyError = "policy-error"
+	scopeClaim       = "claim"
 )
 
 // ClusterPrefixes are the cluster keys every agent follows besides its own
@@ -49,6 +50,7 @@ const (
 	KindPolicyError Kind = "policy-error"
 	KindPolicy      Kind = "policy"
 	KindCluster     Kind = "cluster"
+	KindClaim       Kind = "claim"
 	KindUnknown     Kind = "unknown"
 )
 
@@ -64,7 +66,10 @@ var Keys = struct {
 	Observation func(node string) string
 	Decision    func(node string) string
 	PolicyError func(node string) string
-	Policy      func(file string) string
+	// Claim is the operator's claim of node (`sluice node reset`): its
+	// agent takes every container on it as this store's.
+	Claim  func(node string) string
+	Policy func(file string) string
 }{
 	Node: func(n string) string { return NodesPrefix + n },
 	App: func(n, a string) string {
@@ -77,6 +82,7 @@ var Keys = struct {
 	Observation: func(n string) string { return NodeScope(n) + scopeObservation },
 	Decision:    func(n string) string { return NodeScope(n) + scopeDecision },
 	PolicyError: func(n string) string { return NodeScope(n) + scopePolicyError },
+	Claim:       func(n string) string { return NodeScope(n) + scopeClaim },
 	Policy:      func(f string) string { return PoliciesPrefix + f },
 }
 
@@ -125,6 +131,8 @@ func parseScoped(scoped string) KeyRef {
 		return KeyRef{Kind: KindDecision, Node: node}
 	case rest == scopePolicyError:
 		return KeyRef{Kind: KindPolicyError, Node: node}
+	case rest == scopeClaim:
+		return KeyRef{Kind: KindClaim, Node: node}
 	}
 	for _, p := range []struct {
 		prefix string

@@ -27,7 +27,7 @@ func TestKeyspaceDocMatchesTheCode(t *testing.T) {
 	for _, key := range []string{
 		state.Keys.Node("<node>"), state.Keys.App("", "<app>"), state.Keys.App("<node>", "<app>"),
 		state.Keys.Status("<node>", "<app>"), state.Keys.Observation("<node>"), state.Keys.Decision("<node>"),
-		state.Keys.PolicyError("<node>"), state.Keys.Policy("<file>"),
+		state.Keys.PolicyError("<node>"), state.Keys.Claim("<node>"), state.Keys.Policy("<file>"), state.ClusterIDKey,
 	} {
 		if !strings.Contains(doc, "`"+key+"`") {
 			t.Errorf("docs/keyspace.md does not document the key %s", key)
@@ -38,6 +38,7 @@ func TestKeyspaceDocMatchesTheCode(t *testing.T) {
 		state.NodeInfo{}, state.Capacity{}, state.Observation{}, state.HostObservation{},
 		state.ContainerObservation{}, state.WorkReport{}, state.Decision{}, state.ContainerDecision{},
 		state.Reason{}, state.AppStatus{}, state.ContainerStatus{}, state.Transition{}, state.PolicyError{},
+		state.ClusterID{}, state.NodeClaim{},
 	} {
 		typ := reflect.TypeOf(value)
 		for i := range typ.NumField() {

@@ -145,6 +145,27 @@ func (s *MemoryStore) Txn(ctx context.Context, ops ...Op) (int64, error) {
 	return s.rev, nil
 }
 
+// CreateIfAbsent puts value at key if the key is absent, under the same
+// lock as the check, so that of two racing callers exactly one creates it.
+func (s *MemoryStore) CreateIfAbsent(ctx context.Context, key string, value []byte) (bool, int64, error) {
+	if err := ctx.Err(); err != nil {
+		return false, 0, fmt.Errorf("create %s if absent: %w", key, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false, 0, fmt.Errorf("create %s if absent: %w", key, ErrStoreClosed)
+	}
+	if key == "" {
+		return false, 0, fmt.Errorf("create if absent: empty key")
+	}
+	if _, found := s.kvs[key]; found {
+		return false, s.rev, nil
+	}
+	s.commit([]Event{s.putKey(Put(key, value))})
+	return true, s.rev, nil
+}
+
 // checkOps rejects a Txn before it changes anything, so a bad op leaves the
 // store as it was.
 func (s *MemoryStore) checkOps(ops []Op) error {

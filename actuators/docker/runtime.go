@@ -40,6 +40,12 @@ type Config struct {
 	// value means 127.0.0.1, so nothing is exposed beyond the node unless
 	// asked for.
 	PublishAddr netip.Addr
+	// Store is the identity of the store the agent reconciles against
+	// (state.EnsureClusterID). Every container Create makes carries it in
+	// LabelStore and List reports it, so that an agent on another store
+	// never takes them for its own. Empty leaves the label off, as sluice
+	// did before stores had an identity.
+	Store string
 }
 
 // Runtime manages one node's containers on a Docker engine.
@@ -94,6 +100,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Runtime, error)
 		events: cli,
 		settings: createSettings{
 			node:        cfg.Node,
+			store:       cfg.Store,
 			publishAddr: publish,
 			stopTimeout: int(max(stop.Round(time.Second), time.Second) / time.Second),
 		},
@@ -173,6 +180,7 @@ func toContainer(info containerInfo, runtimeID string, running bool) state.Conta
 		RuntimeID: runtimeID,
 		Running:   running,
 		SpecHash:  info.specHash,
+		Store:     info.store,
 	}
 }
 
@@ -214,7 +222,7 @@ func (r *Runtime) Create(ctx context.Context, app string, spec state.ContainerSp
 		return state.Container{}, fmt.Errorf("start container %s (%s) from image %s: %w", id, state.ShortRuntimeID(runtimeID), spec.Image, err)
 	}
 	r.log.Info("container started", "id", id, "runtime_id", state.ShortRuntimeID(runtimeID), "guid", guid, "image", spec.Image)
-	info := containerInfo{app: app, name: spec.Name, guid: guid, specHash: specHash}
+	info := containerInfo{app: app, name: spec.Name, guid: guid, specHash: specHash, store: opts.Config.Labels[LabelStore]}
 	return toContainer(info, runtimeID, true), nil
 }
 
@@ -240,7 +248,8 @@ func (r *Runtime) createOrFind(ctx context.Context, opts client.ContainerCreateO
 	if existing.Container.Config != nil {
 		labels = existing.Container.Config.Labels
 	}
-	if labels[LabelGUID] != guid || labels[LabelSpecHash] != specHash || labels[LabelNode] != r.settings.node {
+	if labels[LabelGUID] != guid || labels[LabelSpecHash] != specHash || labels[LabelNode] != r.settings.node ||
+		labels[LabelStore] != opts.Config.Labels[LabelStore] {
 		return "", fmt.Errorf("name %s is taken by another container (%s): %w", opts.Name, state.ShortRuntimeID(existing.Container.ID), err)
 	}
 	return existing.Container.ID, nil

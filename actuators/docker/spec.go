@@ -29,6 +29,10 @@ const (
 	LabelGUID      = "sluice.guid"
 	LabelSpecHash  = "sluice.spec-hash"
 	LabelClass     = "sluice.class"
+	// LabelStore is the identity of the store whose agent created the
+	// container (state.ClusterIDKey): an agent on another store leaves it
+	// alone.
+	LabelStore = "sluice.store"
 )
 
 // The environment every container gets, on top of its spec's env. The GUID
@@ -56,6 +60,7 @@ var logOptions = container.LogConfig{
 // createSettings are the node-wide inputs of a create, beside the spec.
 type createSettings struct {
 	node        string
+	store       string
 	publishAddr netip.Addr
 	stopTimeout int // seconds
 	env         map[string]string
@@ -73,7 +78,7 @@ func createOptions(s createSettings, app string, spec state.ContainerSpec, guid,
 		Image:        spec.Image,
 		Cmd:          slices.Clone(spec.Cmd),
 		Env:          containerEnv(s.env, app, spec, guid),
-		Labels:       containerLabels(s.node, app, spec, guid, specHash),
+		Labels:       containerLabels(s, app, spec, guid, specHash),
 		ExposedPorts: exposed,
 		StopTimeout:  &stopTimeout,
 	}
@@ -105,16 +110,20 @@ func containerEnv(nodeEnv map[string]string, app string, spec state.ContainerSpe
 	return env
 }
 
-func containerLabels(node, app string, spec state.ContainerSpec, guid, specHash string) map[string]string {
-	return map[string]string{
+func containerLabels(s createSettings, app string, spec state.ContainerSpec, guid, specHash string) map[string]string {
+	labels := map[string]string{
 		LabelManaged:   "true",
-		LabelNode:      node,
+		LabelNode:      s.node,
 		LabelApp:       app,
 		LabelContainer: spec.Name,
 		LabelGUID:      guid,
 		LabelSpecHash:  specHash,
 		LabelClass:     string(spec.Class),
 	}
+	if s.store != "" {
+		labels[LabelStore] = s.store
+	}
+	return labels
 }
 
 func initialResources(spec state.ContainerSpec) container.Resources {
@@ -215,12 +224,13 @@ func fromLabels(labels map[string]string) (c containerInfo, ok bool) {
 		name:     labels[LabelContainer],
 		guid:     labels[LabelGUID],
 		specHash: labels[LabelSpecHash],
+		store:    labels[LabelStore],
 	}
 	return c, c.app != "" && c.name != ""
 }
 
 type containerInfo struct {
-	app, name, guid, specHash string
+	app, name, guid, specHash, store string
 }
 
 func (c containerInfo) id() string { return state.ContainerID(c.app, c.name) }

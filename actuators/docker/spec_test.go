@@ -14,7 +14,7 @@ import (
 
 func ptr[T any](v T) *T { return &v }
 
-var testSettings = createSettings{node: "n1", publishAddr: netip.MustParseAddr("127.0.0.1"), stopTimeout: 3}
+var testSettings = createSettings{node: "n1", store: "0b6f3c1e-7d2a-4f7e-9a51-3c2d1e0f9a8b", publishAddr: netip.MustParseAddr("127.0.0.1"), stopTimeout: 3}
 
 func TestCreateOptionsCarrySpecLabelsEnvAndResources(t *testing.T) {
 	spec := state.ContainerSpec{
@@ -49,6 +49,7 @@ func TestCreateOptionsCarrySpecLabelsEnvAndResources(t *testing.T) {
 	wantLabels := map[string]string{
 		LabelManaged: "true", LabelNode: "n1", LabelApp: "web", LabelContainer: "server",
 		LabelGUID: "sineload-3f9a2c", LabelSpecHash: "h123", LabelClass: "latency-critical",
+		LabelStore: testSettings.store,
 	}
 	for k, v := range wantLabels {
 		if cfg.Labels[k] != v {
@@ -138,6 +139,20 @@ func TestGUIDSuffix(t *testing.T) {
 		if got != want {
 			t.Errorf("guidSuffix(%q) = %q, want %q", guid, got, want)
 		}
+	}
+}
+
+// List reports the store a container's labels name, and none for a
+// container made before stores had an identity.
+func TestFromLabelsReadsTheStore(t *testing.T) {
+	labels := map[string]string{LabelApp: "web", LabelContainer: "server", LabelStore: testSettings.store}
+	info, ok := fromLabels(labels)
+	if !ok || info.store != testSettings.store {
+		t.Errorf("fromLabels(%v) = %+v, %v; want store %s", labels, info, ok, testSettings.store)
+	}
+	delete(labels, LabelStore)
+	if info, _ := fromLabels(labels); info.store != "" {
+		t.Errorf("fromLabels without %s = store %q, want none", LabelStore, info.store)
 	}
 }
 

@@ -33,6 +33,9 @@ type agentOptions struct {
 	tracesHost    string
 	tracesPorts   map[string]int
 	tracesForward string
+	// claimContainers claims the node's containers for the store
+	// (agent.Config.ClaimContainers).
+	claimContainers bool
 	// hooks let tests and benchmarks watch the loop; never set by flags.
 	hooks agent.Hooks
 }
@@ -69,6 +72,7 @@ engine answers, and otherwise runs a simulated node and says so.`,
 	flags.BoolVar(&ao.traces, "traces", true, "receive the containers' spans on the Docker bridge (OTLP 4317/4318, Jaeger 6831/6832 udp) and add their latency to observations")
 	flags.StringVar(&ao.tracesHost, "traces-host", "", "address the trace receivers bind (default: the Docker bridge's gateway, which the node's containers reach)")
 	flags.StringToIntVar(&ao.tracesPorts, "traces-ports", nil, "receiver ports other than the standard ones, as otlp_grpc=4317,otlp_http=4318,jaeger_compact=6831,jaeger_binary=6832 (0: any free port)")
+	flags.BoolVar(&ao.claimContainers, "claim-containers", false, "take every container on this node as this store's, as `sluice node reset` does: adopt what the specs match, remove the rest")
 	flags.StringVar(&ao.tracesForward, "traces-forward", "", "OTLP gRPC endpoint (host:port of a collector or Jaeger) that every received span is sent on to, unchanged; empty: none")
 	return cmd
 }
@@ -80,17 +84,23 @@ func runAgent(ctx context.Context, opts *globalOptions, ao *agentOptions, extern
 		return err
 	}
 	defer closeStore()
+	storeID, err := agent.StoreIdentity(ctx, store)
+	if err != nil {
+		return err
+	}
 	metrics := agent.NewMetrics()
-	node, err := openNode(ctx, ao, metrics, logger)
+	node, err := openNode(ctx, ao, storeID, metrics, logger)
 	if err != nil {
 		return err
 	}
 	defer node.Close()
-	a, err := agent.New(ctx, store, node, ao.config(logger), agent.WithMetrics(metrics), agent.WithHooks(ao.hooks))
+	cfg := ao.config(logger)
+	cfg.StoreID = storeID
+	a, err := agent.New(ctx, store, node, cfg, agent.WithMetrics(metrics), agent.WithHooks(ao.hooks))
 	if err != nil {
 		return err
 	}
-	logger.Info("agent started", "node", ao.node, "runtime", node.Runtime(), "etcd", storeDescription(opts, ao, external),
+	logger.Info("agent started", "node", ao.node, "runtime", node.Runtime(), "etcd", storeDescription(opts, ao, external), "store", storeID,
 		"interval", ao.interval, "policy_dir", ao.policyDir, "metrics", ao.metricsAddr)
 	err = a.Run(ctx)
 	logger.Info("agent stopped; containers keep running for the next agent to adopt", "node", ao.node)
@@ -101,7 +111,7 @@ func runAgent(ctx context.Context, opts *globalOptions, ao *agentOptions, extern
 func (ao *agentOptions) config(logger *slog.Logger) agent.Config {
 	return agent.Config{
 		Node: ao.node, Version: version, Interval: ao.interval, HeartbeatTTL: ao.heartbeatTTL,
-		PolicyDir: ao.policyDir, MetricsAddr: ao.metricsAddr, Logger: logger,
+		PolicyDir: ao.policyDir, MetricsAddr: ao.metricsAddr, ClaimContainers: ao.claimContainers, Logger: logger,
 	}
 }
 

@@ -20,8 +20,9 @@ type node struct {
 
 func (n node) Close() error { return n.closeAll() }
 
-// openNode opens the node --runtime asks for.
-func openNode(ctx context.Context, ao *agentOptions, metrics *agent.Metrics, logger *slog.Logger) (node, error) {
+// openNode opens the node --runtime asks for. A Docker node labels every
+// container it creates with storeID, the identity of the agent's store.
+func openNode(ctx context.Context, ao *agentOptions, storeID string, metrics *agent.Metrics, logger *slog.Logger) (node, error) {
 	switch ao.runtime {
 	case "sim":
 		return openSimNode(ao, logger)
@@ -29,7 +30,7 @@ func openNode(ctx context.Context, ao *agentOptions, metrics *agent.Metrics, log
 		// Only a missing engine sends auto to the simulator: a node with
 		// an engine whose actuators or trace receivers fail to start is
 		// misconfigured, and says so.
-		rt, err := docker.New(ctx, docker.Config{Node: ao.node}, logger)
+		rt, err := docker.New(ctx, docker.Config{Node: ao.node, Store: storeID}, logger)
 		switch {
 		case err == nil:
 			return openDockerNode(ctx, rt, ao, metrics, logger)

@@ -43,6 +43,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newGetCommand(opts),
 		newDescribeCommand(opts),
 		newDeleteCommand(opts),
+		newNodeCommand(opts),
 		newBenchCommand(opts),
 		newExperimentCommand(opts),
 		newSimCommand(opts),

@@ -60,6 +60,10 @@ type entry struct {
 // cpuset and initial CPU resources, as Docker does; bandwidth starts
 // unlimited, as a fresh veth has no qdisc.
 type Runtime struct {
+	// Store is the store identity Create labels containers with, as the
+	// Docker runtime's Config.Store; set it before the first Create.
+	Store string
+
 	mu          sync.Mutex
 	lastID      int
 	entries     []*entry
@@ -174,6 +178,7 @@ func (r *Runtime) Create(ctx context.Context, app string, spec state.ContainerSp
 	}
 	container := state.Container{
 		ID: id, App: app, Name: spec.Name, GUID: guid, RuntimeID: r.newRuntimeID(), Running: true, SpecHash: specHash,
+		Store: r.Store,
 	}
 	cpu := state.CPUResources{
 		QuotaCores: spec.Resources.CPUQuotaCores, Shares: spec.Resources.CPUShares, CPUSet: spec.CPUSet,

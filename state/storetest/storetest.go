@@ -31,6 +31,8 @@ func Run(t *testing.T, newStore func(t *testing.T) state.Store) {
 		{"TxnIsAtomicAtOneRevision", testTxnAtomic},
 		{"TxnThatChangesNothingKeepsTheRevision", testTxnNoChange},
 		{"RejectedTxnChangesNothing", testTxnRejected},
+		{"CreateIfAbsentCreatesOnce", testCreateIfAbsent},
+		{"CreateIfAbsentHasOneWinner", testCreateIfAbsentRace},
 		{"TxnOverEtcdLimitsIsRejected", testTxnLimits},
 		{"GetFoundAndNotFound", testGet},
 		{"ValuesAreCopies", testValuesAreCopies},
@@ -131,6 +133,55 @@ func testTxnRejected(t *testing.T, s state.Store) {
 	must(t, err)
 	if rev != 2 || string(kv.Value) != "1" {
 		t.Fatalf("after rejected Txns: /a=%q at revision %d, want 1 at 2", kv.Value, rev)
+	}
+}
+
+func testCreateIfAbsent(t *testing.T, s state.Store) {
+	ctx := context.Background()
+	created, rev, err := s.CreateIfAbsent(ctx, "/id", []byte("first"))
+	must(t, err)
+	if !created || rev != 2 {
+		t.Fatalf("CreateIfAbsent on an absent key = created %v at %d, want created at 2", created, rev)
+	}
+	created, rev, err = s.CreateIfAbsent(ctx, "/id", []byte("second"))
+	must(t, err)
+	if created || rev != 2 {
+		t.Fatalf("CreateIfAbsent on a present key = created %v at %d, want not created, revision kept at 2", created, rev)
+	}
+	del(t, s, "/id")
+	created, rev, err = s.CreateIfAbsent(ctx, "/id", []byte("third"))
+	must(t, err)
+	kv, _, _, err := s.Get(ctx, "/id")
+	must(t, err)
+	if !created || rev != 4 || string(kv.Value) != "third" {
+		t.Fatalf("CreateIfAbsent after a delete = created %v at %d, value %q; want third created at 4", created, rev, kv.Value)
+	}
+	events := collect(t, s.Watch(watchContext(t), "/", 2), 3)
+	if got := describeEvents(events); got != "2:put /id=first 3:delete /id 4:put /id=third" {
+		t.Fatalf("CreateIfAbsent events: %s, want only the creates and the delete", got)
+	}
+}
+
+func testCreateIfAbsentRace(t *testing.T, s state.Store) {
+	const writers = 8
+	results := make(chan bool, writers)
+	errs := make(chan error, writers)
+	for i := range writers {
+		go func() {
+			created, _, err := s.CreateIfAbsent(context.Background(), "/id", []byte(fmt.Sprint(i)))
+			results <- created
+			errs <- err
+		}()
+	}
+	winners := 0
+	for range writers {
+		must(t, <-errs)
+		if <-results {
+			winners++
+		}
+	}
+	if winners != 1 {
+		t.Fatalf("%d of %d racing CreateIfAbsent calls created the key, want exactly 1", winners, writers)
 	}
 }
 

@@ -26,10 +26,18 @@ import (
 // container on that node is removed when the test ends.
 func Runtime(t testing.TB) *docker.Runtime {
 	t.Helper()
+	return RuntimeWith(t, docker.Config{Node: NodeName(t)})
+}
+
+// RuntimeWith is Runtime for a config of the test's own: two runtimes of
+// one node that stand for agents of different stores, say. Every container
+// on cfg.Node that the runtime lists is removed when the test ends.
+func RuntimeWith(t testing.TB, cfg docker.Config) *docker.Runtime {
+	t.Helper()
 	testenv.RequireDocker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	rt, err := docker.New(ctx, docker.Config{Node: NodeName(t)}, Logger(t))
+	rt, err := docker.New(ctx, cfg, Logger(t))
 	if err != nil {
 		t.Fatalf("docker runtime: %v", err)
 	}
