@@ -52,10 +52,10 @@ func (s *boundedStore) Txn(ctx context.Context, ops ...Op) (int64, error) {
 	return s.store.Txn(ctx, ops...)
 }
 
-func (s *boundedStore) CreateIfAbsent(ctx context.Context, key string, value []byte) (bool, int64, error) {
+func (s *boundedStore) PutIf(ctx context.Context, key string, value []byte, modRevision int64) (bool, int64, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	return s.store.CreateIfAbsent(ctx, key, value)
+	return s.store.PutIf(ctx, key, value, modRevision)
 }
 
 func (s *boundedStore) Watch(ctx context.Context, prefix string, fromRev int64) <-chan WatchResponse {

@@ -34,8 +34,8 @@ func (s *hangingStore) Txn(ctx context.Context, ops ...state.Op) (int64, error) 
 	return 0, s.wait(ctx, "Txn")
 }
 
-func (s *hangingStore) CreateIfAbsent(ctx context.Context, key string, value []byte) (bool, int64, error) {
-	return false, 0, s.wait(ctx, "CreateIfAbsent")
+func (s *hangingStore) PutIf(ctx context.Context, key string, value []byte, modRevision int64) (bool, int64, error) {
+	return false, 0, s.wait(ctx, "PutIf")
 }
 
 func (s *hangingStore) Watch(ctx context.Context, prefix string, fromRev int64) <-chan state.WatchResponse {
@@ -67,7 +67,7 @@ func callEveryMethod(ctx context.Context, store state.Store) map[string]error {
 	_, _, _, errs["Get"] = store.Get(ctx, "/k")
 	_, _, errs["List"] = store.List(ctx, "/")
 	_, errs["Txn"] = store.Txn(ctx, state.Put("/k", nil))
-	_, _, errs["CreateIfAbsent"] = store.CreateIfAbsent(ctx, "/k", nil)
+	_, _, errs["PutIf"] = store.PutIf(ctx, "/k", nil, 0)
 	errs["Compact"] = store.Compact(ctx, 1)
 	errs["RequestProgress"] = store.RequestProgress(ctx)
 	_, errs["Grant"] = store.Grant(ctx, 1)

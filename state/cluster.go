@@ -50,7 +50,7 @@ func EnsureClusterID(ctx context.Context, store Store, now time.Time) (string, e
 	if err != nil {
 		return "", fmt.Errorf("encode the store identity: %w", err)
 	}
-	if _, _, err := store.CreateIfAbsent(ctx, ClusterIDKey, value); err != nil {
+	if _, _, err := store.PutIf(ctx, ClusterIDKey, value, 0); err != nil {
 		return "", fmt.Errorf("create the store identity at %s: %w", ClusterIDKey, err)
 	}
 	kv, found, _, err := store.Get(ctx, ClusterIDKey)

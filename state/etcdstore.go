@@ -88,15 +88,15 @@ func (s *EtcdStore) Txn(ctx context.Context, ops ...Op) (int64, error) {
 	return resp.Header.Revision, nil
 }
 
-// CreateIfAbsent puts value at key in a transaction that compares the
-// key's create revision with 0, which etcd holds only for an absent key.
-func (s *EtcdStore) CreateIfAbsent(ctx context.Context, key string, value []byte) (bool, int64, error) {
+// PutIf puts value at key in a transaction that compares the key's mod
+// revision, which etcd holds at 0 for an absent key.
+func (s *EtcdStore) PutIf(ctx context.Context, key string, value []byte, modRevision int64) (bool, int64, error) {
 	resp, err := s.cli.Txn(ctx).
-		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+		If(clientv3.Compare(clientv3.ModRevision(key), "=", modRevision)).
 		Then(clientv3.OpPut(key, string(value))).
 		Commit()
 	if err != nil {
-		return false, 0, fmt.Errorf("etcd create %s if absent: %w", key, err)
+		return false, 0, fmt.Errorf("etcd put %s if at revision %d: %w", key, modRevision, err)
 	}
 	return resp.Succeeded, resp.Header.Revision, nil
 }

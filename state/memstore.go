@@ -145,21 +145,21 @@ func (s *MemoryStore) Txn(ctx context.Context, ops ...Op) (int64, error) {
 	return s.rev, nil
 }
 
-// CreateIfAbsent puts value at key if the key is absent, under the same
+// PutIf puts value at key if the key is at modRevision (absent for 0),
 // lock as the check, so that of two racing callers exactly one creates it.
-func (s *MemoryStore) CreateIfAbsent(ctx context.Context, key string, value []byte) (bool, int64, error) {
+func (s *MemoryStore) PutIf(ctx context.Context, key string, value []byte, modRevision int64) (bool, int64, error) {
 	if err := ctx.Err(); err != nil {
-		return false, 0, fmt.Errorf("create %s if absent: %w", key, err)
+		return false, 0, fmt.Errorf("put %s if at revision %d: %w", key, modRevision, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return false, 0, fmt.Errorf("create %s if absent: %w", key, ErrStoreClosed)
+		return false, 0, fmt.Errorf("put %s if at revision %d: %w", key, modRevision, ErrStoreClosed)
 	}
 	if key == "" {
-		return false, 0, fmt.Errorf("create if absent: empty key")
+		return false, 0, fmt.Errorf("put if at revision: empty key")
 	}
-	if _, found := s.kvs[key]; found {
+	if s.kvs[key].ModRevision != modRevision {
 		return false, s.rev, nil
 	}
 	s.commit([]Event{s.putKey(Put(key, value))})

@@ -81,11 +81,12 @@ type Store interface {
 	List(ctx context.Context, prefixes ...string) (kvs []KeyValue, rev int64, err error)
 	// Txn applies the ops atomically and returns the new revision.
 	Txn(ctx context.Context, ops ...Op) (rev int64, err error)
-	// CreateIfAbsent puts value at key only if the key does not exist, in
-	// one transaction, and reports whether it did; either way it returns
-	// the store's revision after the call. Two writers racing for one key
-	// see exactly one of them create it.
-	CreateIfAbsent(ctx context.Context, key string, value []byte) (created bool, rev int64, err error)
+	// PutIf puts value at key only if the key's mod revision is modRevision
+	// (0: only if the key does not exist), in one transaction, and reports
+	// whether it did; either way it returns the store's revision after the
+	// call. Of two writers racing on one revision of a key, exactly one
+	// succeeds.
+	PutIf(ctx context.Context, key string, value []byte, modRevision int64) (put bool, rev int64, err error)
 	// Watch streams events under prefix from fromRev on (0: from now). The
 	// channel closes when ctx ends or after a response with Err set.
 	Watch(ctx context.Context, prefix string, fromRev int64) <-chan WatchResponse

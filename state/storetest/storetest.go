@@ -31,8 +31,9 @@ func Run(t *testing.T, newStore func(t *testing.T) state.Store) {
 		{"TxnIsAtomicAtOneRevision", testTxnAtomic},
 		{"TxnThatChangesNothingKeepsTheRevision", testTxnNoChange},
 		{"RejectedTxnChangesNothing", testTxnRejected},
-		{"CreateIfAbsentCreatesOnce", testCreateIfAbsent},
-		{"CreateIfAbsentHasOneWinner", testCreateIfAbsentRace},
+		{"PutIfAbsentCreatesOnce", testPutIfAbsent},
+		{"PutIfComparesTheModRevision", testPutIfRevision},
+		{"PutIfHasOneWinner", testPutIfRace},
 		{"TxnOverEtcdLimitsIsRejected", testTxnLimits},
 		{"GetFoundAndNotFound", testGet},
 		{"ValuesAreCopies", testValuesAreCopies},
@@ -136,39 +137,39 @@ func testTxnRejected(t *testing.T, s state.Store) {
 	}
 }
 
-func testCreateIfAbsent(t *testing.T, s state.Store) {
+func testPutIfAbsent(t *testing.T, s state.Store) {
 	ctx := context.Background()
-	created, rev, err := s.CreateIfAbsent(ctx, "/id", []byte("first"))
+	created, rev, err := s.PutIf(ctx, "/id", []byte("first"), 0)
 	must(t, err)
 	if !created || rev != 2 {
-		t.Fatalf("CreateIfAbsent on an absent key = created %v at %d, want created at 2", created, rev)
+		t.Fatalf("PutIf(0) on an absent key = created %v at %d, want created at 2", created, rev)
 	}
-	created, rev, err = s.CreateIfAbsent(ctx, "/id", []byte("second"))
+	created, rev, err = s.PutIf(ctx, "/id", []byte("second"), 0)
 	must(t, err)
 	if created || rev != 2 {
-		t.Fatalf("CreateIfAbsent on a present key = created %v at %d, want not created, revision kept at 2", created, rev)
+		t.Fatalf("PutIf(0) on a present key = created %v at %d, want not created, revision kept at 2", created, rev)
 	}
 	del(t, s, "/id")
-	created, rev, err = s.CreateIfAbsent(ctx, "/id", []byte("third"))
+	created, rev, err = s.PutIf(ctx, "/id", []byte("third"), 0)
 	must(t, err)
 	kv, _, _, err := s.Get(ctx, "/id")
 	must(t, err)
 	if !created || rev != 4 || string(kv.Value) != "third" {
-		t.Fatalf("CreateIfAbsent after a delete = created %v at %d, value %q; want third created at 4", created, rev, kv.Value)
+		t.Fatalf("PutIf(0) after a delete = created %v at %d, value %q; want third created at 4", created, rev, kv.Value)
 	}
 	events := collect(t, s.Watch(watchContext(t), "/", 2), 3)
 	if got := describeEvents(events); got != "2:put /id=first 3:delete /id 4:put /id=third" {
-		t.Fatalf("CreateIfAbsent events: %s, want only the creates and the delete", got)
+		t.Fatalf("PutIf(0) events: %s, want only the creates and the delete", got)
 	}
 }
 
-func testCreateIfAbsentRace(t *testing.T, s state.Store) {
+func testPutIfRace(t *testing.T, s state.Store) {
 	const writers = 8
 	results := make(chan bool, writers)
 	errs := make(chan error, writers)
 	for i := range writers {
 		go func() {
-			created, _, err := s.CreateIfAbsent(context.Background(), "/id", []byte(fmt.Sprint(i)))
+			created, _, err := s.PutIf(context.Background(), "/id", []byte(fmt.Sprint(i)), 0)
 			results <- created
 			errs <- err
 		}()
@@ -181,7 +182,27 @@ func testCreateIfAbsentRace(t *testing.T, s state.Store) {
 		}
 	}
 	if winners != 1 {
-		t.Fatalf("%d of %d racing CreateIfAbsent calls created the key, want exactly 1", winners, writers)
+		t.Fatalf("%d of %d racing PutIf(0) calls created the key, want exactly 1", winners, writers)
+	}
+}
+
+// testPutIfRevision: a put guarded by the key's mod revision goes through
+// only while the key is still at that revision.
+func testPutIfRevision(t *testing.T, s state.Store) {
+	ctx := context.Background()
+	first := put(t, s, "/status", "ready")
+	put(t, s, "/other", "x")
+	ok, rev, err := s.PutIf(ctx, "/status", []byte("lost"), first)
+	must(t, err)
+	if !ok || rev != first+2 {
+		t.Fatalf("PutIf at the key's revision %d = %v at %d, want put at %d", first, ok, rev, first+2)
+	}
+	ok, rev, err = s.PutIf(ctx, "/status", []byte("stale"), first)
+	must(t, err)
+	kv, _, _, err := s.Get(ctx, "/status")
+	must(t, err)
+	if ok || rev != first+2 || string(kv.Value) != "lost" {
+		t.Fatalf("PutIf at an old revision = %v at %d, value %q; want refused, lost kept at %d", ok, rev, kv.Value, first+2)
 	}
 }
 
