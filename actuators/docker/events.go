@@ -60,7 +60,7 @@ func (r *Runtime) watchEvents(ctx context.Context, out chan<- state.ContainerEve
 		if lastNanos > 0 {
 			opts.Since = sinceAfter(lastNanos)
 		}
-		forwarded, err := forwardEvents(ctx, r.events.Events(ctx, opts), out, &lastNanos)
+		forwarded, err := forwardEvents(ctx, r.events.Events(ctx, opts), out, &lastNanos, r.awaitExitHandled)
 		if ctx.Err() != nil {
 			return
 		}
@@ -85,8 +85,10 @@ func sinceAfter(nanos int64) string {
 }
 
 // forwardEvents passes one subscription's events on until it fails or ctx
-// ends, and says whether it passed any on.
-func forwardEvents(ctx context.Context, res client.EventsResult, out chan<- state.ContainerEvent, lastNanos *int64) (bool, error) {
+// ends, and says whether it passed any on. settle runs before each event is
+// passed on.
+func forwardEvents(ctx context.Context, res client.EventsResult, out chan<- state.ContainerEvent, lastNanos *int64,
+	settle func(context.Context, events.Message)) (bool, error) {
 	forwarded := false
 	for {
 		select {
@@ -102,6 +104,7 @@ func forwardEvents(ctx context.Context, res client.EventsResult, out chan<- stat
 			if !ok {
 				continue
 			}
+			settle(ctx, m)
 			select {
 			case out <- ev:
 			case <-ctx.Done():
@@ -111,6 +114,27 @@ func forwardEvents(ctx context.Context, res client.EventsResult, out chan<- stat
 			*lastNanos = max(*lastNanos, messageNanos(m))
 		}
 	}
+}
+
+// settleTimeout bounds the wait for the engine to finish handling an exit.
+const settleTimeout = 5 * time.Second
+
+// awaitExitHandled returns once the engine has recorded the exit a die
+// event reports. The engine sends die before it saves the container's
+// stopped state (Docker 20.10 does, while it still holds the container's
+// lock and unmounts its file system), so a List made at once can still
+// show the container running, and a reconciler woken by the event would
+// see nothing to do until its next resync. Inspecting the container takes
+// that lock, so it returns after the state is saved, and any List that
+// follows shows the container dead. A failed inspect (the container is
+// already gone) needs no wait.
+func (r *Runtime) awaitExitHandled(ctx context.Context, m events.Message) {
+	if m.Action != events.ActionDie || r.cli == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, settleTimeout)
+	defer cancel()
+	_, _ = r.cli.ContainerInspect(ctx, m.Actor.ID, client.ContainerInspectOptions{})
 }
 
 func messageNanos(m events.Message) int64 {
