@@ -156,9 +156,19 @@ func New(ctx context.Context, store state.Store, node Node, cfg Config, opts ...
 		return nil, err
 	}
 	a.follower = state.NewFollower(store, cfg.Node, state.FollowerConfig{Logger: a.log})
-	a.writer = sensors.NewStoreWriter(store, sensors.StoreWriterConfig{WriteTimeout: cfg.StoreTimeout}, a.metrics.Sensors, a.log)
+	a.writer = sensors.NewStoreWriter(store, sensors.StoreWriterConfig{WriteTimeout: a.writeTimeout()}, a.metrics.Sensors, a.log)
 	a.runner = reconciler.NewRunner(a.runnerConfig())
 	return a, nil
+}
+
+// writeTimeout bounds the loop's own writes, of observations and statuses,
+// to half an interval. A tick that waited longer on an unreachable store
+// would run into the next one, which the ticker then skips, so that tick
+// would never be observed; a reconciler pass that waited longer would hold
+// up the restart of a container that died meanwhile. What the store does
+// not take in time waits in a buffer and is written once it answers.
+func (a *Agent) writeTimeout() time.Duration {
+	return min(a.cfg.StoreTimeout, a.cfg.Interval/2)
 }
 
 func (a *Agent) newReloader(ctx context.Context) (*policies.Reloader, error) {
@@ -173,7 +183,7 @@ func (a *Agent) runnerConfig() reconciler.RunnerConfig {
 	rc.Node, rc.Store, rc.Follower = a.cfg.Node, a.store, a.follower
 	rc.Runtime, rc.CPU, rc.Bandwidth, rc.Clock = a.node.Containers(), a.node.CPU(), a.node.Bandwidth(), a.node.Clock()
 	rc.Logger = a.log
-	rc.StoreTimeout = a.cfg.StoreTimeout
+	rc.StoreTimeout = a.writeTimeout()
 	if rc.ResyncInterval <= 0 {
 		rc.ResyncInterval = time.Duration(a.cfg.ResyncEvery) * a.cfg.Interval
 	}

@@ -37,6 +37,9 @@ type dockerNode struct {
 	dataDir  string
 	endpoint string
 	peerURL  string
+	// external says endpoint is an etcd of the test's own, which the
+	// agents join instead of serving their embedded one.
+	external bool
 	rt       *docker.Runtime
 }
 
@@ -92,7 +95,7 @@ func (n *dockerNode) startAgent(adjust ...func(*agentOptions)) *runningAgent {
 	opts := &globalOptions{endpoints: []string{n.endpoint}, logLevel: "info", stdout: logs, stderr: logs}
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &runningAgent{cancel: cancel, done: make(chan error, 1), logs: logs}
-	go func() { a.done <- runAgent(ctx, opts, ao, false) }()
+	go func() { a.done <- runAgent(ctx, opts, ao, n.external) }()
 	t.Cleanup(func() {
 		if err := a.stop(); err != nil {
 			t.Errorf("agent stopped with %v", err)

@@ -124,6 +124,12 @@ func (s *spanSender) stop() int {
 // its receivers, from its metrics endpoint.
 func spansReceived(tb testing.TB, metricsAddr string) float64 {
 	tb.Helper()
+	return counterTotal(scrapeMetrics(tb, metricsAddr)[spansReceivedMetric])
+}
+
+// scrapeMetrics reads the agent's metrics endpoint, by family name.
+func scrapeMetrics(tb testing.TB, metricsAddr string) map[string]*dto.MetricFamily {
+	tb.Helper()
 	resp, err := http.Get("http://" + metricsAddr + "/metrics")
 	if err != nil {
 		tb.Fatal(err)
@@ -134,7 +140,7 @@ func spansReceived(tb testing.TB, metricsAddr string) float64 {
 	if err != nil {
 		tb.Fatalf("metrics of %s: %v", metricsAddr, err)
 	}
-	return counterTotal(families[spansReceivedMetric])
+	return families
 }
 
 // spansReceivedMetric counts the spans a collector decoded, by receiver.
