@@ -127,6 +127,11 @@ type Ready struct {
 // Converged reports whether the Ready asks for nothing.
 func (r Ready) Converged() bool { return len(r.Actions) == 0 && len(r.Statuses) == 0 }
 
+// Forget drops what the core holds of app, so that the next Step adopts it
+// again from its stored status: the caller learnt that the status moved on
+// without the core (a guarded write found it changed).
+func (c *Core) Forget(app string) { delete(c.apps, app) }
+
 // Phase reports the lifecycle phase the core holds for app, and whether it
 // knows the app at all.
 func (c *Core) Phase(app string) (state.Phase, bool) {

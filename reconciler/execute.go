@@ -116,44 +116,126 @@ func wrapAction(action Action, err error) error {
 	return fmt.Errorf("%s %s: %w", action.Kind, action.ContainerID, err)
 }
 
+// pendingStatus is a status waiting to be written. A guarded one (a
+// node-lost transition) is written only while its key is still at the
+// revision the pass decided on: a status someone else wrote meanwhile (an
+// agent marking a node lost, or this node's previous pass) is not to be
+// overwritten with a conclusion drawn from an older view.
+type pendingStatus struct {
+	status  state.AppStatus
+	guarded bool
+	guard   int64
+}
+
+// pending turns a Ready's statuses into pending writes, guarding the
+// node-lost ones with the revision of the status the view holds.
+func (r *Runner) pending(statuses []state.AppStatus) []pendingStatus {
+	out := make([]pendingStatus, len(statuses))
+	for i, status := range statuses {
+		out[i] = pendingStatus{status: status}
+		if status.Transition != nil && status.Transition.Event == EventNodeLost {
+			out[i].guarded, out[i].guard = true, r.view.StatusRevisions[status.App]
+		}
+	}
+	return out
+}
+
 // writeStatuses appends statuses to those not yet written and writes them
-// all, oldest first, in transactions within etcd's limits. A Txn may not
-// name a key twice, so an app with two queued transitions spreads over two
-// Txns; each stays one write of the app's status, which keeps the key's
-// history its lifecycle log. What fails to be written is kept for the next
-// pass (fail static), and what was written is not kept, so a failure
-// midway rewrites nothing. Each Txn has a deadline, so an unreachable etcd
-// fails the pass instead of holding it.
-func (r *Runner) writeStatuses(ctx context.Context, statuses []state.AppStatus) (int, error) {
+// all, oldest first: runs of unguarded ones in transactions within etcd's
+// limits, guarded ones one by one with PutIf. A Txn may not name a key
+// twice, so an app with two queued transitions spreads over two Txns; each
+// stays one write of the app's status, which keeps the key's history its
+// lifecycle log. What fails to be written is kept for the next pass (fail
+// static), and what was written is not kept, so a failure midway rewrites
+// nothing. A guarded write that finds its key moved on is dropped, and the
+// core forgets the app, to adopt it again from the status in the next view.
+// Each call has a deadline, so an unreachable etcd fails the pass instead
+// of holding it.
+func (r *Runner) writeStatuses(ctx context.Context, statuses []pendingStatus) (int, error) {
 	r.unwritten = append(r.unwritten, statuses...)
 	if dropped := len(r.unwritten) - maxUnwritten; dropped > 0 {
 		r.log.Warn("dropping the oldest unwritten statuses", "dropped", dropped)
 		r.unwritten = r.unwritten[dropped:]
 	}
-	ops, err := statusOps(r.cfg.Node, r.unwritten)
-	if err != nil {
-		return 0, err
-	}
-	written := 0
 	store := state.Bounded(r.cfg.Store, r.cfg.StoreTimeout)
-	err = state.TxnBatched(ctx, store, ops, func(batch []state.Op, _ int64) {
-		for _, status := range r.unwritten[:len(batch)] {
-			r.log.Info("app transition", "app", status.App, "from", status.Transition.From, "to", status.Transition.To,
-				"event", status.Transition.Event, "reason", status.Transition.Reason)
+	written := 0
+	for len(r.unwritten) > 0 {
+		var n int
+		var err error
+		if r.unwritten[0].guarded {
+			n, err = r.writeGuarded(ctx, store, r.unwritten[0])
+		} else {
+			n, err = r.writeRun(ctx, store, unguardedRun(r.unwritten))
 		}
-		written += len(batch)
-		r.unwritten = r.unwritten[len(batch):]
-	})
-	if err != nil {
-		return written, fmt.Errorf("write %d app statuses of node %s: %w", len(r.unwritten), r.cfg.Node, err)
+		written += n
+		if err != nil {
+			return written, fmt.Errorf("write %d app statuses of node %s: %w", len(r.unwritten), r.cfg.Node, err)
+		}
 	}
 	return written, nil
 }
 
+// unguardedRun is the longest prefix of pending statuses with no guard.
+func unguardedRun(pending []pendingStatus) []pendingStatus {
+	for i, p := range pending {
+		if p.guarded {
+			return pending[:i]
+		}
+	}
+	return pending
+}
+
+// writeRun writes run, the head of r.unwritten, in bounded transactions,
+// and takes what was written off the queue.
+func (r *Runner) writeRun(ctx context.Context, store state.Store, run []pendingStatus) (int, error) {
+	ops, err := statusOps(r.cfg.Node, run)
+	if err != nil {
+		return 0, err
+	}
+	written := 0
+	err = state.TxnBatched(ctx, store, ops, func(batch []state.Op, _ int64) {
+		for _, p := range r.unwritten[:len(batch)] {
+			r.logTransition(p.status)
+		}
+		written += len(batch)
+		r.unwritten = r.unwritten[len(batch):]
+	})
+	return written, err
+}
+
+// writeGuarded writes the head of r.unwritten if its key is still at the
+// guard's revision, and takes it off the queue either way unless the
+// store could not be asked.
+func (r *Runner) writeGuarded(ctx context.Context, store state.Store, p pendingStatus) (int, error) {
+	ops, err := statusOps(r.cfg.Node, []pendingStatus{p})
+	if err != nil {
+		return 0, err
+	}
+	put, _, err := store.PutIf(ctx, ops[0].Key, ops[0].Value, p.guard)
+	if err != nil {
+		return 0, err
+	}
+	r.unwritten = r.unwritten[1:]
+	if !put {
+		r.log.Info("the app's status changed since the pass decided; the next pass decides again",
+			"app", p.status.App, "event", p.status.Transition.Event, "seen_revision", p.guard)
+		r.core.Forget(p.status.App)
+		return 0, nil
+	}
+	r.logTransition(p.status)
+	return 1, nil
+}
+
+func (r *Runner) logTransition(status state.AppStatus) {
+	r.log.Info("app transition", "app", status.App, "from", status.Transition.From, "to", status.Transition.To,
+		"event", status.Transition.Event, "reason", status.Transition.Reason)
+}
+
 // statusOps makes one put of an app's status key per status, in order.
-func statusOps(node string, statuses []state.AppStatus) ([]state.Op, error) {
-	ops := make([]state.Op, len(statuses))
-	for i, status := range statuses {
+func statusOps(node string, pending []pendingStatus) ([]state.Op, error) {
+	ops := make([]state.Op, len(pending))
+	for i, p := range pending {
+		status := p.status
 		value, err := json.Marshal(status)
 		if err != nil {
 			return nil, fmt.Errorf("encode status of app %s: %w", status.App, err)

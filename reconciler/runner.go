@@ -114,7 +114,7 @@ type Runner struct {
 	items     map[string]itemBackoff
 	failures  []ActionFailure
 	lastDone  map[string]string
-	unwritten []state.AppStatus
+	unwritten []pendingStatus
 	wakeAt    time.Time
 }
 
@@ -270,7 +270,7 @@ func (r *Runner) pass(ctx context.Context) (passOutcome, error) {
 	r.logHeld(ready.Held)
 	executed := r.execute(ctx, now, ready.Actions)
 	r.wakeAt = ready.WakeAt
-	written, err := r.writeStatuses(ctx, ready.Statuses)
+	written, err := r.writeStatuses(ctx, r.pending(ready.Statuses))
 	return passOutcome{worked: executed > 0 || written > 0}, err
 }
 

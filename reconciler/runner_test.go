@@ -43,16 +43,20 @@ type node struct {
 	runner  *reconciler.Runner
 }
 
-func newNode(t *testing.T, store state.Store, runtime *fake.Runtime) *node {
+func newNode(t *testing.T, store state.Store, runtime *fake.Runtime, adjust ...func(*reconciler.RunnerConfig)) *node {
 	t.Helper()
 	n := &node{t: t, store: store, runtime: runtime, clock: &manualClock{now: scriptStart}}
-	n.runner = reconciler.NewRunner(reconciler.RunnerConfig{
+	cfg := reconciler.RunnerConfig{
 		Node: "n1", Store: store, Runtime: runtime,
 		CPU: fake.NewCPU(runtime), Bandwidth: fake.NewBandwidth(runtime),
 		Clock: n.clock, Random: rand.NewChaCha8([32]byte{9}),
 		RestartBackoff: reconciler.Backoff{Initial: time.Second, Max: 4 * time.Second},
 		ActionBackoff:  reconciler.Backoff{Initial: time.Second, Max: 8 * time.Second},
-	})
+	}
+	for _, f := range adjust {
+		f(&cfg)
+	}
+	n.runner = reconciler.NewRunner(cfg)
 	return n
 }
 
@@ -501,4 +505,46 @@ func TestRunnerMarksAppsLostWhenTheHeartbeatLeaseExpires(t *testing.T) {
 	n.mustPass()
 	wantTransitions(t, store, "web",
 		"->pending:create", "pending->ready:all-running", "ready->lost:node-lost", "lost->pending:node-back", "pending->ready:all-running")
+}
+
+// The node-lost transition is written only over the status the pass saw:
+// a status written meanwhile by someone else (an agent marking the node
+// lost, say) stays, and the runner adopts it instead of overwriting it.
+func TestRunnerWritesLostOnlyOverTheStatusItSaw(t *testing.T) {
+	for _, meddle := range []bool{false, true} {
+		t.Run(fmt.Sprintf("written-meanwhile=%v", meddle), func(t *testing.T) {
+			n := newNode(t, state.NewMemoryStore(), fake.NewRuntime(), func(cfg *reconciler.RunnerConfig) {
+				cfg.NodeLost = reconciler.LostWhenUnregistered("n1")
+			})
+			put(t, n.store, state.Keys.Node("n1"), `{"name":"n1"}`)
+			put(t, n.store, state.Keys.App("n1", "web"), webSpec)
+			for range 3 {
+				n.mustPass()
+			}
+			del(t, n.store, state.Keys.Node("n1"))
+			if err := n.runner.Sync(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			other := `{"app":"web","node":"n1","phase":"lost","transition":{"from":"ready","to":"lost","event":"node-lost","reason":"marked by another agent","time":"2026-01-01T00:00:00Z"}}`
+			if meddle {
+				put(t, n.store, state.Keys.Status("n1", "web"), other)
+			}
+			if err := n.runner.ReconcileOnce(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			status, _ := currentStatus(t, n.store, "web")
+			switch {
+			case meddle && status.Transition.Reason != "marked by another agent":
+				t.Fatalf("the runner overwrote a status written after its view: %+v", status.Transition)
+			case !meddle && (status.Phase != state.Lost || status.Transition.Event != reconciler.EventNodeLost):
+				t.Fatalf("status %s on %s, want lost by node-lost", status.Phase, status.Transition.Event)
+			}
+			// Registered again, the node brings the app back either way.
+			put(t, n.store, state.Keys.Node("n1"), `{"name":"n1"}`)
+			n.mustPass()
+			if status, _ := currentStatus(t, n.store, "web"); status.Transition.Event != reconciler.EventNodeBack {
+				t.Fatalf("after the node is back: %s by %s, want node-back", status.Phase, status.Transition.Event)
+			}
+		})
+	}
 }

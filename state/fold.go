@@ -34,6 +34,9 @@ type View struct {
 	PolicyErrors map[string]PolicyError `json:"policy_errors"`
 	// Statuses holds the lifecycle of Node's apps, by app.
 	Statuses map[string]AppStatus `json:"statuses"`
+	// StatusRevisions holds the revision of each status, for a writer that
+	// must not overwrite a status it has not seen (state.Store.PutIf).
+	StatusRevisions map[string]int64 `json:"status_revisions"`
 	// Policies holds policy files stored under PoliciesPrefix, by file name.
 	Policies map[string][]byte `json:"policies"`
 	// Cluster holds the raw values under ClusterPrefix, by name.
@@ -78,20 +81,21 @@ const (
 // NewView returns the empty view of node at revision 0.
 func NewView(node string) View {
 	return View{
-		Node:         node,
-		Nodes:        map[string]NodeInfo{},
-		Apps:         map[string]AppSpec{},
-		AppRevisions: map[string]int64{},
-		Observations: map[string]Observation{},
-		Decisions:    map[string]Decision{},
-		PolicyErrors: map[string]PolicyError{},
-		Statuses:     map[string]AppStatus{},
-		Policies:     map[string][]byte{},
-		Cluster:      map[string][]byte{},
-		Errors:       map[string]string{},
-		pinned:       map[string]appEntry{},
-		unpinned:     map[string]appEntry{},
-		owned:        allMaps,
+		Node:            node,
+		Nodes:           map[string]NodeInfo{},
+		Apps:            map[string]AppSpec{},
+		AppRevisions:    map[string]int64{},
+		Observations:    map[string]Observation{},
+		Decisions:       map[string]Decision{},
+		PolicyErrors:    map[string]PolicyError{},
+		Statuses:        map[string]AppStatus{},
+		StatusRevisions: map[string]int64{},
+		Policies:        map[string][]byte{},
+		Cluster:         map[string][]byte{},
+		Errors:          map[string]string{},
+		pinned:          map[string]appEntry{},
+		unpinned:        map[string]appEntry{},
+		owned:           allMaps,
 	}
 }
 
@@ -127,6 +131,7 @@ func (v *View) own(set viewMaps) {
 	cloneIf(copies, mapDecisions, &v.Decisions)
 	cloneIf(copies, mapPolicyErrors, &v.PolicyErrors)
 	cloneIf(copies, mapStatuses, &v.Statuses)
+	cloneIf(copies, mapStatuses, &v.StatusRevisions)
 	cloneIf(copies, mapPolicies, &v.Policies)
 	cloneIf(copies, mapCluster, &v.Cluster)
 	cloneIf(copies, mapErrors, &v.Errors)
@@ -190,6 +195,7 @@ func (v *View) remove(ref KeyRef) {
 	case KindStatus:
 		v.own(mapStatuses)
 		delete(v.Statuses, ref.Name)
+		delete(v.StatusRevisions, ref.Name)
 	case KindPolicyError:
 		v.own(mapPolicyErrors)
 		delete(v.PolicyErrors, ref.Node)
@@ -219,6 +225,9 @@ func (v *View) put(ref KeyRef, ev Event) error {
 		return decodeInto(ev, v.Decisions, ref.Node)
 	case KindStatus:
 		v.own(mapStatuses)
+		// The revision is the key's even when its value is malformed: a
+		// guarded write may replace what it has seen, whatever it was.
+		v.StatusRevisions[ref.Name] = ev.Revision
 		return decodeInto(ev, v.Statuses, ref.Name)
 	case KindPolicyError:
 		v.own(mapPolicyErrors)
