@@ -21,18 +21,22 @@ import (
 type Metrics struct {
 	// Registry holds every metric of the agent; the node's own (trace
 	// intake) register here too.
-	Registry  *prometheus.Registry
-	Sensors   *sensors.Metrics
-	steps     *prometheus.CounterVec
-	stepTimes prometheus.Histogram
+	Registry *prometheus.Registry
+	Sensors  *sensors.Metrics
+	// Observations publishes every observation the agent records, so a
+	// scraper sees the containers' CPU, wait and throttling as sluice does.
+	Observations *sensors.PrometheusExporter
+	steps        *prometheus.CounterVec
+	stepTimes    prometheus.Histogram
 }
 
 // NewMetrics creates the agent's registry and metrics.
 func NewMetrics() *Metrics {
 	reg := prometheus.NewRegistry()
 	m := &Metrics{
-		Registry: reg,
-		Sensors:  sensors.NewMetrics(reg),
+		Registry:     reg,
+		Sensors:      sensors.NewMetrics(reg),
+		Observations: sensors.NewPrometheusExporter(reg),
 		steps: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sluice_policy_steps_total",
 			Help: "Policy steps by outcome: a changed decision, an unchanged one (not written), or a policy error that kept the last decision.",

@@ -37,6 +37,8 @@ func (a *Agent) Step(ctx context.Context) (StepResult, error) {
 	if a.hooks.ObservationWriting != nil {
 		a.hooks.ObservationWriting(obs)
 	}
+	// The exporter keeps counters in memory: it cannot fail.
+	_ = a.metrics.Observations.Export(ctx, obs)
 	result := StepResult{Observation: obs}
 	if result.Revision, err = a.writer.Export(ctx, obs); err != nil {
 		a.log.Warn("observation buffered; the store is unreachable", "err", err, "buffered", a.writer.Buffered())
