@@ -25,6 +25,9 @@ type ClientConfig struct {
 	DialTimeout time.Duration
 	// Logger receives the client's own logs; nil discards them.
 	Logger *zap.Logger
+	// DialOptions are added after sluice's own: a stats handler that
+	// counts what the client receives (BenchmarkAgentReads) goes here.
+	DialOptions []grpc.DialOption
 }
 
 // Reconnect and liveness settings of every client sluice opens. gRPC's
@@ -78,7 +81,7 @@ func Dial(cfg ClientConfig) (*clientv3.Client, error) {
 		DialTimeout:          cmp.Or(cfg.DialTimeout, DefaultDialTimeout),
 		DialKeepAliveTime:    keepAliveTime,
 		DialKeepAliveTimeout: keepAliveTimeout,
-		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+		DialOptions: append([]grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
 			Backoff: backoff.Config{
 				BaseDelay:  reconnectBaseDelay,
 				Multiplier: backoff.DefaultConfig.Multiplier,
@@ -86,7 +89,7 @@ func Dial(cfg ClientConfig) (*clientv3.Client, error) {
 				MaxDelay:   reconnectMaxDelay,
 			},
 			MinConnectTimeout: connectTimeout,
-		})},
+		})}, cfg.DialOptions...),
 		Logger: logger,
 	})
 	if err != nil {

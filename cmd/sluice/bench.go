@@ -52,6 +52,10 @@ func benchTargets() []benchTarget {
 			What: "spans taken in through OTLP gRPC on one core, bounded memory"},
 		{Benchmark: "BenchmarkEtcdReconnect", Metric: "reconnect-s", AtMost: atMost(2),
 			What: "first write after a 30 s outage of the only etcd member, from its return"},
+		{Benchmark: "BenchmarkAgentReads/ratio", Metric: "ratio-bytes", AtMost: atMost(1.2),
+			What: "an agent's etcd read bytes/s with 100 other nodes on its etcd, over those with 1"},
+		{Benchmark: "BenchmarkAgentReads/ratio", Metric: "ratio-events", AtMost: atMost(1.2),
+			What: "an agent's watch events/s with 100 other nodes on its etcd, over those with 1"},
 	}
 }
 

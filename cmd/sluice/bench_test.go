@@ -13,6 +13,8 @@ pkg: github.com/sluice-io/sluice/cmd/sluice
 BenchmarkReplay-2   	      10	 101000000 ns/op	      8500 events/s
 BenchmarkAgentIdle/containers=20-2         	       1	         1.250 cpu-%	        59.00 rss-MiB	76682320 B/op	  312110 allocs/op
 BenchmarkLoopLatency-2   	       1	       121.0 decisions	        98.06 max-ms	         8.415 p50-ms	        44.16 p99-ms
+pkg: github.com/sluice-io/sluice/agent
+BenchmarkAgentReads/ratio-2            	       1	         0.9695 ratio-bytes	         1.350 ratio-events
 pkg: github.com/sluice-io/sluice/sensors/traces
 BenchmarkOTLPGRPCIntake-2   	       3	 512000000 ns/op	        16.20 peak-heap-MiB	    650000 spans/s
 pkg: github.com/sluice-io/sluice/state
@@ -23,8 +25,8 @@ PASS
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(results) != 6 {
-		t.Fatalf("parsed %d results, want 6: %+v", len(results), results)
+	if len(results) != 7 {
+		t.Fatalf("parsed %d results, want 7: %+v", len(results), results)
 	}
 	decide := results[0]
 	if decide.Name != "BenchmarkDecide/containers=20" || decide.Package != "github.com/sluice-io/sluice/policies" ||
@@ -46,6 +48,8 @@ PASS
 		"BenchmarkLoopLatency p99-ms":              true,  // 44 ≤ 50
 		"BenchmarkOTLPGRPCIntake spans/s":          true,  // 650,000 ≥ 100,000
 		"BenchmarkEtcdReconnect reconnect-s":       true,  // 0.005 ≤ 2
+		"BenchmarkAgentReads/ratio ratio-bytes":    true,  // 0.97 ≤ 1.2
+		"BenchmarkAgentReads/ratio ratio-events":   false, // 1.35 > 1.2
 	}
 	for target, ok := range want {
 		if got, checked := met[target]; !checked || got != ok {
