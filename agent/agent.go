@@ -232,7 +232,7 @@ func (a *Agent) Register(ctx context.Context) error {
 // observations have been flushed (within a deadline) and the lease
 // revoked; the containers keep running for the next agent to adopt.
 func (a *Agent) Run(ctx context.Context) error {
-	if err := a.Register(ctx); err != nil {
+	if err := a.registerUntilDone(ctx); err != nil {
 		return err
 	}
 	a.running = true
@@ -247,6 +247,26 @@ func (a *Agent) Run(ctx context.Context) error {
 		group.Go(func() error { return a.metrics.serve(ctx, a.cfg.MetricsAddr, a.node.TraceHandler(), a.log) })
 	}
 	return group.Wait()
+}
+
+// registerUntilDone registers the node, trying again with backoff while
+// the store does not answer: until it is registered, its reconciler would
+// take the node for lost, and an agent that gave up would leave its
+// containers unwatched.
+func (a *Agent) registerUntilDone(ctx context.Context) error {
+	for failures := 0; ; failures++ {
+		err := a.Register(ctx)
+		if err == nil || ctx.Err() != nil {
+			return nil
+		}
+		delay := min(time.Second<<min(failures, 3), 5*time.Second)
+		a.log.Warn("cannot register the node yet; trying again", "err", err, "retry", delay)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(delay):
+		}
+	}
 }
 
 // tick runs one Step per interval, and flushes the buffered observations

@@ -3,7 +3,9 @@ package agent_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -204,4 +206,55 @@ func history(t *testing.T, store state.Store, key string, rev int64) []state.Eve
 		t.Fatal(err)
 	}
 	return events
+}
+
+// refusingStore refuses its first leases, as an etcd that is not up yet.
+type refusingStore struct {
+	state.Store
+	refusals atomic.Int32
+}
+
+func (s *refusingStore) Grant(ctx context.Context, ttlSeconds int64) (int64, error) {
+	if s.refusals.Add(-1) >= 0 {
+		return 0, errors.New("etcd is not up yet")
+	}
+	return s.Store.Grant(ctx, ttlSeconds)
+}
+
+// An agent that cannot register at once tries again instead of giving up,
+// and runs its loop once it has.
+func TestRunRegistersOnceTheStoreAnswers(t *testing.T) {
+	store := &refusingStore{Store: state.NewMemoryStore()}
+	store.refusals.Store(2)
+	simNode, err := sim.NewNode(sim.NodeConfig{Name: node, CPUs: 2, Epoch: epoch, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := agent.New(context.Background(), store, agent.NewSimNode(simNode, 250*time.Millisecond),
+		agent.Config{Node: node, Interval: 250 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, ok := view(t, store).Nodes[node]; ok {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("Run gave up: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the node never registered")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
 }
