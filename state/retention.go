@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -27,11 +28,11 @@ type Retention struct {
 // DefaultRetention keeps ten minutes of the event log. etcd compacts a
 // periodic window once per window, so between compactions the log holds
 // ten to twenty minutes. A node of 20 containers at a 1 s interval writes
-// about two revisions a second (an observation of ~6 KB and a decision), so
-// that is at most some 2,400 revisions and 10 MB of values: enough to record
-// an experiment or an incident shortly after it, and small enough that the
-// database, and the agent's memory, which maps it, stay bounded
-// (BenchmarkAgentHistoryRSS).
+// about two revisions a second (an observation of 6-8 KB and a decision of
+// about 4 KB), so that is at most some 2,400 revisions and 14 MB of values:
+// enough to record an experiment or an incident shortly after it, and
+// small enough that the database, and the agent's memory, which maps it
+// whole, stay bounded (BenchmarkAgentHistoryRSS).
 var DefaultRetention = Retention{Age: 10 * time.Minute}
 
 // MinRetentionAge is the shortest age a Retention may keep: etcd retries a
@@ -183,6 +184,9 @@ func (d *defragmenter) defragIfWorthIt() {
 			"size", size, "in_use", inUse, "err", err)
 		return
 	}
+	// The copy's buffers, as large as the data kept, are garbage now; the
+	// Go runtime would hold on to them until its next collections.
+	debug.FreeOSMemory()
 	d.logger.Debug("etcd database defragmented", "size_before", size, "size", d.server.Backend().Size(),
 		"took", time.Since(start))
 }
