@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -106,39 +107,99 @@ func TestEmbeddedLogsOnlyWarnings(t *testing.T) {
 	}
 }
 
-// TestEmbeddedCompactsOldHistory runs the server with a short retention: the
-// history of a key rewritten all along is compacted, so a watch from the
-// first revision fails with ErrCompacted while the latest value stays.
-func TestEmbeddedCompactsOldHistory(t *testing.T) {
+// TestEmbeddedCompactsAndDefragments runs the server with a five-second
+// history and rewrites a key with large values as fast as it can, within
+// those five seconds. etcd compacts the history, so a watch from the first
+// revision fails with ErrCompacted while the latest value stays, and the
+// server then defragments its database, whose file shrinks to what the
+// latest value needs.
+func TestEmbeddedCompactsAndDefragments(t *testing.T) {
+	var logs syncBuffer
 	server, err := state.StartEmbedded(state.EmbeddedConfig{
 		DataDir: filepath.Join(t.TempDir(), "etcd"), ClientURL: "http://127.0.0.1:0", PeerURL: "http://127.0.0.1:0",
-		HistoryRetention: time.Second,
+		History: state.Retention{Age: 5 * time.Second},
+		Logger:  slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer server.Close()
+	const writes, valueSize = 640, 48 << 10 // 30 MiB of history
 	withStore(t, server, func(s state.Store) int64 {
 		ctx := context.Background()
-		deadline := time.Now().Add(20 * time.Second)
-		for tick := 0; ; tick++ {
-			_, err := s.Txn(ctx, state.Put(state.Keys.Observation("n1"), []byte(fmt.Sprintf(`{"node":"n1","tick":%d}`, tick))))
+		value := bytes.Repeat([]byte("x"), valueSize)
+		for tick := range writes {
+			_, err := s.Txn(ctx, state.Put(state.Keys.Observation("n1"), fmt.Appendf(nil, `{"tick":%d,"pad":"%s"}`, tick, value)))
 			must(t, err)
-			if compactedFrom(t, s, 1) {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("history from revision 1 still there after %d writes over 20 s with a 1 s retention", tick+1)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		kv, found, _, err := s.Get(ctx, state.Keys.Observation("n1"))
-		must(t, err)
-		if !found || !strings.Contains(string(kv.Value), "tick") {
-			t.Fatalf("the latest observation went with the history: found %v, %s", found, kv.Value)
 		}
 		return 0
 	})
+	// The backend commits once a second: the file grows to its peak after
+	// the writes, and shrinks only after the compaction five seconds later.
+	// etcd counts the pages a compaction freed at the commit after the
+	// next, so the test keeps writing a small key as a node would.
+	deadline := time.Now().Add(time.Minute)
+	withStore(t, server, func(s state.Store) int64 {
+		var peak, size int64
+		for peak < 16<<20 || size > peak/4 || !compactedFrom(t, s, 1) {
+			if time.Now().After(deadline) {
+				t.Fatalf("after a minute with a 5 s history: compacted from revision 1: %v, database of %d bytes, peak %d; logs:\n%s",
+					compactedFrom(t, s, 1), size, peak, logs.String())
+			}
+			time.Sleep(200 * time.Millisecond)
+			_, err := s.Txn(context.Background(), state.Put(state.Keys.Observation("n2"), []byte(`{}`)))
+			must(t, err)
+			size = dbSize(t, server)
+			peak = max(peak, size)
+		}
+		kv, found, _, err := s.Get(context.Background(), state.Keys.Observation("n1"))
+		must(t, err)
+		if !found || !bytes.HasPrefix(kv.Value, []byte(fmt.Sprintf(`{"tick":%d,`, writes-1))) {
+			t.Fatalf("the latest observation went with the history: found %v, %.40s", found, kv.Value)
+		}
+		return 0
+	})
+	for _, want := range []string{`level=DEBUG msg="etcd history compacted"`, `level=DEBUG msg="etcd database defragmented"`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("no %s in the logs:\n%s", want, logs.String())
+		}
+	}
+}
+
+// dbSize is the size of the server's database file, as etcd reports it.
+func dbSize(t *testing.T, server *state.Embedded) int64 {
+	t.Helper()
+	cli, err := server.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	status, err := cli.Status(ctx, server.Endpoints()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return status.DbSize
+}
+
+// syncBuffer is a log destination that the server writes while the test
+// reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // compactedFrom reports whether a watch from rev fails with ErrCompacted.

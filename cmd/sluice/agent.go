@@ -22,6 +22,7 @@ type agentOptions struct {
 	dataDir      string
 	clientURL    string
 	peerURL      string
+	history      state.Retention
 	interval     time.Duration
 	policyDir    string
 	metricsAddr  string
@@ -64,6 +65,8 @@ engine answers, and otherwise runs a simulated node and says so.`,
 	flags.StringVar(&ao.dataDir, "data-dir", ".sluice", "where the embedded etcd keeps its data")
 	flags.StringVar(&ao.clientURL, "listen-client", defaultEndpoint, "the embedded etcd's client URL")
 	flags.StringVar(&ao.peerURL, "listen-peer", state.DefaultPeerURL, "the embedded etcd's peer URL")
+	ao.history = state.DefaultRetention
+	flags.Var(&ao.history, "history", "how much of the event log the embedded etcd keeps: a duration (10m) or a number of revisions (2400); sluice record reads only what is kept")
 	flags.DurationVar(&ao.interval, "interval", time.Second, "how often the node is observed")
 	flags.StringVar(&ao.policyDir, "policy-dir", "policies", "the Rego policy directory (overridden by keys under /sluice/policies/)")
 	flags.StringVar(&ao.metricsAddr, "metrics-addr", "127.0.0.1:9464", "where Prometheus metrics are served; empty to disable")
@@ -126,6 +129,7 @@ func openAgentStore(opts *globalOptions, ao *agentOptions, external bool, logger
 	}
 	server, err := state.StartEmbedded(state.EmbeddedConfig{
 		DataDir: filepath.Join(ao.dataDir, "etcd"), ClientURL: ao.clientURL, PeerURL: ao.peerURL, Logger: logger,
+		History: ao.history,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("start the embedded etcd (is another agent running? --data-dir and --listen-client choose another): %w", err)

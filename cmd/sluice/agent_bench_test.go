@@ -106,50 +106,61 @@ func startAgentProcess(tb testing.TB, n *dockerNode, bin string, withTraces bool
 	if err != nil {
 		tb.Fatal(err)
 	}
-	logs, err := os.Create(filepath.Join(tb.TempDir(), "agent.log"))
+	metricsAddr := freeTCPAddr(tb)
+	cmd, _ := startProcess(tb, bin, []string{"agent", "--runtime", "docker", "--node", n.name,
+		"--data-dir", n.dataDir, "--listen-client", n.endpoint, "--listen-peer", n.peerURL,
+		"--interval", idleInterval.String(), "--policy-dir", snapshotPolicies(tb, filepath.Join(root, "policies")),
+		"--metrics-addr", metricsAddr, "--traces=" + strconv.FormatBool(withTraces),
+		// Free ports, as another agent on the host may hold the standard ones.
+		"--traces-ports", "otlp_grpc=0,otlp_http=0,jaeger_compact=0,jaeger_binary=0"},
+		"the agent process to register its node", n.registered)
+	return cmd, metricsAddr
+}
+
+// startProcess starts bin with args, its output in a log file shown if tb
+// fails, and waits until ready holds. stop ends it with SIGTERM and checks
+// that it exits cleanly; the end of tb stops it too.
+func startProcess(tb testing.TB, bin string, args []string, what string, ready func() bool) (cmd *exec.Cmd, stop func()) {
+	tb.Helper()
+	logs, err := os.Create(filepath.Join(tb.TempDir(), "process.log"))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	metricsAddr := freeTCPAddr(tb)
-	cmd := exec.Command(bin, "agent", "--runtime", "docker", "--node", n.name,
-		"--data-dir", n.dataDir, "--listen-client", n.endpoint, "--listen-peer", n.peerURL,
-		"--interval", idleInterval.String(), "--policy-dir", snapshotPolicies(tb, filepath.Join(root, "policies")),
-		"--metrics-addr", metricsAddr, "--traces="+strconv.FormatBool(withTraces),
-		// Free ports, as another agent on the host may hold the standard ones.
-		"--traces-ports", "otlp_grpc=0,otlp_http=0,jaeger_compact=0,jaeger_binary=0")
+	cmd = exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
-		tb.Fatalf("start %s agent: %v", bin, err)
+		tb.Fatalf("start %s %s: %v", bin, args[0], err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	tb.Cleanup(func() {
+	stop = sync.OnceFunc(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case err := <-exited:
 			if err != nil {
-				tb.Errorf("agent exited with %v", err)
+				tb.Errorf("%s exited with %v", args[0], err)
 			}
 		case <-time.After(15 * time.Second):
 			_ = cmd.Process.Kill()
-			tb.Errorf("agent ignored SIGTERM for 15 s")
+			tb.Errorf("%s ignored SIGTERM for 15 s", args[0])
 		}
 		if tb.Failed() {
 			data, _ := os.ReadFile(logs.Name())
-			tb.Logf("agent logs:\n%s", data)
+			tb.Logf("%s logs:\n%s", args[0], data)
 		}
 		logs.Close()
 	})
-	waitUntil(tb, time.Minute, "the agent process to register its node", func() bool {
+	tb.Cleanup(stop)
+	waitUntil(tb, time.Minute, what, func() bool {
 		select {
 		case err := <-exited:
 			exited <- err
-			tb.Fatalf("agent exited early: %v", err)
+			tb.Fatalf("%s exited early: %v", args[0], err)
 		default:
 		}
-		return n.registered()
+		return ready()
 	})
-	return cmd, metricsAddr
+	return cmd, stop
 }
 
 // snapshotPolicies copies the policy bundle of dir (its *.rego and

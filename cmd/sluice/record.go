@@ -23,10 +23,15 @@ func newRecordCommand(opts *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "record",
 		Short: "Write the event log between two revisions as a recording (events.jsonl)",
-		Long: `Record reads the store's history between --from and --to (default: all of
-it that compaction left) and writes it with the policy in force, so that
-sluice replay can re-derive every decision from the file alone. The policy
-is the one stored under /sluice/policies/, else the --policy directory.`,
+		Long: `Record reads the store's history between --from and --to and writes it
+with the policy in force, so that sluice replay can re-derive every decision
+from the file alone. The policy is the one stored under /sluice/policies/,
+else the --policy directory.
+
+The history is only what etcd has not compacted: the embedded etcd of
+sluice agent keeps its --history window (10 minutes by default), so record
+within it. A range that starts below the oldest revision kept fails and says
+where the history now starts.`,
 		Example: `  sluice record --out run.jsonl
   sluice record --from 1200 --to 1800 --out incident.jsonl`,
 		Args: cobra.NoArgs,
