@@ -32,7 +32,10 @@ type Config struct {
 	// PolicyPoll is how often PolicyDir is read for changes [2 s].
 	PolicyPoll time.Duration
 	// ResyncEvery is how many intervals pass between the reconciler's
-	// safety passes when nothing wakes it [30].
+	// safety passes when nothing wakes it [60]. Specs, decisions and the
+	// runtime's events (believed before the engine's listing agrees) wake
+	// it at once; a resync only catches what no event reported, and costs
+	// a listing and a read of every container's settings.
 	ResyncEvery int
 	// MetricsAddr serves /metrics (and /traces); empty serves nothing.
 	MetricsAddr string
@@ -65,7 +68,7 @@ func (c *Config) defaults() error {
 		c.PolicyPoll = 2 * time.Second
 	}
 	if c.ResyncEvery <= 0 {
-		c.ResyncEvery = 30
+		c.ResyncEvery = 60
 	}
 	if c.StoreTimeout <= 0 {
 		c.StoreTimeout = 2 * time.Second

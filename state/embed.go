@@ -133,7 +133,7 @@ func embedConfig(cfg EmbeddedConfig, closing *atomic.Bool) (*embed.Config, *zap.
 	// of 4-8 KB that is 30 and 60 MB of the agent's memory, whatever the
 	// history kept. Snapshotting every 1,000 entries and keeping 100 bounds
 	// both to a few MB (BenchmarkAgentHistoryRSS).
-	etcdCfg.SnapshotCount = 1000
+	etcdCfg.SnapshotCount = 100
 	etcdCfg.SnapshotCatchUpEntries = 100
 	history := cfg.history()
 	if err := history.validate(); err != nil {

@@ -25,15 +25,17 @@ type Retention struct {
 	Revisions int64
 }
 
-// DefaultRetention keeps ten minutes of the event log. etcd compacts a
+// DefaultRetention keeps five minutes of the event log. etcd compacts a
 // periodic window once per window, so between compactions the log holds
-// ten to twenty minutes. A node of 20 containers at a 1 s interval writes
-// about two revisions a second (an observation of 6-8 KB and a decision of
-// about 4 KB), so that is at most some 2,400 revisions and 14 MB of values:
-// enough to record an experiment or an incident shortly after it, and
-// small enough that the database, and the agent's memory, which maps it
-// whole, stay bounded (BenchmarkAgentHistoryRSS).
-var DefaultRetention = Retention{Age: 10 * time.Minute}
+// five to ten minutes. A node of 20 containers at a 1 s interval writes at
+// most two revisions a second (an observation of 6-8 KB, and a decision of
+// about 4 KB when it changes), so that is at most some 1,200 revisions and
+// 7 MB of values: enough to record an experiment or an incident shortly
+// after it, and small enough that the database, which the agent maps whole
+// and touches on every restart, keeps its memory within 64 MiB
+// (BenchmarkAgentHistoryRSS; ten minutes took it to 67-71 MiB). A longer
+// window is a flag away, at that cost.
+var DefaultRetention = Retention{Age: 5 * time.Minute}
 
 // MinRetentionAge is the shortest age a Retention may keep: etcd retries a
 // periodic compaction every tenth of the window, and below a second that

@@ -66,7 +66,7 @@ engine answers, and otherwise runs a simulated node and says so.`,
 	flags.StringVar(&ao.clientURL, "listen-client", defaultEndpoint, "the embedded etcd's client URL")
 	flags.StringVar(&ao.peerURL, "listen-peer", state.DefaultPeerURL, "the embedded etcd's peer URL")
 	ao.history = state.DefaultRetention
-	flags.Var(&ao.history, "history", "how much of the event log the embedded etcd keeps: a duration (10m) or a number of revisions (2400); sluice record reads only what is kept")
+	flags.Var(&ao.history, "history", "how much of the event log the embedded etcd keeps: a duration (5m) or a number of revisions (1200); sluice record reads only what is kept")
 	flags.DurationVar(&ao.interval, "interval", time.Second, "how often the node is observed")
 	flags.StringVar(&ao.policyDir, "policy-dir", "policies", "the Rego policy directory (overridden by keys under /sluice/policies/)")
 	flags.StringVar(&ao.metricsAddr, "metrics-addr", "127.0.0.1:9464", "where Prometheus metrics are served; empty to disable")

@@ -12,7 +12,7 @@ BenchmarkDecide/containers=20-2   	   12000	     85210 ns/op	   41024 B/op	     
 pkg: github.com/sluice-io/sluice/cmd/sluice
 BenchmarkReplay-2   	      10	 101000000 ns/op	      8500 events/s
 BenchmarkAgentIdle/containers=20-2         	       1	         1.250 cpu-%	        59.00 rss-MiB	76682320 B/op	  312110 allocs/op
-BenchmarkAgentHistoryRSS/history=2400-2    	       1	         0 ns/op	        12.50 db-MiB	        70.25 restart-rss-MiB	        58.00 rss-MiB
+BenchmarkAgentHistoryRSS/history=1200-2    	       1	         0 ns/op	        12.50 db-MiB	        70.25 restart-rss-MiB	        58.00 rss-MiB
 BenchmarkLoopLatency-2   	       1	       121.0 decisions	        98.06 max-ms	         8.415 p50-ms	        44.16 p99-ms
 pkg: github.com/sluice-io/sluice/agent
 BenchmarkAgentReads/ratio-2            	       1	         0.9695 ratio-bytes	         1.350 ratio-events
@@ -51,8 +51,8 @@ PASS
 		"BenchmarkEtcdReconnect reconnect-s":                    true,  // 0.005 ≤ 2
 		"BenchmarkAgentReads/ratio ratio-bytes":                 true,  // 0.97 ≤ 1.2
 		"BenchmarkAgentReads/ratio ratio-events":                false, // 1.35 > 1.2
-		"BenchmarkAgentHistoryRSS/history=2400 rss-MiB":         true,  // 58 ≤ 64
-		"BenchmarkAgentHistoryRSS/history=2400 restart-rss-MiB": false, // 70.25 > 64
+		"BenchmarkAgentHistoryRSS/history=1200 rss-MiB":         true,  // 58 ≤ 64
+		"BenchmarkAgentHistoryRSS/history=1200 restart-rss-MiB": false, // 70.25 > 64
 	}
 	for target, ok := range want {
 		if got, checked := met[target]; !checked || got != ok {
