@@ -157,6 +157,11 @@ func newRealPhaseNode(ctx context.Context, cfg RealConfig, store state.Store, in
 	if err != nil {
 		return nil, err
 	}
+	if intake != nil {
+		// The run's intake told the run's runtime where it listens; the
+		// phase's runtime must tell the phase's containers too.
+		rt.SetEnv(intake.Env())
+	}
 	node, err := agent.NewDockerNode(ctx, agent.DockerConfig{
 		Node: cfg.NodeName, Runtime: rt, Intake: intake, SharedIntake: true, Logger: cfg.Logger,
 	})

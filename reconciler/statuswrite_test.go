@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/sluice-io/sluice/internal/etcdtest"
 	"github.com/sluice-io/sluice/reconciler/fake"
 	"github.com/sluice-io/sluice/state"
 )
@@ -18,26 +17,7 @@ import (
 // startEtcd runs a fresh embedded etcd on free loopback ports, stopped when
 // the test ends, and returns it with a store on it.
 func startEtcd(t *testing.T) (*state.Embedded, state.Store) {
-	t.Helper()
-	server, err := state.StartEmbedded(state.EmbeddedConfig{
-		DataDir:   filepath.Join(t.TempDir(), "etcd"),
-		ClientURL: "http://127.0.0.1:0",
-		PeerURL:   "http://127.0.0.1:0",
-		Logger:    slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { server.Close() })
-	cli, err := server.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := state.NewEtcdStore(cli)
-	// Cleanups run last-in first-out: the store, then the client, then the server.
-	t.Cleanup(func() { cli.Close() })
-	t.Cleanup(func() { store.Close() })
-	return server, store
+	return etcdtest.Embedded(t)
 }
 
 func manyAppOps(apps int, deleted bool) []state.Op {

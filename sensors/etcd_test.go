@@ -2,28 +2,16 @@ package sensors
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/sluice-io/sluice/internal/etcdtest"
 	"github.com/sluice-io/sluice/state"
 )
 
 func startEtcd(t *testing.T) state.Store {
-	t.Helper()
-	server, err := state.StartEmbedded(state.EmbeddedConfig{
-		DataDir: filepath.Join(t.TempDir(), "etcd"), ClientURL: "http://127.0.0.1:0", PeerURL: "http://127.0.0.1:0",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { server.Close() })
-	client, err := server.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close() })
-	return state.NewEtcdStore(client)
+	_, store := etcdtest.Embedded(t)
+	return store
 }
 
 // TestHeartbeatOnEtcd runs the heartbeat on a real embedded etcd with real

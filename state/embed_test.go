@@ -8,10 +8,10 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/sluice-io/sluice/internal/testenv"
 	"github.com/sluice-io/sluice/state"
 )
 
@@ -114,7 +114,7 @@ func TestEmbeddedLogsOnlyWarnings(t *testing.T) {
 // server then defragments its database, whose file shrinks to what the
 // latest value needs.
 func TestEmbeddedCompactsAndDefragments(t *testing.T) {
-	var logs syncBuffer
+	var logs testenv.Buffer
 	server, err := state.StartEmbedded(state.EmbeddedConfig{
 		DataDir: filepath.Join(t.TempDir(), "etcd"), ClientURL: "http://127.0.0.1:0", PeerURL: "http://127.0.0.1:0",
 		History: state.Retention{Age: 5 * time.Second},
@@ -181,25 +181,6 @@ func dbSize(t *testing.T, server *state.Embedded) int64 {
 		t.Fatal(err)
 	}
 	return status.DbSize
-}
-
-// syncBuffer is a log destination that the server writes while the test
-// reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // compactedFrom reports whether a watch from rev fails with ErrCompacted.

@@ -3,14 +3,13 @@ package docker_test
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/sluice-io/sluice/actuators/docker"
 	"github.com/sluice-io/sluice/actuators/docker/dockertest"
+	"github.com/sluice-io/sluice/internal/etcdtest"
 	"github.com/sluice-io/sluice/reconciler"
 	"github.com/sluice-io/sluice/state"
 )
@@ -62,23 +61,7 @@ func TestIntegrationAFreshStoreRemovesNothingUntilClaimed(t *testing.T) {
 // as an agent does at start.
 func newIdentifiedStore(t *testing.T) (*state.EtcdStore, string) {
 	t.Helper()
-	server, err := state.StartEmbedded(state.EmbeddedConfig{
-		DataDir:   filepath.Join(t.TempDir(), "etcd"),
-		ClientURL: "http://127.0.0.1:0",
-		PeerURL:   "http://127.0.0.1:0",
-		Logger:    slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { server.Close() })
-	cli, err := server.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := state.NewEtcdStore(cli)
-	t.Cleanup(func() { cli.Close() })
-	t.Cleanup(func() { store.Close() })
+	_, store := etcdtest.Embedded(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	id, err := state.EnsureClusterID(ctx, store, time.Now())

@@ -56,6 +56,8 @@ type Runtime struct {
 	// deaths holds what the event stream said died before the engine's
 	// list shows it; List believes it.
 	deaths deaths
+	// pids caches the containers' main processes for the actuators.
+	pids *pidCache
 
 	// mu guards settings: SetEnv may change them while Create reads them.
 	mu       sync.Mutex
@@ -98,6 +100,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Runtime, error)
 	return &Runtime{
 		cli:    cli,
 		events: cli,
+		pids:   newPIDCache("/proc"),
 		settings: createSettings{
 			node:        cfg.Node,
 			store:       cfg.Store,
@@ -158,6 +161,7 @@ func (r *Runtime) List(ctx context.Context) ([]state.Container, error) {
 		out = append(out, c)
 	}
 	r.deaths.prune(mark, engineRunning)
+	r.pids.keepOnly(engineRunning)
 	slices.SortFunc(out, func(a, b state.Container) int {
 		return cmpJoin(strings.Compare(a.ID, b.ID), strings.Compare(a.RuntimeID, b.RuntimeID))
 	})
@@ -269,6 +273,7 @@ func (r *Runtime) Stop(ctx context.Context, c state.Container) error {
 // Remove deletes a container, killing it first if it runs. Removing a
 // missing container, or one already being removed, succeeds.
 func (r *Runtime) Remove(ctx context.Context, c state.Container) error {
+	r.pids.forget(c.RuntimeID)
 	_, err := r.cli.ContainerRemove(ctx, c.RuntimeID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 	if err != nil && !cerrdefs.IsNotFound(err) && !alreadyBeingRemoved(err) {
 		return fmt.Errorf("remove container %s (%s): %w", c.ID, state.ShortRuntimeID(c.RuntimeID), err)
@@ -294,6 +299,9 @@ func (r *Runtime) Kill(ctx context.Context, c state.Container, signal string) er
 // PID is the host PID of a running container's main process, which is how
 // the cgroup and tc actuators find its cgroup and network namespace.
 func (r *Runtime) PID(ctx context.Context, c state.Container) (int, error) {
+	if pid, ok := r.pids.lookup(c.RuntimeID); ok {
+		return pid, nil
+	}
 	res, err := r.cli.ContainerInspect(ctx, c.RuntimeID, client.ContainerInspectOptions{})
 	if err != nil {
 		return 0, fmt.Errorf("inspect container %s (%s): %w", c.ID, state.ShortRuntimeID(c.RuntimeID), err)
@@ -302,6 +310,7 @@ func (r *Runtime) PID(ctx context.Context, c state.Container) (int, error) {
 	if st == nil || !st.Running || st.Pid == 0 {
 		return 0, fmt.Errorf("container %s (%s) is not running", c.ID, state.ShortRuntimeID(c.RuntimeID))
 	}
+	r.pids.store(c.RuntimeID, st.Pid)
 	return st.Pid, nil
 }
 

@@ -8,9 +8,10 @@ import (
 	"net"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/sluice-io/sluice/internal/testenv"
 )
 
 func TestAllowedTargetOnlyLocalNetworks(t *testing.T) {
@@ -67,31 +68,13 @@ func TestMbit(t *testing.T) {
 	}
 }
 
-// syncBuffer lets the test read what the sink's reporter writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestSendToSinkOverLoopbackCountsDeliveredBytes(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	var sinkOut syncBuffer
+	var sinkOut testenv.Buffer
 	sinkDone := make(chan error)
 	go func() { sinkDone <- serveSink(ctx, ln, 20*time.Millisecond, &sinkOut) }()
 

@@ -76,7 +76,7 @@ func newDockerNode(t testing.TB) *dockerNode {
 type runningAgent struct {
 	cancel context.CancelFunc
 	done   chan error
-	logs   *syncBuffer
+	logs   *testenv.Buffer
 	once   sync.Once
 	err    error
 }
@@ -91,7 +91,7 @@ func (n *dockerNode) startAgent(adjust ...func(*agentOptions)) *runningAgent {
 	for _, f := range adjust {
 		f(ao)
 	}
-	logs := &syncBuffer{}
+	logs := &testenv.Buffer{}
 	opts := &globalOptions{endpoints: []string{n.endpoint}, logLevel: "info", stdout: logs, stderr: logs}
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &runningAgent{cancel: cancel, done: make(chan error, 1), logs: logs}
@@ -169,23 +169,6 @@ func (a *runningAgent) stop() error {
 		a.err = <-a.done
 	})
 	return a.err
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // apply writes specs to files and applies them with the CLI.

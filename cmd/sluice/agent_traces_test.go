@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluice-io/sluice/actuators/docker"
+	"github.com/sluice-io/sluice/internal/testenv"
 	"github.com/sluice-io/sluice/sensors/traces"
 	"github.com/sluice-io/sluice/sensors/traces/tracestest"
 	"github.com/sluice-io/sluice/state"
@@ -137,7 +138,7 @@ func TestDockerAgentRefusesABadTracePort(t *testing.T) {
 	n := newDockerNode(t)
 	ao := n.agentOptions()
 	ao.runtime, ao.traces, ao.tracesPorts = "auto", true, map[string]int{"otlp-grpc": 14317}
-	logs := &syncBuffer{}
+	logs := &testenv.Buffer{}
 	opts := &globalOptions{endpoints: []string{n.endpoint}, logLevel: "info", stdout: logs, stderr: logs}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

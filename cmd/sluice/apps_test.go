@@ -2,29 +2,18 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/sluice-io/sluice/state"
+	"github.com/sluice-io/sluice/internal/etcdtest"
 )
 
 // startEtcd runs an embedded etcd alone, for commands that need no agent,
 // and returns its endpoint; it stops when the test ends.
 func startEtcd(t *testing.T) string {
-	t.Helper()
-	server, err := state.StartEmbedded(state.EmbeddedConfig{
-		DataDir:   filepath.Join(t.TempDir(), "etcd"),
-		ClientURL: "http://127.0.0.1:0",
-		PeerURL:   "http://127.0.0.1:0",
-		Logger:    slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { server.Close() })
+	server, _ := etcdtest.Embedded(t)
 	return server.Endpoints()[0]
 }
 
