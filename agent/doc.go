@@ -16,7 +16,8 @@
 //  4. Reconcile: the reconciler drives every app towards its spec and the
 //     decision. A running Agent's reconciler wakes on its own (on a change
 //     of the view or a runtime event); a stepped one (Step with no Run, as
-//     the simulator does) reconciles once per Step, in the same goroutine.
+//     the simulator does) reconciles in the same goroutine, once after a
+//     decision that changed, and whenever its caller calls Reconcile.
 //
 // A caller builds a Node (NewDockerNode for a real node, NewSimNode for a
 // simulated one), opens a state.Store, and calls New with a Config. Then

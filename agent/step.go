@@ -22,8 +22,8 @@ type StepResult struct {
 }
 
 // Step is one tick of the loop: observe the node, record the observation,
-// decide on the view that holds it, and (unless Run drives the reconciler)
-// reconcile once. A store that cannot be reached costs the decision, never
+// decide on the view that holds it, and, when the decision changed and Run
+// does not drive the reconciler, reconcile once to apply it. A store that cannot be reached costs the decision, never
 // the observation, which waits in the buffer.
 func (a *Agent) Step(ctx context.Context) (StepResult, error) {
 	before, err := a.view(ctx, 0)
@@ -53,7 +53,7 @@ func (a *Agent) Step(ctx context.Context) (StepResult, error) {
 			return result, err
 		}
 	}
-	if !a.running {
+	if !a.running && result.Decided {
 		return result, a.Reconcile(ctx)
 	}
 	return result, nil
