@@ -2,32 +2,13 @@ package state_test
 
 import (
 	"context"
-	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/sluice-io/sluice/internal/etcdtest"
 	"github.com/sluice-io/sluice/state"
 	"github.com/sluice-io/sluice/state/storetest"
 )
-
-// startEmbedded runs a fresh etcd server on free loopback ports with its data
-// in the test's temporary directory, and stops it when the test ends.
-func startEmbedded(t *testing.T) *state.Embedded {
-	t.Helper()
-	server, err := state.StartEmbedded(state.EmbeddedConfig{
-		// etcd wants its data dir private (0700) and creates it so.
-		DataDir:   filepath.Join(t.TempDir(), "etcd"),
-		ClientURL: "http://127.0.0.1:0",
-		PeerURL:   "http://127.0.0.1:0",
-		Logger:    slog.New(slog.NewTextHandler(testWriter{t}, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { server.Close() })
-	return server
-}
 
 func newEtcdStore(t *testing.T) *state.EtcdStore {
 	t.Helper()
@@ -36,16 +17,7 @@ func newEtcdStore(t *testing.T) *state.EtcdStore {
 }
 
 func newEtcdStoreWithServer(t *testing.T) (*state.EtcdStore, *state.Embedded) {
-	t.Helper()
-	server := startEmbedded(t)
-	cli, err := server.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := state.NewEtcdStore(cli)
-	// Cleanups run last-in first-out: the store, then the client, then the server.
-	t.Cleanup(func() { cli.Close() })
-	t.Cleanup(func() { store.Close() })
+	server, store := etcdtest.Embedded(t)
 	return store, server
 }
 
@@ -83,14 +55,4 @@ func TestEtcdStoreLeaseExpiry(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no delete event for the expired lease's key")
 	}
-}
-
-// testWriter sends etcd's warnings to the test log, where they show only
-// for a failing test or with -v.
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(string(p))
-	return len(p), nil
 }

@@ -19,7 +19,7 @@ func Embedded(t testing.TB) (*state.Embedded, *state.EtcdStore) {
 		DataDir:   filepath.Join(t.TempDir(), "etcd"),
 		ClientURL: "http://127.0.0.1:0",
 		PeerURL:   "http://127.0.0.1:0",
-		Logger:    slog.New(slog.DiscardHandler),
+		Logger:    slog.New(slog.NewTextHandler(testLog{t}, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -34,4 +34,13 @@ func Embedded(t testing.TB) (*state.Embedded, *state.EtcdStore) {
 	t.Cleanup(func() { cli.Close() })
 	t.Cleanup(func() { store.Close() })
 	return server, store
+}
+
+// testLog sends etcd's warnings to the test log, where they show only for
+// a failing test or with -v.
+type testLog struct{ t testing.TB }
+
+func (w testLog) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
 }
