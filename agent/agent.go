@@ -154,11 +154,11 @@ func New(ctx context.Context, store state.Store, node Node, cfg Config, opts ...
 	info := node.Info()
 	info.Name, info.AgentVersion = cfg.Node, cfg.Version
 	if a.heartbeat, err = sensors.NewHeartbeat(store, sensors.HeartbeatConfig{
-		Info: info, TTL: cfg.HeartbeatTTL, Metrics: a.metrics.Sensors, Logger: a.log,
+		Info: info, TTL: cfg.HeartbeatTTL, Metrics: a.metrics.Sensors, Logger: cfg.Logger,
 	}); err != nil {
 		return nil, err
 	}
-	a.follower = state.NewFollower(store, cfg.Node, state.FollowerConfig{Logger: a.log})
+	a.follower = state.NewFollower(store, cfg.Node, state.FollowerConfig{Logger: cfg.Logger})
 	a.writer = sensors.NewStoreWriter(store, sensors.StoreWriterConfig{WriteTimeout: a.writeTimeout()}, a.metrics.Sensors, a.log)
 	a.runner = reconciler.NewRunner(a.runnerConfig())
 	return a, nil
@@ -185,7 +185,7 @@ func (a *Agent) runnerConfig() reconciler.RunnerConfig {
 	rc := a.runnerBase
 	rc.Node, rc.Store, rc.Follower = a.cfg.Node, a.store, a.follower
 	rc.Runtime, rc.CPU, rc.Bandwidth, rc.Clock = a.node.Containers(), a.node.CPU(), a.node.Bandwidth(), a.node.Clock()
-	rc.Logger = a.log
+	rc.Logger = a.cfg.Logger // the runner names the node itself
 	rc.StoreTimeout = a.writeTimeout()
 	if rc.ResyncInterval <= 0 {
 		rc.ResyncInterval = time.Duration(a.cfg.ResyncEvery) * a.cfg.Interval
