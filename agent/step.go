@@ -23,8 +23,9 @@ type StepResult struct {
 
 // Step is one tick of the loop: observe the node, record the observation,
 // decide on the view that holds it, and, when the decision changed and Run
-// does not drive the reconciler, reconcile once to apply it. A store that cannot be reached costs the decision, never
-// the observation, which waits in the buffer.
+// does not drive the reconciler, reconcile once to apply it. A store that
+// cannot be reached costs the decision, never the observation, which
+// waits in the buffer.
 func (a *Agent) Step(ctx context.Context) (StepResult, error) {
 	before, err := a.view(ctx, 0)
 	if err != nil {
