@@ -150,8 +150,12 @@ func (f *Follower) publish(view *View, changes Changes, exact bool) {
 	defer f.mu.Unlock()
 	f.view = view
 	f.exact = exact
+	// A progress report changes no key: it concerns WaitFor alone, and
+	// waking the subscribers for it would cost each a look at nothing.
 	for _, s := range f.subs {
-		s.notify(changes)
+		if changes != 0 {
+			s.notify(changes)
+		}
 	}
 	close(f.changed)
 	f.changed = make(chan struct{})
