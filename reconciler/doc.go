@@ -58,15 +58,20 @@
 // NewRunner takes a RunnerConfig: the node, the store, the actuators, the
 // clock and the GUID randomness. Then either:
 //
-//   - call Run(ctx) on a real node. It lists the store and watches it from
-//     the listed revision, wakes on runtime events when the Runtime
-//     implements RuntimeEvents, coalesces wakes into one pass, retries
-//     failed actions with per-container exponential backoff, and resyncs
-//     periodically. It returns when ctx ends.
+//   - call Run(ctx) on a real node, with RunnerConfig.Follower set to the
+//     node's state.Follower (which its caller runs). It takes each new
+//     view from the follower and passes when the specs, the decision, the
+//     registration or the cluster keys changed, subscribes to runtime
+//     events (before its first pass) when the Runtime implements
+//     RuntimeEvents, coalesces wakes into one pass, retries failed actions
+//     with per-container exponential backoff, and resyncs periodically. It
+//     returns when ctx ends.
 //   - or, to stay deterministic (the simulator), call Sync (or Apply) to
 //     bring the view up to date and ReconcileOnce to run exactly one pass,
 //     after every tick.
 //
 // If the store is unreachable, a runner keeps reconciling against its last
 // view and keeps the statuses it could not write for later (fail static).
+// A node-lost status is written only over the status the pass saw
+// (Store.PutIf on its revision).
 package reconciler
