@@ -35,10 +35,12 @@
 //     known containers only, quotas within the node's CPUs, shares and
 //     bandwidth within their ranges). Any failure is an *Error with Stage
 //     "eval" or "validate", and the caller must not act on it.
-//  5. Record. Write the Decision under state.Keys.Decision(node). On an
-//     *Error, keep the last good decision in force and write
-//     err.PolicyError(node, view.Revision, observationTime) under
-//     state.Keys.PolicyError(node) instead, so the failure is in the log.
+//  5. Record. Step does 3 and 4 and returns the writes for one Txn: the
+//     decision under state.Keys.Decision(node) when it changes what the
+//     previous one asks for (Changed), and the deletion of the node's
+//     PolicyError once a good decision follows one. On an *Error it
+//     returns the PolicyError instead, so the failure is in the log and the
+//     last good decision stays in force.
 //
 // RunTests runs a bundle's *_test.rego files with OPA's tester, under the
 // same capabilities; `sluice policy test DIR` and TestRegoPolicies use it.

@@ -18,14 +18,18 @@
 //     plain JSON; the key decides the event's Kind (see Keys). A Txn holds
 //     at most MaxTxnOps ops and MaxRequestBytes bytes, as etcd does; write
 //     more ops that need not be atomic together with TxnBatched.
-//  3. Read the current state with LoadView (or List) and remember its
-//     revision R, then Watch from R+1. A watch that starts below the
-//     compaction horizon fails with ErrCompacted (a *CompactedError saying
-//     where history now starts): start over from a fresh LoadView.
-//  4. Feed every event, in revision order, to View.Apply (or Fold). The View
-//     is a pure function of the events, so two readers that saw the same
-//     revisions hold equal Views, and a recorded stretch of the log replays
-//     exactly.
+//  3. Follow one node's view: NewFollower(store, node, ...).Run lists the
+//     node's own keys (NodeScope) and the cluster keys at one revision
+//     (LoadView), watches them from the next, and lists again when a watch
+//     breaks or falls behind compaction (ErrCompacted). Readers take its
+//     immutable views (View, Subscribe), and WaitFor gives the first view
+//     that is exactly the log up to a revision. A reader of the whole
+//     cluster (the command line) uses LoadCluster instead.
+//  4. Or fold events yourself, in revision order per key, with View.Apply
+//     (or Fold). A View is a pure function of the events of its node's
+//     keys and the cluster keys, so two readers that saw the same
+//     revisions hold equal Views, and a recorded stretch of the log
+//     replays exactly.
 //
 // A malformed value never stops a reader: the fold records the decode error
 // in View.Errors under the offending key and keeps the last good value of a
