@@ -213,12 +213,6 @@ func StoreIdentity(ctx context.Context, store state.Store) (string, error) {
 	return id, nil
 }
 
-// Metrics is the agent's own Prometheus registry and counters.
-func (a *Agent) Metrics() *Metrics { return a.metrics }
-
-// Follower is the agent's one view of the store.
-func (a *Agent) Follower() *state.Follower { return a.follower }
-
 // Register writes the node's registration on a new lease.
 func (a *Agent) Register(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.StoreTimeout)
@@ -252,6 +246,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	return group.Wait()
 }
 
+// registerBackoff paces the registrations tried while the store does not
+// answer.
+var registerBackoff = reconciler.Backoff{Initial: time.Second, Max: 5 * time.Second}
+
 // registerUntilDone registers the node, trying again with backoff while
 // the store does not answer: until it is registered, its reconciler would
 // take the node for lost, and an agent that gave up would leave its
@@ -262,7 +260,7 @@ func (a *Agent) registerUntilDone(ctx context.Context) error {
 		if err == nil || ctx.Err() != nil {
 			return nil
 		}
-		delay := min(time.Second<<min(failures, 3), 5*time.Second)
+		delay := registerBackoff.Delay(failures)
 		a.log.Warn("cannot register the node yet; trying again", "err", err, "retry", delay)
 		select {
 		case <-ctx.Done():

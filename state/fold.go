@@ -144,9 +144,9 @@ func cloneIf[T any](copies, which viewMaps, m *map[string]T) {
 	}
 }
 
-// Relevant reports whether a key belongs in node's view: the node's own
+// relevant reports whether a key belongs in node's view: the node's own
 // keys and the cluster keys.
-func Relevant(node string, key string) bool {
+func relevant(node string, key string) bool {
 	ref := ParseKey(key)
 	switch ref.Kind {
 	case KindUnknown:
@@ -162,7 +162,7 @@ func Relevant(node string, key string) bool {
 // one key must come in revision order, as a watch delivers them.
 func (v *View) Apply(ev Event) {
 	v.Revision = max(v.Revision, ev.Revision)
-	if !Relevant(v.Node, ev.Key) {
+	if !relevant(v.Node, ev.Key) {
 		return
 	}
 	ref := ParseKey(ev.Key)

@@ -80,9 +80,6 @@ func NewFollower(store Store, node string, cfg FollowerConfig) *Follower {
 	return &Follower{store: store, node: node, cfg: cfg, changed: make(chan struct{})}
 }
 
-// Node is the node whose view the follower keeps.
-func (f *Follower) Node() string { return f.node }
-
 // View is the latest view; nil until the first listing.
 func (f *Follower) View() *View {
 	f.mu.Lock()
