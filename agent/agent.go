@@ -248,7 +248,7 @@ func (a *Agent) Run(ctx context.Context) error {
 
 // registerBackoff paces the registrations tried while the store does not
 // answer.
-var registerBackoff = reconciler.Backoff{Initial: time.Second, Max: 5 * time.Second}
+var registerBackoff = state.Backoff{Initial: time.Second, Max: 5 * time.Second}
 
 // registerUntilDone registers the node, trying again with backoff while
 // the store does not answer: until it is registered, its reconciler would

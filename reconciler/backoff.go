@@ -1,43 +1,14 @@
 package reconciler
 
-import "time"
+import (
+	"time"
 
-// Backoff is an exponential delay: Initial after the first failure, doubled
-// after each further one, never more than Max.
-type Backoff struct {
-	Initial time.Duration
-	Max     time.Duration
-}
+	"github.com/sluice-io/sluice/state"
+)
 
 // DefaultRestartBackoff paces the restarts of a crashing app, as a kubelet
 // paces a crash loop.
-var DefaultRestartBackoff = Backoff{Initial: time.Second, Max: 5 * time.Minute}
+var DefaultRestartBackoff = state.Backoff{Initial: time.Second, Max: 5 * time.Minute}
 
 // DefaultActionBackoff paces the retries of one failing actuator call.
-var DefaultActionBackoff = Backoff{Initial: 100 * time.Millisecond, Max: 30 * time.Second}
-
-// Delay is the wait after the given number of earlier failures (0 for the
-// first one). A zero Backoff never waits.
-func (b Backoff) Delay(earlierFailures int) time.Duration {
-	if b.Initial <= 0 {
-		return 0
-	}
-	delay := b.Initial
-	for i := 0; i < earlierFailures && delay < b.Max; i++ {
-		delay *= 2
-	}
-	return min(delay, b.Max)
-}
-
-// withDefaults fills unset fields from def, so a zero Backoff in a config
-// means "the default", and Max is never below Initial.
-func (b Backoff) withDefaults(def Backoff) Backoff {
-	if b.Initial <= 0 {
-		b.Initial = def.Initial
-	}
-	if b.Max <= 0 {
-		b.Max = def.Max
-	}
-	b.Max = max(b.Max, b.Initial)
-	return b
-}
+var DefaultActionBackoff = state.Backoff{Initial: 100 * time.Millisecond, Max: 30 * time.Second}

@@ -15,7 +15,7 @@ import (
 // (see the package documentation for the order of those duties).
 type Core struct {
 	node           string
-	restartBackoff Backoff
+	restartBackoff state.Backoff
 	backoffReset   time.Duration
 	random         io.Reader
 	apps           map[string]*appState
@@ -32,8 +32,8 @@ type Core struct {
 type Option func(*Core)
 
 // WithRestartBackoff sets how long a failed app waits before it restarts.
-func WithRestartBackoff(b Backoff) Option {
-	return func(c *Core) { c.restartBackoff = b.withDefaults(DefaultRestartBackoff) }
+func WithRestartBackoff(b state.Backoff) Option {
+	return func(c *Core) { c.restartBackoff = b.WithDefaults(DefaultRestartBackoff) }
 }
 
 // WithBackoffReset sets how long an app must stay ready for its next failure

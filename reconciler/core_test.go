@@ -59,7 +59,7 @@ func newCoreHarness() *coreHarness {
 		node: "n1",
 		core: reconciler.NewCore("n1",
 			reconciler.WithRandom(rand.NewChaCha8([32]byte{1})),
-			reconciler.WithRestartBackoff(reconciler.Backoff{Initial: time.Second, Max: 8 * time.Second}),
+			reconciler.WithRestartBackoff(state.Backoff{Initial: time.Second, Max: 8 * time.Second}),
 			reconciler.WithBackoffReset(time.Minute)),
 		view:      state.NewView("n1"),
 		now:       scriptStart,

@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"regexp"
 	"testing"
-	"time"
 
 	"github.com/sluice-io/sluice/state"
 )
@@ -74,26 +73,6 @@ func TestCoreFallsBackToNumberedGUIDs(t *testing.T) {
 	a, b := core.newGUID("nginx"), core.newGUID("nginx")
 	if a == b || a != "nginx-n0000001" {
 		t.Fatalf("fallback GUIDs %q and %q", a, b)
-	}
-}
-
-func TestBackoffDoublesUpToMax(t *testing.T) {
-	b := Backoff{Initial: time.Second, Max: 10 * time.Second}
-	want := []time.Duration{1, 2, 4, 8, 10, 10}
-	for n, w := range want {
-		if got := b.Delay(n); got != w*time.Second {
-			t.Errorf("Delay(%d) = %s, want %s", n, got, w*time.Second)
-		}
-	}
-	if got := b.Delay(1 << 20); got != 10*time.Second {
-		t.Errorf("Delay(huge) = %s", got)
-	}
-	if got := (Backoff{}).Delay(3); got != 0 {
-		t.Errorf("zero backoff waits %s", got)
-	}
-	filled := Backoff{Initial: time.Minute}.withDefaults(DefaultActionBackoff)
-	if filled.Max != time.Minute {
-		t.Errorf("Max below Initial not raised: %+v", filled)
 	}
 }
 

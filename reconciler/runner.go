@@ -54,17 +54,17 @@ type RunnerConfig struct {
 	// Logger receives the runner's logs; nil discards them.
 	Logger *slog.Logger
 	// RestartBackoff paces the restarts of a failed app.
-	RestartBackoff Backoff
+	RestartBackoff state.Backoff
 	// BackoffReset is how long an app must stay ready for its next failure
 	// to start the restart backoff over; default 10 minutes.
 	BackoffReset time.Duration
 	// ActionBackoff paces retries of a failing actuator call, per container.
-	ActionBackoff Backoff
+	ActionBackoff state.Backoff
 	// StoreTimeout bounds each read and write of the store [2 s]: a pass
 	// must not hang on an unreachable etcd while containers need it.
 	StoreTimeout time.Duration
 	// RetryBackoff paces retries of a failed listing, watch or pass.
-	RetryBackoff Backoff
+	RetryBackoff state.Backoff
 	// ResyncInterval bounds the time between passes when nothing wakes
 	// the runner: a level-triggered loop also catches what no event told
 	// it about. Default 10 s.
@@ -89,7 +89,7 @@ type RunnerConfig struct {
 }
 
 // DefaultRetryBackoff paces the runner's retries of the store and runtime.
-var DefaultRetryBackoff = Backoff{Initial: 100 * time.Millisecond, Max: 10 * time.Second}
+var DefaultRetryBackoff = state.Backoff{Initial: 100 * time.Millisecond, Max: 10 * time.Second}
 
 // maxUnwritten bounds the statuses kept while the store is unreachable; the
 // oldest go first, since the newest say where each app is now.
@@ -126,9 +126,9 @@ type itemBackoff struct {
 
 // NewRunner returns a runner for cfg. It reads nothing until Run or Sync.
 func NewRunner(cfg RunnerConfig) *Runner {
-	cfg.RestartBackoff = cfg.RestartBackoff.withDefaults(DefaultRestartBackoff)
-	cfg.ActionBackoff = cfg.ActionBackoff.withDefaults(DefaultActionBackoff)
-	cfg.RetryBackoff = cfg.RetryBackoff.withDefaults(DefaultRetryBackoff)
+	cfg.RestartBackoff = cfg.RestartBackoff.WithDefaults(DefaultRestartBackoff)
+	cfg.ActionBackoff = cfg.ActionBackoff.WithDefaults(DefaultActionBackoff)
+	cfg.RetryBackoff = cfg.RetryBackoff.WithDefaults(DefaultRetryBackoff)
 	if cfg.ResyncInterval <= 0 {
 		cfg.ResyncInterval = 10 * time.Second
 	}

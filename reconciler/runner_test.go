@@ -50,8 +50,8 @@ func newNode(t *testing.T, store state.Store, runtime *fake.Runtime, adjust ...f
 		Node: "n1", Store: store, Runtime: runtime,
 		CPU: fake.NewCPU(runtime), Bandwidth: fake.NewBandwidth(runtime),
 		Clock: n.clock, Random: rand.NewChaCha8([32]byte{9}),
-		RestartBackoff: reconciler.Backoff{Initial: time.Second, Max: 4 * time.Second},
-		ActionBackoff:  reconciler.Backoff{Initial: time.Second, Max: 8 * time.Second},
+		RestartBackoff: state.Backoff{Initial: time.Second, Max: 4 * time.Second},
+		ActionBackoff:  state.Backoff{Initial: time.Second, Max: 8 * time.Second},
 	}
 	for _, f := range adjust {
 		f(&cfg)
@@ -360,7 +360,7 @@ func TestRunnerKeepsStatusesWhileStoreIsDown(t *testing.T) {
 // follow starts a follower of node's view that runs until ctx ends, as
 // the agent does for its runner.
 func follow(ctx context.Context, store state.Store, node string) *state.Follower {
-	follower := state.NewFollower(store, node, state.FollowerConfig{RetryInitial: 10 * time.Millisecond})
+	follower := state.NewFollower(store, node, state.FollowerConfig{Retry: state.Backoff{Initial: 10 * time.Millisecond}})
 	go follower.Run(ctx)
 	return follower
 }
@@ -400,7 +400,7 @@ func TestRunnerRunFollowsStoreAndRuntime(t *testing.T) {
 	runner := reconciler.NewRunner(reconciler.RunnerConfig{
 		Node: "n1", Store: store, Follower: follower, Runtime: runtime, CPU: fake.NewCPU(runtime),
 		Random:         rand.NewChaCha8([32]byte{3}),
-		RestartBackoff: reconciler.Backoff{Initial: 20 * time.Millisecond, Max: 100 * time.Millisecond},
+		RestartBackoff: state.Backoff{Initial: 20 * time.Millisecond, Max: 100 * time.Millisecond},
 		ResyncInterval: time.Hour, // every pass below must come from a wake
 	})
 	stopped := make(chan error)

@@ -116,7 +116,7 @@ func (a *appState) forgetGone(app *appView) {
 	}
 }
 
-func (a *appState) restartAt(backoff Backoff) time.Time {
+func (a *appState) restartAt(backoff state.Backoff) time.Time {
 	return a.since.Add(backoff.Delay(a.consecutive))
 }
 

@@ -31,10 +31,9 @@ func (c Changes) Has(kind Kind) bool { return c&changeBits[kind] != 0 }
 
 // FollowerConfig tunes a Follower; zero values take the defaults in brackets.
 type FollowerConfig struct {
-	// RetryInitial and RetryMax pace the listings after a failure, doubling
-	// from one to the other [100 ms, 5 s]. A watch that fell behind
-	// compaction lists again at once.
-	RetryInitial, RetryMax time.Duration
+	// Retry paces the listings after a failure [100 ms doubling to 5 s].
+	// A watch that fell behind compaction lists again at once.
+	Retry Backoff
 	// ListTimeout bounds one listing [10 s].
 	ListTimeout time.Duration
 	Logger      *slog.Logger
@@ -64,12 +63,7 @@ type Follower struct {
 
 // NewFollower returns a follower of node's view; Run starts it.
 func NewFollower(store Store, node string, cfg FollowerConfig) *Follower {
-	if cfg.RetryInitial <= 0 {
-		cfg.RetryInitial = 100 * time.Millisecond
-	}
-	if cfg.RetryMax <= 0 {
-		cfg.RetryMax = 5 * time.Second
-	}
+	cfg.Retry = cfg.Retry.WithDefaults(Backoff{Initial: 100 * time.Millisecond, Max: 5 * time.Second})
 	if cfg.ListTimeout <= 0 {
 		cfg.ListTimeout = 10 * time.Second
 	}
@@ -205,7 +199,7 @@ func (f *Follower) Run(ctx context.Context) error {
 			f.cfg.Logger.Info("the watch fell behind compaction; listing again", "err", err)
 			continue
 		}
-		delay := backoffDelay(f.cfg.RetryInitial, f.cfg.RetryMax, failures)
+		delay := f.cfg.Retry.Delay(failures)
 		failures++
 		f.cfg.Logger.Warn("the store is unreachable; keeping the last view", "err", err, "retry", delay, "failures", failures)
 		sleepCtx(ctx, delay)
@@ -297,15 +291,6 @@ func forward(ctx context.Context, index int, watch <-chan WatchResponse, out cha
 		case <-ctx.Done():
 		}
 	}
-}
-
-// backoffDelay is initial doubled per earlier failure, at most max.
-func backoffDelay(initial, max time.Duration, failures int) time.Duration {
-	delay := initial
-	for i := 0; i < failures && delay < max; i++ {
-		delay *= 2
-	}
-	return min(delay, max)
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) {

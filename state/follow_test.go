@@ -276,7 +276,7 @@ func (s *flakyStore) Watch(ctx context.Context, prefix string, fromRev int64) <-
 func TestFollowerRelistsAtOnceAfterCompaction(t *testing.T) {
 	store := &flakyStore{MemoryStore: state.NewMemoryStore()}
 	// A backoff of an hour would time the test out.
-	f := follow(t, store, "n1", state.FollowerConfig{RetryInitial: time.Hour, RetryMax: time.Hour})
+	f := follow(t, store, "n1", state.FollowerConfig{Retry: state.Backoff{Initial: time.Hour, Max: time.Hour}})
 	first := waitFor(t, f, txn(t, store, state.Put(state.Keys.Observation("n1"), []byte(`{"node":"n1"}`))))
 	store.breakWatches(&state.CompactedError{CompactRevision: first.Revision})
 	rev := txn(t, store, state.Put(state.Keys.Status("n1", "web"), []byte(`{"app":"web","phase":"ready"}`)))
@@ -293,7 +293,7 @@ func TestFollowerRelistsAtOnceAfterCompaction(t *testing.T) {
 // once it is back lists again and catches up on what was written meanwhile.
 func TestFollowerKeepsTheLastViewWhileTheStoreFails(t *testing.T) {
 	store := &flakyStore{MemoryStore: state.NewMemoryStore()}
-	f := follow(t, store, "n1", state.FollowerConfig{RetryInitial: time.Millisecond, RetryMax: 5 * time.Millisecond})
+	f := follow(t, store, "n1", state.FollowerConfig{Retry: state.Backoff{Initial: time.Millisecond, Max: 5 * time.Millisecond}})
 	last := waitFor(t, f, txn(t, store, state.Put(state.Keys.App("n1", "web"), appSpec("web", "n1"))))
 	store.setDown(true)
 	store.breakWatches(errStoreAway)

@@ -91,7 +91,7 @@ func runApp(t *testing.T, rt *docker.Runtime, app state.AppSpec) (statuses <-cha
 	runner := reconciler.NewRunner(reconciler.RunnerConfig{
 		Node: rt.Node(), Store: store, Follower: follower, Runtime: rt, Logger: dockertest.Logger(t),
 		ResyncInterval: resync,
-		RestartBackoff: reconciler.Backoff{Initial: 100 * time.Millisecond, Max: 100 * time.Millisecond},
+		RestartBackoff: state.Backoff{Initial: 100 * time.Millisecond, Max: 100 * time.Millisecond},
 	})
 	done := make(chan error, 1)
 	go func() { done <- runner.Run(ctx) }()
