@@ -3,6 +3,7 @@ package state
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -55,19 +56,30 @@ func LoadCluster(ctx context.Context, store Store) (ClusterView, error) {
 	if err != nil {
 		return ClusterView{}, fmt.Errorf("list %s: %w", Root, err)
 	}
-	nodes := map[string]bool{}
+	// Each node folds the cluster keys and its own: split the listing once,
+	// not once per node.
+	var clusterKVs []KeyValue
+	scoped := map[string][]KeyValue{}
 	for _, kv := range kvs {
-		if ref := ParseKey(kv.Key); ref.Node != "" {
-			nodes[ref.Node] = true
+		switch ref := ParseKey(kv.Key); {
+		case ref.Kind == KindNode:
+			clusterKVs = append(clusterKVs, kv)
+			if _, known := scoped[ref.Node]; !known {
+				scoped[ref.Node] = nil // a registered node has a view, keys or not
+			}
+		case ref.Node == "":
+			clusterKVs = append(clusterKVs, kv)
+		default:
+			scoped[ref.Node] = append(scoped[ref.Node], kv)
 		}
 	}
 	cluster := ClusterView{Revision: rev, Views: map[string]*View{}}
-	for _, node := range SortedKeys(nodes) {
-		view := foldListing(node, kvs)
+	for _, node := range SortedKeys(scoped) {
+		view := foldListing(node, append(slices.Clone(clusterKVs), scoped[node]...))
 		view.Revision = rev
 		cluster.Views[node] = &view
 	}
-	unscoped := foldListing("", kvs)
+	unscoped := foldListing("", clusterKVs)
 	unscoped.Revision = rev
 	cluster.Unscoped = &unscoped
 	return cluster, nil
