@@ -54,7 +54,7 @@ func (t *trackedContainer) read(iface string) (containerCounters, error) {
 	if err != nil {
 		return counters, err
 	}
-	if t.useSchedstat {
+	if t.useSchedstat && t.ranSinceLastRead(counters) {
 		if err := t.readThreadWaits(); err != nil {
 			return counters, err
 		}
@@ -70,6 +70,18 @@ func (t *trackedContainer) read(iface string) (containerCounters, error) {
 		}
 	}
 	return counters, nil
+}
+
+// ranSinceLastRead says whether the container's threads need reading.
+// A thread's schedstat wait grows only when the thread gets a CPU (the
+// kernel adds a wait as it ends), and threads are born or exit only by
+// running, so a container whose usage did not move since the last
+// reading has neither new waits nor new threads: skipping its threads
+// loses nothing, and spares an idle container one read per thread and the
+// tasks listing. A wait that ended just after the usage was read is
+// counted at the next reading.
+func (t *trackedContainer) ranSinceLastRead(cur containerCounters) bool {
+	return !t.primed || cur.cpu.UsageNanos != t.last.cpu.UsageNanos
 }
 
 // readThreadWaits adds the wait each thread accrued since the last tick.

@@ -85,6 +85,39 @@ func TestContainerCollectorV1(t *testing.T) {
 	}
 }
 
+// A container that did not run between two ticks has its threads left
+// unread; the wait they report when it runs again is counted then, in
+// full, as is a thread born meanwhile.
+func TestContainerCollectorSkipsThreadsOfContainersThatDidNotRun(t *testing.T) {
+	root := t.TempDir()
+	writeTree(t, root, v1Tree(1e9, 0, 100, 0, "4242\n", 0, 0))
+	cc := NewContainerCollector(ContainerConfig{ProcRoot: filepath.Join(root, "proc"), CgroupRoot: filepath.Join(root, "cg")},
+		pidsByID{victim.ID: 4242}, discardLogger())
+	defer cc.Close()
+	ctx := context.Background()
+	collect := func(second int) state.ContainerObservation {
+		t.Helper()
+		obs, err := cc.Collect(ctx, t0.Add(secondsDuration(second)), []state.Container{victim})
+		if err != nil || len(obs) != 1 {
+			t.Fatalf("tick %d: %+v, %v; want one observation", second, obs, err)
+		}
+		return obs[0]
+	}
+	collect(0)
+	// The usage did not move, yet the thread files say otherwise (as a
+	// wait that ended after the usage was read would): they are not read,
+	// so neither the wait nor the new thread's file is taken yet.
+	writeTree(t, root, v1Tree(1e9, 0, 100+2e8, 1e8, "4242\n4243\n", 0, 0))
+	if got := collect(1); got.RunQueueWaitCores != 0 || cc.OpenFiles() != 9 {
+		t.Fatalf("idle tick: wait %g, %d files open; want 0 and no new thread file", got.RunQueueWaitCores, cc.OpenFiles())
+	}
+	// It runs: both waits are counted at this reading, over its interval.
+	writeTree(t, root, v1Tree(1.5e9, 0, 100+2e8, 1e8, "4242\n4243\n", 0, 0))
+	if got := collect(2); !near(got.CPUUsageCores, 0.5) || !near(got.RunQueueWaitCores, 0.3) {
+		t.Errorf("running tick: usage %g wait %g; want 0.5 and 0.3", got.CPUUsageCores, got.RunQueueWaitCores)
+	}
+}
+
 func TestContainerCollectorRestartAndVanish(t *testing.T) {
 	root := t.TempDir()
 	writeTree(t, root, v1Tree(5e9, 0, 0, 0, "4242\n", 0, 0))
