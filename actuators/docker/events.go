@@ -19,7 +19,8 @@ type eventSource interface {
 }
 
 // The container actions passed on: the ones that change whether a
-// container runs.
+// container runs. The subscription asks for listChangingActions, a
+// superset, which keep List's cache honest.
 var forwardedActions = []events.Action{events.ActionStart, events.ActionDie, events.ActionOOM}
 
 // Reconnect backoff after the event stream breaks (the engine restarted,
@@ -49,7 +50,7 @@ func (r *Runtime) Events(ctx context.Context) <-chan state.ContainerEvent {
 
 func (r *Runtime) eventFilters() client.Filters {
 	f := r.nodeFilters().Add("type", string(events.ContainerEventType))
-	for _, a := range forwardedActions {
+	for _, a := range listChangingActions {
 		f.Add("event", string(a))
 	}
 	return f
@@ -67,12 +68,15 @@ func (r *Runtime) subscribe(ctx context.Context, lastNanos int64) client.EventsR
 }
 
 // watchEvents passes on the events of res, then of each new subscription
-// after the last one broke, until ctx ends.
+// after the last one broke, until ctx ends. While a subscription is live,
+// List may answer from its cache.
 func (r *Runtime) watchEvents(ctx context.Context, res client.EventsResult, out chan<- state.ContainerEvent) {
-	var lastNanos int64 // engine time of the last event passed on; 0 before any
+	var lastNanos int64 // engine time of the last event received; 0 before any
 	backoff := minEventBackoff
 	for {
-		forwarded, err := forwardEvents(ctx, res, out, &r.deaths, &lastNanos)
+		r.listed.watch(+1)
+		forwarded, err := r.forwardEvents(ctx, res, out, &lastNanos)
+		r.listed.watch(-1)
 		if ctx.Err() != nil {
 			return
 		}
@@ -98,10 +102,10 @@ func sinceAfter(nanos int64) string {
 }
 
 // forwardEvents passes one subscription's events on until it fails or ctx
-// ends, and says whether it passed any on. Each event is recorded in
-// deaths before it is passed on, so whatever it wakes lists the container
-// as the event says.
-func forwardEvents(ctx context.Context, res client.EventsResult, out chan<- state.ContainerEvent, deaths *deaths, lastNanos *int64) (bool, error) {
+// ends, and says whether it passed any on. Each event drops List's cache
+// and is recorded in deaths before it is passed on, so whatever it wakes
+// lists the container as the event says.
+func (r *Runtime) forwardEvents(ctx context.Context, res client.EventsResult, out chan<- state.ContainerEvent, lastNanos *int64) (bool, error) {
 	forwarded := false
 	for {
 		select {
@@ -113,18 +117,23 @@ func forwardEvents(ctx context.Context, res client.EventsResult, out chan<- stat
 			}
 			return forwarded, err
 		case m := <-res.Messages:
+			*lastNanos = max(*lastNanos, messageNanos(m))
 			ev, ok := containerEvent(m)
+			if ok {
+				r.deaths.record(m.Actor.ID, ev)
+			}
+			// After deaths: a listing made in between would be kept
+			// without the death.
+			r.listed.changed()
 			if !ok {
 				continue
 			}
-			deaths.record(m.Actor.ID, ev)
 			select {
 			case out <- ev:
 			case <-ctx.Done():
 				return forwarded, ctx.Err()
 			}
 			forwarded = true
-			*lastNanos = max(*lastNanos, messageNanos(m))
 		}
 	}
 }

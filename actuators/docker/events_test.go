@@ -16,11 +16,23 @@ import (
 )
 
 // scriptedEvents plays one scripted stream per subscription and records the
-// options each subscription asked for.
+// options each subscription asked for. A stream left open after its
+// script passes on what send gives it.
 type scriptedEvents struct {
 	mu      sync.Mutex
 	streams []scriptedStream
 	asked   []client.EventsListOptions
+	live    chan events.Message
+}
+
+func (s *scriptedEvents) send(m events.Message) {
+	s.mu.Lock()
+	if s.live == nil {
+		s.live = make(chan events.Message)
+	}
+	live := s.live
+	s.mu.Unlock()
+	live <- m
 }
 
 type scriptedStream struct {
@@ -35,6 +47,10 @@ func (s *scriptedEvents) Events(ctx context.Context, opts client.EventsListOptio
 	if len(s.streams) > 0 {
 		stream, s.streams = s.streams[0], s.streams[1:]
 	}
+	if s.live == nil {
+		s.live = make(chan events.Message)
+	}
+	live := s.live
 	s.mu.Unlock()
 	msgs := make(chan events.Message)
 	errs := make(chan error, 1)
@@ -48,6 +64,19 @@ func (s *scriptedEvents) Events(ctx context.Context, opts client.EventsListOptio
 		}
 		if stream.err != nil {
 			errs <- stream.err
+			return
+		}
+		for {
+			select {
+			case m := <-live:
+				select {
+				case msgs <- m:
+				case <-ctx.Done():
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
 		}
 	}()
 	return client.EventsResult{Messages: msgs, Err: errs}

@@ -58,6 +58,9 @@ type Runtime struct {
 	deaths deaths
 	// pids caches the containers' main processes for the actuators.
 	pids *pidCache
+	// listed is List's last answer, kept while the event stream says
+	// nothing changed.
+	listed listCache
 
 	// mu guards settings: SetEnv may change them while Create reads them.
 	mu       sync.Mutex
@@ -134,7 +137,23 @@ func (r *Runtime) nodeFilters() client.Filters {
 // just started needs to adopt them is in the labels: ID, GUID, spec hash.
 // A container the event stream saw die is reported stopped even while the
 // engine's list, which lags the event, still shows it running (see deaths).
+//
+// While an event subscription is live (Events) and no container event
+// arrived since, List answers from its last listing, for at most
+// listMaxAge.
 func (r *Runtime) List(ctx context.Context) ([]state.Container, error) {
+	kept, gen, ok := r.listed.get(time.Now())
+	if ok {
+		return kept, nil
+	}
+	listed, err := r.listEngine(ctx)
+	if err == nil {
+		r.listed.put(listed, gen, time.Now())
+	}
+	return listed, err
+}
+
+func (r *Runtime) listEngine(ctx context.Context) ([]state.Container, error) {
 	mark := r.deaths.mark()
 	res, err := r.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: r.nodeFilters()})
 	if err != nil {
@@ -209,6 +228,7 @@ func (r *Runtime) exitState(ctx context.Context, runtimeID string) (exitCode int
 // earlier attempt with the same GUID and spec hash (created, then the start
 // failed or the answer was lost) is started rather than duplicated.
 func (r *Runtime) Create(ctx context.Context, app string, spec state.ContainerSpec, guid, specHash string) (state.Container, error) {
+	defer r.listed.changed() // before its event arrives
 	id := state.ContainerID(app, spec.Name)
 	opts, err := createOptions(r.createSettings(), app, spec, guid, specHash)
 	if err != nil {
@@ -262,6 +282,7 @@ func (r *Runtime) createOrFind(ctx context.Context, opts client.ContainerCreateO
 // Stop sends SIGTERM and, after the stop timeout, SIGKILL. Stopping a
 // stopped or missing container succeeds.
 func (r *Runtime) Stop(ctx context.Context, c state.Container) error {
+	defer r.listed.changed() // before its event arrives
 	timeout := r.settings.stopTimeout
 	_, err := r.cli.ContainerStop(ctx, c.RuntimeID, client.ContainerStopOptions{Timeout: &timeout})
 	if err != nil && !cerrdefs.IsNotFound(err) {
@@ -273,6 +294,7 @@ func (r *Runtime) Stop(ctx context.Context, c state.Container) error {
 // Remove deletes a container, killing it first if it runs. Removing a
 // missing container, or one already being removed, succeeds.
 func (r *Runtime) Remove(ctx context.Context, c state.Container) error {
+	defer r.listed.changed() // before its event arrives
 	r.pids.forget(c.RuntimeID)
 	_, err := r.cli.ContainerRemove(ctx, c.RuntimeID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 	if err != nil && !cerrdefs.IsNotFound(err) && !alreadyBeingRemoved(err) {
@@ -290,6 +312,7 @@ func alreadyBeingRemoved(err error) bool {
 // Kill sends signal ("KILL", "TERM", ...) to a container's main process.
 // Tests use it to make a container die the way a crash would.
 func (r *Runtime) Kill(ctx context.Context, c state.Container, signal string) error {
+	defer r.listed.changed() // before its event arrives
 	if _, err := r.cli.ContainerKill(ctx, c.RuntimeID, client.ContainerKillOptions{Signal: signal}); err != nil {
 		return fmt.Errorf("kill container %s (%s) with %s: %w", c.ID, state.ShortRuntimeID(c.RuntimeID), signal, err)
 	}

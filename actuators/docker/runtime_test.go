@@ -337,3 +337,57 @@ func bridgeAddr(t *testing.T, res client.ContainerInspectResult) netip.Addr {
 	t.Fatalf("the sink has no address: %+v", res.Container.NetworkSettings.Networks)
 	return netip.Addr{}
 }
+
+// A runtime that keeps its listing between events still sees what another
+// runtime of the node does behind its back: a container made, stopped and
+// removed shows in its List as soon as the engine's event arrives.
+func TestIntegrationListFollowsChangesMadeElsewhere(t *testing.T) {
+	watcher := dockertest.Runtime(t)
+	image := dockertest.Image(t, watcher, docker.Sineload)
+	other := dockertest.RuntimeWith(t, docker.Config{Node: watcher.Node()})
+	ctx := t.Context()
+	watcher.Events(ctx)
+	if got := list(t, watcher); len(got) != 0 {
+		t.Fatalf("List = %+v on a fresh node", got)
+	}
+	listsSoon := func(what string, want func([]state.Container) bool) {
+		t.Helper()
+		deadline := time.Now().Add(3 * time.Second)
+		for got := list(t, watcher); !want(got); got = list(t, watcher) {
+			if time.Now().After(deadline) {
+				t.Fatalf("List = %+v 3 s after the change; want %s", got, what)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	c, err := other.Create(ctx, "web", quietSineload(image), "sineload-0c0ffee", "hash-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listsSoon("the new container running", func(got []state.Container) bool {
+		return len(got) == 1 && got[0].RuntimeID == c.RuntimeID && got[0].Running
+	})
+	if err := other.Stop(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	listsSoon("it stopped", func(got []state.Container) bool { return len(got) == 1 && !got[0].Running })
+	if err := other.Remove(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	listsSoon("it gone", func(got []state.Container) bool { return len(got) == 0 })
+
+	// Its own actions show at once, before their events arrive.
+	mine, err := watcher.Create(ctx, "web", quietSineload(image), "sineload-0c0ffee", "hash-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := list(t, watcher); len(got) != 1 || got[0].RuntimeID != mine.RuntimeID {
+		t.Fatalf("List right after Create = %+v; want the new container", got)
+	}
+	if err := watcher.Remove(ctx, mine); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(t, watcher); len(got) != 0 {
+		t.Fatalf("List right after Remove = %+v; want none", got)
+	}
+}
