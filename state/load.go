@@ -27,9 +27,18 @@ func LoadView(ctx context.Context, store Store, node string) (View, error) {
 }
 
 // foldListing folds a listing, which comes in key order, in revision order
-// as the fold expects.
+// as the fold expects, but for the node's own registration, which goes
+// first: the capacity it holds is what the node's specs are checked
+// against, and a registration renewed after a spec was put must not let a
+// listing accept a spec that the fold of the log rejected.
 func foldListing(node string, kvs []KeyValue) View {
-	sort.SliceStable(kvs, func(i, j int) bool { return kvs[i].ModRevision < kvs[j].ModRevision })
+	registration := Keys.Node(node)
+	sort.SliceStable(kvs, func(i, j int) bool {
+		if first, other := kvs[i].Key == registration, kvs[j].Key == registration; first != other {
+			return first
+		}
+		return kvs[i].ModRevision < kvs[j].ModRevision
+	})
 	view := NewView(node)
 	for _, kv := range kvs {
 		view.Apply(Event{Revision: kv.ModRevision, Key: kv.Key, Value: kv.Value})
