@@ -288,23 +288,12 @@ func (v *View) putClaim(ref KeyRef, ev Event) error {
 	return nil
 }
 
-// DecodeAppSpec decodes and validates (ValidateFor capacity) the spec
-// stored under the key ref names: its name must be the key's, and a pinned
-// app's node the key's (a spec that leaves it out takes the key's). The
-// value is bounded and must be UTF-8 before it is decoded, as JSON decoding
-// would silently turn invalid bytes into U+FFFD.
+// DecodeAppSpec decodes and validates (ParseAppSpec) the spec stored under
+// the key ref names: its name must be the key's, and a pinned app's node
+// the key's (a spec that leaves it out takes the key's).
 func DecodeAppSpec(ref KeyRef, value []byte, capacity Capacity) (AppSpec, error) {
-	switch {
-	case len(value) > MaxSpecBytes:
-		return AppSpec{}, fmt.Errorf("%d bytes, over the maximum of %d", len(value), MaxSpecBytes)
-	case !utf8.Valid(value):
-		return AppSpec{}, fmt.Errorf("not valid UTF-8 at byte %d", invalidUTF8At(value))
-	}
-	var spec AppSpec
-	if err := decodeStrict(value, &spec); err != nil {
-		return AppSpec{}, err
-	}
-	if err := spec.ValidateFor(capacity); err != nil {
+	spec, err := ParseAppSpec(value, capacity)
+	if err != nil {
 		return AppSpec{}, err
 	}
 	if spec.Name != ref.Name {
@@ -317,6 +306,27 @@ func DecodeAppSpec(ref KeyRef, value []byte, capacity Capacity) (AppSpec, error)
 		spec.Node = ref.Node
 	case spec.Node != ref.Node:
 		return AppSpec{}, fmt.Errorf("node %q does not match the key's %q", spec.Node, ref.Node)
+	}
+	return spec, nil
+}
+
+// ParseAppSpec decodes a spec strictly and validates it on a node of the
+// given capacity (AppSpec.ValidateFor). The value is bounded and must be
+// UTF-8 before it is decoded, as JSON decoding would silently turn invalid
+// bytes into U+FFFD.
+func ParseAppSpec(value []byte, capacity Capacity) (AppSpec, error) {
+	switch {
+	case len(value) > MaxSpecBytes:
+		return AppSpec{}, fmt.Errorf("%d bytes, over the maximum of %d", len(value), MaxSpecBytes)
+	case !utf8.Valid(value):
+		return AppSpec{}, fmt.Errorf("not valid UTF-8 at byte %d", invalidUTF8At(value))
+	}
+	var spec AppSpec
+	if err := decodeStrict(value, &spec); err != nil {
+		return AppSpec{}, err
+	}
+	if err := spec.ValidateFor(capacity); err != nil {
+		return AppSpec{}, err
 	}
 	return spec, nil
 }

@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 )
@@ -21,10 +24,38 @@ type table struct{ w *tabwriter.Writer }
 func (t *table) row(cells ...any) {
 	parts := make([]string, len(cells))
 	for i, c := range cells {
-		parts[i] = fmt.Sprint(c)
+		parts[i] = printable(fmt.Sprint(c))
 	}
 	fmt.Fprintln(t.w, strings.Join(parts, "\t"))
 }
+
+// printable escapes what a terminal would act on rather than show: control
+// and format characters (an escape sequence, a carriage return, a tab that
+// would break a table's columns, a bidi override) and bytes that are not
+// UTF-8, written as Go writes them in a quoted string. Names and values
+// from the store reach the terminal only through it.
+func printable(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsFunc(s, unprintable) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case unprintable(r):
+			quoted := strconv.QuoteRune(r)
+			b.WriteString(quoted[1 : len(quoted)-1])
+		default:
+			b.WriteRune(r)
+		}
+		i += size
+	}
+	return b.String()
+}
+
+func unprintable(r rune) bool { return !unicode.IsGraphic(r) }
 
 // render writes value as indented JSON, or as a table drawn by fill.
 func render(w io.Writer, output string, value any, fill func(*table)) error {

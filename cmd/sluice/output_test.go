@@ -1,0 +1,24 @@
+package main
+
+import "testing"
+
+// Names from the store reach a terminal only escaped: an escape sequence,
+// a carriage return, a tab, a bidi override or a byte that is not UTF-8
+// is shown, not acted on.
+func TestPrintableEscapesWhatATerminalActsOn(t *testing.T) {
+	cases := map[string]string{
+		"web":                "web",
+		"caf\u00e9 ✓":        "caf\u00e9 ✓",
+		"\x1b[2Jgone":        `\x1b[2Jgone`,
+		"a\rb\tc\nd":         `a\rb\tc\nd`,
+		"\u202eevil":         `\u202eevil`,
+		"bad\xffbyte":        `bad\xffbyte`,
+		"csi\u009b31m":       `csi\u009b31m`,
+		"last good \u00a0ok": "last good \u00a0ok",
+	}
+	for in, want := range cases {
+		if got := printable(in); got != want {
+			t.Errorf("printable(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
