@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -89,7 +90,7 @@ func (e *Engine) Decide(ctx context.Context, view *state.View, node string) (sta
 		return state.Decision{}, &Error{Stage: StageEval, BundleDigest: e.Digest(), Err: err}
 	}
 	obs := view.Observations[node]
-	results, err := e.query.Eval(ctx, rego.EvalParsedInput(input), rego.EvalTime(obs.Time))
+	results, err := e.eval(ctx, input, obs.Time)
 	if err != nil {
 		return state.Decision{}, e.fail(StageEval, node, err)
 	}
@@ -117,6 +118,21 @@ func (e *Engine) Decide(ctx context.Context, view *state.View, node string) (sta
 		return state.Decision{}, e.fail(StageValidate, node, err)
 	}
 	return d, nil
+}
+
+// eval runs the prepared query within its bounds: ctx's deadline, and
+// DefaultEvalHeapBytes of heap growth. OPA checks for cancellation as it
+// goes, inside builtins that generate values too (numbers.range), so a
+// runaway policy stops at whichever bound it reaches first, with an error
+// that says which (Bounded).
+func (e *Engine) eval(ctx context.Context, input ast.Value, now time.Time) (rego.ResultSet, error) {
+	bounded, stop := withHeapBound(ctx, DefaultEvalHeapBytes)
+	defer stop()
+	results, err := e.query.Eval(bounded, rego.EvalParsedInput(input), rego.EvalTime(now))
+	if err != nil {
+		return nil, boundError(bounded, err)
+	}
+	return results, nil
 }
 
 func (e *Engine) fail(stage, node string, err error) error {
