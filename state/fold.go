@@ -276,6 +276,18 @@ func (v *View) putApp(ref KeyRef, ev Event) error {
 	return nil
 }
 
+// restoreApp puts an earlier value of an app's spec key, the last good one,
+// under the key's rejected latest value, which the view keeps reporting.
+func (v *View) restoreApp(ref KeyRef, earlier Event) {
+	entry := v.appSource(ref)[ref.Name]
+	spec, err := DecodeAppSpec(ref, earlier.Value, v.capacity)
+	if entry.good || entry.rejected == nil || err != nil {
+		return
+	}
+	entry.spec, entry.revision, entry.good = spec, earlier.Revision, true
+	v.setApp(ref, &entry)
+}
+
 // putClaim takes a claim that decodes and names the key's node; a rejected
 // one removes the previous claim, as a rejected spec does its app.
 func (v *View) putClaim(ref KeyRef, ev Event) error {

@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -23,7 +24,42 @@ func LoadView(ctx context.Context, store Store, node string) (View, error) {
 	}
 	view := foldListing(node, kvs)
 	view.Revision = rev
+	if err := restoreRejectedSpecs(ctx, store, &view); err != nil {
+		return View{}, fmt.Errorf("list the view of node %s: %w", node, err)
+	}
 	return view, nil
+}
+
+// restoreRejectedSpecs gives each app whose spec key holds a rejected
+// value the good spec it last ran, as a view that followed the log holds
+// it: a listing has only the key's latest value. The app's status says
+// which revision that was (AppStatus.SpecRevision), and the log holds the
+// value, unless compaction dropped it; then the app has no spec, and the
+// reconciler holds its containers as they are. An app that was stopped
+// since gets nothing back.
+func restoreRejectedSpecs(ctx context.Context, store Store, view *View) error {
+	for _, name := range SortedKeys(view.Rejections) {
+		key := view.Rejections[name].Key
+		status, ok := view.Statuses[name]
+		ran := ok && status.SpecRevision > 0 && status.Phase != Terminating && status.Phase != Terminated
+		if !ran || view.AppRevisions[name] == status.SpecRevision {
+			continue
+		}
+		events, err := ReadLog(ctx, store, key, status.SpecRevision, status.SpecRevision)
+		var compacted *CompactedError
+		switch {
+		case errors.As(err, &compacted):
+			continue
+		case err != nil:
+			return fmt.Errorf("read the last good spec of app %s: %w", name, err)
+		}
+		for _, ev := range events {
+			if ev.Key == key && !ev.Deleted {
+				view.restoreApp(ParseKey(key), ev)
+			}
+		}
+	}
+	return nil
 }
 
 // foldListing folds a listing, which comes in key order, in revision order
