@@ -100,7 +100,7 @@ func TestAnOverCapacityQuotaLeavesTheNodeDeciding(t *testing.T) {
 // tickingBundle decides no settings but carries the observation's
 // interval count, so that it writes a decision every step: the test sees
 // the node go on deciding.
-func tickingBundle(t *testing.T) *policies.Bundle {
+func tickingBundle(t testing.TB) *policies.Bundle {
 	t.Helper()
 	b, err := policies.LoadFiles(map[string][]byte{"ticking.rego": []byte(`package sluice.shield
 
@@ -116,7 +116,7 @@ decision := {
 	return b
 }
 
-func steps(t *testing.T, a *agent.Agent, n int) {
+func steps(t testing.TB, a *agent.Agent, n int) {
 	t.Helper()
 	for range n {
 		if _, err := a.Step(context.Background()); err != nil {
@@ -131,7 +131,7 @@ type runningContainer struct {
 	CPU                 string
 }
 
-func running(t *testing.T, simNode *sim.Node) map[string]runningContainer {
+func running(t testing.TB, simNode *sim.Node) map[string]runningContainer {
 	t.Helper()
 	ctx := context.Background()
 	containers, err := simNode.List(ctx)
@@ -164,7 +164,7 @@ func sameContainers(a, b map[string]runningContainer) bool {
 	return true
 }
 
-func lastDecision(t *testing.T, store state.Store) state.Decision {
+func lastDecision(t testing.TB, store state.Store) state.Decision {
 	t.Helper()
 	kv, found, _, err := store.Get(context.Background(), state.Keys.Decision(node))
 	if err != nil || !found {
