@@ -133,3 +133,39 @@ func peakRSSMiB(b *testing.B) float64 {
 	b.Fatal("no VmHWM in /proc/self/status")
 	return 0
 }
+
+// A bundle that has decided is proven: one evaluation stopped at its
+// deadline (a starved CPU) fails that decision, and the bundle stays.
+func TestReloaderKeepsAProvenBundle(t *testing.T) {
+	ctx := context.Background()
+	r, err := NewReloader(ctx, ".", discardLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	view := contendedView()
+	b, err := LoadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range b.Files {
+		view.Policies[name] = data
+	}
+	view.Policies["extra.rego"] = []byte("package sluice.extra\n\nx := 1\n")
+	pushed, loadErr := r.SyncView(ctx, view)
+	if loadErr != nil {
+		t.Fatal(loadErr)
+	}
+	if _, err := pushed.Decide(ctx, view, testNode); err != nil {
+		t.Fatal(err)
+	}
+	expired, cancel := context.WithTimeout(ctx, 0)
+	defer cancel()
+	_, err = pushed.Decide(expired, view, testNode)
+	var failure *Error
+	if !errors.As(err, &failure) || !Bounded(err) {
+		t.Fatalf("Decide past its deadline = %v, want it stopped at a bound", err)
+	}
+	if r.Reject(pushed, failure) || r.Engine() != pushed {
+		t.Fatal("a proven bundle was rejected for one slow evaluation")
+	}
+}

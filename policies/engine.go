@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -18,12 +19,16 @@ import (
 const Entrypoint = "data.sluice.shield.decision"
 
 // Engine evaluates one compiled, prepared bundle. It is immutable once
-// built, so several goroutines may call Decide at once; a new bundle means
-// a new Engine (see Reloader).
+// built but for decided, so several goroutines may call Decide at once; a
+// new bundle means a new Engine (see Reloader).
 type Engine struct {
 	bundle  *Bundle
 	query   rego.PreparedEvalQuery
 	layouts *layouts
+	// decided says an evaluation has completed within its bounds: a bundle
+	// that has decided once is proven, and one later evaluation stopped at
+	// a bound (a starved CPU) fails that decision only (Reloader.Reject).
+	decided atomic.Bool
 }
 
 // NewEngine compiles b's policy modules (tests left out) under the
@@ -132,6 +137,7 @@ func (e *Engine) eval(ctx context.Context, input ast.Value, now time.Time) (rego
 	if err != nil {
 		return nil, boundError(bounded, err)
 	}
+	e.decided.Store(true)
 	return results, nil
 }
 

@@ -218,15 +218,17 @@ func (r *Reloader) activate(ctx context.Context, b *Bundle, source string) error
 }
 
 // Reject takes engine out of force when its evaluation passed a bound
-// (Bounded): the bundle is rejected as one that fails to compile is, the
-// engine it replaced is back in force, and err is kept (LastError) until
-// the wanted bundle changes. It reports whether engine was taken out; the
-// first engine, with none to come back to, stays.
+// (Bounded) before it ever decided: the bundle is rejected as one that
+// fails to compile is, the engine it replaced is back in force, and err is
+// kept (LastError) until the wanted bundle changes. It reports whether
+// engine was taken out. The first engine, with none to come back to, stays,
+// and so does one that has decided before: one slow evaluation of a proven
+// bundle fails that decision only.
 func (r *Reloader) Reject(engine *Engine, err *Error) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	in := r.current.Load()
-	if in.engine != engine || in.previous == nil {
+	if in.engine != engine || in.previous == nil || engine.decided.Load() {
 		return false
 	}
 	r.current.Store(in.previous)
