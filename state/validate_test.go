@@ -1,6 +1,7 @@
 package state_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -57,4 +58,34 @@ func BenchmarkParseCPUSetHugeRange(b *testing.B) {
 			b.Fatal("a range past MaxCPUs parsed")
 		}
 	}
+}
+
+// FuzzDecodeAppSpec: no value panics the decoder or costs it more than its
+// bounds allow, and a spec it accepts encodes to one it accepts again, the
+// same.
+func FuzzDecodeAppSpec(f *testing.F) {
+	for _, seed := range []string{
+		`{"name":"web","containers":[{"name":"api","image":"img","class":"best-effort","cpuset":"0-1","resources":{"cpu_quota_cores":0.5}}]}`,
+		`{"name":"web","containers":[{"name":"api","image":"img","class":"latency-critical","cpuset":"0-2000000000"}]}`,
+		`{"name":"web","containers":[{"name":"api","image":"img","class":"best-effort","resources":{"cpu_quota_cores":1e300}}]}`,
+		"{\"name\":\"web\",\"containers\":[{\"name\":\"api\",\"image\":\"\xff\",\"class\":\"best-effort\"}]}",
+		`{"name":"web","containers":[{"name":"api"`,
+	} {
+		f.Add([]byte(seed))
+	}
+	ref := state.ParseKey(state.Keys.App("n1", "web"))
+	node := state.Capacity{CPUs: 4, MemoryBytes: 1 << 32, NetMbit: 1000}
+	f.Fuzz(func(t *testing.T, value []byte) {
+		spec, err := state.DecodeAppSpec(ref, value, node)
+		if err != nil {
+			return
+		}
+		again, err := json.Marshal(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := state.DecodeAppSpec(ref, again, node); err != nil {
+			t.Fatalf("an accepted spec, encoded again, is rejected: %v\n%s", err, again)
+		}
+	})
 }
