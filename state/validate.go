@@ -21,7 +21,7 @@ const (
 	// MaxListItems bounds each list or map of a container: cmd, env, ports.
 	MaxListItems = 256
 	// MaxStringBytes bounds every string of a spec: the image, each cmd
-	// argument, each env name and value, a demand file.
+	// argument, each env name and value, a demand's kind and file.
 	MaxStringBytes = 4096
 	// MaxCPUs bounds the CPU numbers of a cpuset and the CPUs of a quota
 	// when the node's own count is unknown: Linux's largest NR_CPUS.
@@ -224,6 +224,9 @@ func (c ContainerSpec) validateDemand() error {
 	d := c.Demand
 	if d == nil {
 		return nil
+	}
+	if err := checkString("demand.kind", d.Kind, false); err != nil {
+		return err
 	}
 	if err := checkString("demand.file", d.File, false); err != nil {
 		return err
