@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
@@ -57,13 +59,41 @@ func printable(s string) string {
 
 func unprintable(r rune) bool { return !unicode.IsGraphic(r) }
 
+// escapeJSON writes the characters a terminal would act on that
+// encoding/json leaves as they are (DEL, C1 controls, format characters)
+// as \u escapes. JSON has them only inside strings, where an escape means
+// the same character, so the document is unchanged for a parser.
+func escapeJSON(data []byte) []byte {
+	if !bytes.ContainsFunc(data, escapedInJSON) {
+		return data
+	}
+	var b bytes.Buffer
+	for _, r := range string(data) {
+		if !escapedInJSON(r) {
+			b.WriteRune(r)
+			continue
+		}
+		for _, unit := range utf16.Encode([]rune{r}) {
+			fmt.Fprintf(&b, `\u%04x`, unit)
+		}
+	}
+	return b.Bytes()
+}
+
+// escapedInJSON says r is escaped in JSON output: the line breaks between
+// its values are not.
+func escapedInJSON(r rune) bool { return unprintable(r) && r != '\n' }
+
 // render writes value as indented JSON, or as a table drawn by fill.
 func render(w io.Writer, output string, value any, fill func(*table)) error {
 	switch output {
 	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(value)
+		data, err := json.MarshalIndent(value, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", escapeJSON(data))
+		return err
 	case "table", "":
 		t := &table{w: tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)}
 		fill(t)

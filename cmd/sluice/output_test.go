@@ -1,6 +1,11 @@
 package main
 
-import "testing"
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+)
 
 // Names from the store reach a terminal only escaped: an escape sequence,
 // a carriage return, a tab, a bidi override or a byte that is not UTF-8
@@ -20,5 +25,22 @@ func TestPrintableEscapesWhatATerminalActsOn(t *testing.T) {
 		if got := printable(in); got != want {
 			t.Errorf("printable(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// JSON output escapes what encoding/json leaves raw, and still decodes to
+// the same strings.
+func TestRenderJSONEscapesWhatATerminalActsOn(t *testing.T) {
+	names := []string{"csi\u009b31m", "del\x7f", "\u202eevil", "tag\U000e0041", "\x1b[2J", "plain"}
+	var out strings.Builder
+	if err := render(&out, "json", names, nil); err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsFunc(out.String(), escapedInJSON) {
+		t.Fatalf("json output holds a character a terminal acts on: %q", out.String())
+	}
+	var back []string
+	if err := json.Unmarshal([]byte(out.String()), &back); err != nil || !slices.Equal(back, names) {
+		t.Fatalf("json output decodes to %q (%v), want %q", back, err, names)
 	}
 }
