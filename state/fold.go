@@ -64,13 +64,15 @@ type View struct {
 	owned viewMaps
 }
 
-// appEntry is one spec key of an app: its last good spec (if good) and
-// the rejection of its latest value (if any).
+// appEntry is one spec key of an app: its last good spec (if good), the
+// rejection of its latest value (if any), and that value, to check again
+// when the node's capacity changes.
 type appEntry struct {
 	spec     AppSpec
 	revision int64
 	good     bool
 	rejected *SpecRejection
+	latest   Event
 }
 
 // viewMaps is a set of a View's maps, one bit each.
@@ -229,8 +231,9 @@ func (v *View) put(ref KeyRef, ev Event) error {
 		if err := decodeInto(ev, v.Nodes, ref.Name); err != nil {
 			return err
 		}
-		if ref.Name == v.Node {
-			v.capacity = v.Nodes[ref.Name].Capacity
+		if capacity := v.Nodes[ref.Name].Capacity; ref.Name == v.Node && capacity != v.capacity {
+			v.capacity = capacity
+			v.recheckApps()
 		}
 	case KindApp:
 		return v.putApp(ref, ev)
@@ -269,11 +272,37 @@ func (v *View) putApp(ref KeyRef, ev Event) error {
 	if err != nil {
 		entry := v.appSource(ref)[ref.Name]
 		entry.rejected = &SpecRejection{Key: ev.Key, Revision: ev.Revision, Error: err.Error()}
+		entry.latest = ev
 		v.setApp(ref, &entry)
 		return fmt.Errorf("app spec at %s (revision %d): %w", ev.Key, ev.Revision, err)
 	}
-	v.setApp(ref, &appEntry{spec: spec, revision: ev.Revision, good: true})
+	v.setApp(ref, &appEntry{spec: spec, revision: ev.Revision, good: true, latest: ev})
 	return nil
+}
+
+// recheckApps checks the latest value of every spec key again, on the
+// node's new capacity: a spec the fold took before the node registered
+// (while its capacity was unknown) must not stay in force if the node
+// cannot give what it asks, whatever order the events came in.
+func (v *View) recheckApps() {
+	v.own(mapApps)
+	for _, source := range []map[string]appEntry{v.pinned, v.unpinned} {
+		for _, name := range SortedKeys(source) {
+			entry := source[name]
+			if entry.rejected == nil {
+				// The spec in force is the latest value: it stays only if
+				// it passes again, since what it asks the node may lack.
+				entry.good = false
+				source[name] = entry
+			}
+			latest := entry.latest
+			if err := v.putApp(ParseKey(latest.Key), latest); err != nil {
+				v.Errors[latest.Key] = err.Error()
+			} else {
+				delete(v.Errors, latest.Key)
+			}
+		}
+	}
 }
 
 // restoreApp puts an earlier value of an app's spec key, the last good one,

@@ -251,3 +251,28 @@ func TestExampleAppsFold(t *testing.T) {
 		}
 	}
 }
+
+// A spec is held to the node's capacity whatever order the events come
+// in: one taken while the capacity was unknown is checked again when the
+// node registers, and leaves the view if the node cannot give what it
+// asks; a larger registration takes it back.
+func TestFoldChecksSpecsAgainWhenTheNodeRegisters(t *testing.T) {
+	app := state.Keys.App("n1", "web")
+	node := state.Keys.Node("n1")
+	greedy := `{"name":"web","containers":[{"name":"api","image":"img","class":"best-effort","resources":{"cpu_quota_cores":3}}]}`
+	view := state.Fold("n1", put(2, app, greedy))
+	if _, found := view.Apps["web"]; !found {
+		t.Fatal("a spec within the static bounds was not taken while the node's capacity is unknown")
+	}
+	view.Apply(put(3, node, `{"name":"n1","capacity":{"cpus":2}}`))
+	if _, found := view.Apps["web"]; found {
+		t.Fatal("a spec asking 3 CPUs of a 2-CPU node stays in force")
+	}
+	if got := view.Rejections["web"]; got.Revision != 2 || !strings.Contains(got.Error, "cpu_quota_cores 3") {
+		t.Fatalf("rejection %+v, want the spec of revision 2, its quota named", got)
+	}
+	view.Apply(put(4, node, `{"name":"n1","capacity":{"cpus":4}}`))
+	if _, found := view.Apps["web"]; !found || len(view.Rejections) != 0 || len(view.Errors) != 0 {
+		t.Fatalf("on a 4-CPU node: apps %v, rejections %v, errors %v; want the spec back", view.Apps, view.Rejections, view.Errors)
+	}
+}
