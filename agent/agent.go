@@ -31,6 +31,10 @@ type Config struct {
 	PolicyDir string
 	// PolicyPoll is how often PolicyDir is read for changes [2 s].
 	PolicyPoll time.Duration
+	// PolicyTimeout bounds each evaluation of the policy [Interval/4]: one
+	// that runs longer is cancelled, and a bundle that did so is rejected,
+	// the last good one back in force.
+	PolicyTimeout time.Duration
 	// ResyncEvery is how many intervals pass between the reconciler's
 	// safety passes when nothing wakes it [60]. Specs, decisions and the
 	// runtime's events (believed before the engine's listing agrees) wake
@@ -60,6 +64,9 @@ func (c *Config) defaults() error {
 	}
 	if c.Interval <= 0 {
 		c.Interval = time.Second
+	}
+	if c.PolicyTimeout <= 0 {
+		c.PolicyTimeout = c.Interval / 4
 	}
 	if c.HeartbeatTTL <= 0 {
 		c.HeartbeatTTL = 10 * time.Second
@@ -136,6 +143,9 @@ type Agent struct {
 	// rejected is the digest of the last bundle whose rejection was
 	// recorded, so a broken bundle is recorded once, not once per tick.
 	rejected string
+	// failing is the stage and bundle of the policy's last failure, empty
+	// while it decides: it is logged once per change.
+	failing string
 }
 
 // New builds the agent of node on store; it reads and writes nothing yet.

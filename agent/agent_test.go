@@ -19,7 +19,7 @@ const node = "n1"
 
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-func newSimAgent(t *testing.T, store state.Store, opts ...agent.Option) (*agent.Agent, *sim.Node) {
+func newSimAgent(t testing.TB, store state.Store, opts ...agent.Option) (*agent.Agent, *sim.Node) {
 	t.Helper()
 	simNode, err := sim.NewNode(sim.NodeConfig{Name: node, CPUs: 2, Epoch: epoch, Seed: 1})
 	if err != nil {
@@ -36,7 +36,7 @@ func newSimAgent(t *testing.T, store state.Store, opts ...agent.Option) (*agent.
 	return a, simNode
 }
 
-func putFile(t *testing.T, store state.Store, key, file string) {
+func putFile(t testing.TB, store state.Store, key, file string) {
 	t.Helper()
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -45,7 +45,7 @@ func putFile(t *testing.T, store state.Store, key, file string) {
 	put(t, store, key, data)
 }
 
-func put(t *testing.T, store state.Store, key string, value []byte) int64 {
+func put(t testing.TB, store state.Store, key string, value []byte) int64 {
 	t.Helper()
 	rev, err := store.Txn(context.Background(), state.Put(key, value))
 	if err != nil {
@@ -54,7 +54,7 @@ func put(t *testing.T, store state.Store, key string, value []byte) int64 {
 	return rev
 }
 
-func view(t *testing.T, store state.Store) state.View {
+func view(t testing.TB, store state.Store) state.View {
 	t.Helper()
 	v, err := state.LoadView(context.Background(), store, node)
 	if err != nil {
@@ -199,7 +199,7 @@ func TestRunDecidesOnTheObservationItWrote(t *testing.T) {
 	}
 }
 
-func history(t *testing.T, store state.Store, key string, rev int64) []state.Event {
+func history(t testing.TB, store state.Store, key string, rev int64) []state.Event {
 	t.Helper()
 	events, err := state.History(context.Background(), store, key, rev)
 	if err != nil {

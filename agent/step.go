@@ -86,10 +86,13 @@ func (a *Agent) decide(ctx context.Context, view *state.View) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	stepOps, err := policies.Step(ctx, engine, view, a.cfg.Node)
+	evalCtx, cancel := context.WithTimeout(ctx, a.cfg.PolicyTimeout)
+	stepOps, failure, err := policies.Step(evalCtx, engine, view, a.cfg.Node)
+	cancel()
 	if err != nil {
 		return false, err
 	}
+	a.notePolicy(engine, failure)
 	for _, op := range stepOps {
 		// The node's policy error key says a bundle was rejected while the
 		// wanted bundle still fails to compile: the step must neither write
@@ -108,6 +111,29 @@ func (a *Agent) decide(ctx context.Context, view *state.View) (bool, error) {
 		return false, fmt.Errorf("record the policy step of node %s: %w", a.cfg.Node, err)
 	}
 	return true, nil
+}
+
+// notePolicy rejects a bundle whose evaluation passed a bound, as one that
+// fails to compile is (its PolicyError is in the step's writes, so the
+// rejection is not written again), and logs the policy's failures once
+// per change of bundle or stage, and its recovery.
+func (a *Agent) notePolicy(engine *policies.Engine, failure *policies.Error) {
+	if failure != nil && policies.Bounded(failure) && a.reloader.Reject(engine, failure) {
+		a.rejected = failure.BundleDigest
+	}
+	failing := ""
+	if failure != nil {
+		failing = failure.Stage + " " + failure.BundleDigest
+	}
+	switch {
+	case failing == a.failing:
+	case failure != nil:
+		a.log.Warn("policy failed; the last good decision stays in force", "stage", failure.Stage,
+			"digest", failure.BundleDigest, "err", failure.Err)
+	default:
+		a.log.Info("policy decides again", "digest", engine.Digest())
+	}
+	a.failing = failing
 }
 
 // rejection is the write that records a bundle's compile failure, once per

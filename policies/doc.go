@@ -30,12 +30,17 @@
 //     view, evaluates data.sluice.shield.decision with the observation's
 //     time as OPA's clock, and stamps the result with the view's revision,
 //     the observation's time and the bundle digest. ErrNoObservation means
-//     there is nothing to decide on yet: wait for the node's sensors.
+//     there is nothing to decide on yet: wait for the node's sensors. The
+//     evaluation is bounded by ctx's deadline, which the caller sets, and
+//     by DefaultEvalHeapBytes of heap growth; an evaluation stopped at
+//     either fails with an error that Bounded recognises, and the caller
+//     takes the bundle out of force with Reloader.Reject.
 //  4. Validate. Decide validates the output before returning it (Validate:
 //     known containers only, quotas within the node's CPUs, shares and
 //     bandwidth within their ranges). Any failure is an *Error with Stage
 //     "eval" or "validate", and the caller must not act on it.
-//  5. Record. Step does 3 and 4 and returns the writes for one Txn: the
+//  5. Record. Step does 3 and 4 and returns the writes for one Txn, and the
+//     policy's failure if it failed: the
 //     decision under state.Keys.Decision(node) when it changes what the
 //     previous one asks for (Changed), and the deletion of the node's
 //     PolicyError once a good decision follows one. On an *Error it

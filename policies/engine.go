@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -17,12 +19,16 @@ import (
 const Entrypoint = "data.sluice.shield.decision"
 
 // Engine evaluates one compiled, prepared bundle. It is immutable once
-// built, so several goroutines may call Decide at once; a new bundle means
-// a new Engine (see Reloader).
+// built but for decided, so several goroutines may call Decide at once; a
+// new bundle means a new Engine (see Reloader).
 type Engine struct {
 	bundle  *Bundle
 	query   rego.PreparedEvalQuery
 	layouts *layouts
+	// decided says an evaluation has completed within its bounds: a bundle
+	// that has decided once is proven, and one later evaluation stopped at
+	// a bound (a starved CPU) fails that decision only (Reloader.Reject).
+	decided atomic.Bool
 }
 
 // NewEngine compiles b's policy modules (tests left out) under the
@@ -89,7 +95,7 @@ func (e *Engine) Decide(ctx context.Context, view *state.View, node string) (sta
 		return state.Decision{}, &Error{Stage: StageEval, BundleDigest: e.Digest(), Err: err}
 	}
 	obs := view.Observations[node]
-	results, err := e.query.Eval(ctx, rego.EvalParsedInput(input), rego.EvalTime(obs.Time))
+	results, err := e.eval(ctx, input, obs.Time)
 	if err != nil {
 		return state.Decision{}, e.fail(StageEval, node, err)
 	}
@@ -117,6 +123,22 @@ func (e *Engine) Decide(ctx context.Context, view *state.View, node string) (sta
 		return state.Decision{}, e.fail(StageValidate, node, err)
 	}
 	return d, nil
+}
+
+// eval runs the prepared query within its bounds: ctx's deadline, and
+// DefaultEvalHeapBytes of heap growth. OPA checks for cancellation as it
+// goes, inside builtins that generate values too (numbers.range), so a
+// runaway policy stops at whichever bound it reaches first, with an error
+// that says which (Bounded).
+func (e *Engine) eval(ctx context.Context, input ast.Value, now time.Time) (rego.ResultSet, error) {
+	bounded, stop := withHeapBound(ctx, DefaultEvalHeapBytes)
+	defer stop()
+	results, err := e.query.Eval(bounded, rego.EvalParsedInput(input), rego.EvalTime(now))
+	if err != nil {
+		return nil, boundError(bounded, err)
+	}
+	e.decided.Store(true)
+	return results, nil
 }
 
 func (e *Engine) fail(stage, node string, err error) error {

@@ -30,7 +30,8 @@ const (
 // A bundle that fails to load or compile never replaces a good engine: the
 // last good one stays in force and the failure is kept (LastError) until a
 // later bundle compiles, so the caller can record it as a state.PolicyError.
-// A failed bundle is not recompiled until its content changes.
+// A failed bundle is not recompiled until its content changes. A bundle
+// whose evaluation passes its bounds is taken out again (Reject).
 type Reloader struct {
 	dir string
 	// fixed, when set, stands in for the directory.
@@ -51,6 +52,9 @@ type Reloader struct {
 type loaded struct {
 	engine *Engine
 	source string
+	// previous is the engine this one replaced, to come back to if this
+	// one's evaluations pass their bounds (Reject); nil for the first.
+	previous *loaded
 }
 
 // NewReloader loads and compiles the bundle in dir; an empty dir means the
@@ -205,10 +209,31 @@ func (r *Reloader) activate(ctx context.Context, b *Bundle, source string) error
 		r.failed(perr)
 		return perr
 	}
-	previous := r.current.Swap(&loaded{engine: engine, source: source})
+	in := r.current.Load()
+	previous := &loaded{engine: in.engine, source: in.source}
+	r.current.Store(&loaded{engine: engine, source: source, previous: previous})
 	r.lastErr = nil
 	r.logger.Info("policy bundle loaded", "source", source, "digest", b.Digest, "previous", previous.engine.Digest())
 	return nil
+}
+
+// Reject takes engine out of force when its evaluation passed a bound
+// (Bounded) before it ever decided: the bundle is rejected as one that
+// fails to compile is, the engine it replaced is back in force, and err is
+// kept (LastError) until the wanted bundle changes. It reports whether
+// engine was taken out. The first engine, with none to come back to, stays,
+// and so does one that has decided before: one slow evaluation of a proven
+// bundle fails that decision only.
+func (r *Reloader) Reject(engine *Engine, err *Error) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	in := r.current.Load()
+	if in.engine != engine || in.previous == nil || engine.decided.Load() {
+		return false
+	}
+	r.current.Store(in.previous)
+	r.failed(err)
+	return true
 }
 
 func (r *Reloader) failed(err *Error) {

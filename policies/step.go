@@ -24,32 +24,31 @@ import (
 //     decision in force because nothing overwrites it.
 //
 // No ops and a nil error mean there is nothing to write: no observation
-// yet, or nothing changed. err is set only when the outcome cannot be
-// encoded, never for a failing policy.
-func Step(ctx context.Context, engine *Engine, view *state.View, node string) ([]state.Op, error) {
+// yet, or nothing changed. failure is the policy's failure, which the ops
+// record; err is set only when the outcome cannot be encoded, never for a
+// failing policy.
+func Step(ctx context.Context, engine *Engine, view *state.View, node string) (ops []state.Op, failure *Error, err error) {
 	decision, err := engine.Decide(ctx, view, node)
-	var policyErr *Error
 	switch {
 	case errors.Is(err, ErrNoObservation):
-		return nil, nil
-	case errors.As(err, &policyErr):
-		op, err := PolicyErrorOp(node, policyErr.PolicyError(node, view.Revision, view.Observations[node].Time))
-		return []state.Op{op}, err
+		return nil, nil, nil
+	case errors.As(err, &failure):
+		op, err := PolicyErrorOp(node, failure.PolicyError(node, view.Revision, view.Observations[node].Time))
+		return []state.Op{op}, failure, err
 	case err != nil:
-		return nil, err
+		return nil, nil, err
 	}
-	var ops []state.Op
 	if previous, ok := view.Decisions[node]; !ok || Changed(previous, decision) {
 		op, err := putJSON(state.Keys.Decision(node), decision)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		ops = append(ops, op)
 	}
 	if _, failed := view.PolicyErrors[node]; failed {
 		ops = append(ops, state.Delete(state.Keys.PolicyError(node)))
 	}
-	return ops, nil
+	return ops, nil, nil
 }
 
 // Changed reports whether next asks for something previous does not: other

@@ -14,7 +14,7 @@ import (
 // step runs Step and checks it did not fail.
 func step(t *testing.T, engine *Engine, view *state.View) []state.Op {
 	t.Helper()
-	ops, err := Step(context.Background(), engine, view, testNode)
+	ops, _, err := Step(context.Background(), engine, view, testNode)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,9 +14,11 @@ func (c *Core) actions(in Input, a *appState, app *appView) []Action {
 		return c.converge(in, app)
 	case state.Failed:
 		if app.spec == nil {
-			// A rejected spec stops the app: its intent can no longer
-			// be read, so running the old one would be a guess.
-			return removeAll(app)
+			// A rejected spec with no good one known (an agent that
+			// started after the bad edit) holds the app: its containers
+			// run on as they are, untouched, until a good spec or a
+			// delete says what to do (fail static).
+			return nil
 		}
 		// A failed app waits for its restart with its dead containers left
 		// in place for inspection; the ones still running keep receiving

@@ -280,6 +280,9 @@ func formatStatus(status state.AppStatus) string {
 	if status.Error != "" {
 		s += fmt.Sprintf(" error=%q", status.Error)
 	}
+	if r := status.Rejected; r != nil {
+		s += fmt.Sprintf(" rejected=%s@%d", r.Key, r.Revision)
+	}
 	return s
 }
 

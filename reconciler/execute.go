@@ -226,9 +226,16 @@ func (r *Runner) writeGuarded(ctx context.Context, store state.Store, p pendingS
 	return 1, nil
 }
 
+// logTransition logs each transition once, as it is recorded; one that
+// records a spec rejection is a warning that says why.
 func (r *Runner) logTransition(status state.AppStatus) {
-	r.log.Info("app transition", "app", status.App, "from", status.Transition.From, "to", status.Transition.To,
-		"event", status.Transition.Event, "reason", status.Transition.Reason)
+	tr := status.Transition
+	attrs := []any{"app", status.App, "from", tr.From, "to", tr.To, "event", tr.Event, "reason", tr.Reason}
+	if status.Rejected != nil && (tr.Event == EventSpecRejected || tr.Event == EventSpecInvalid) {
+		r.log.Warn("app spec rejected", append(attrs, "err", status.Rejected.String())...)
+		return
+	}
+	r.log.Info("app transition", attrs...)
 }
 
 // statusOps makes one put of an app's status key per status, in order.

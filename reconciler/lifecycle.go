@@ -36,8 +36,18 @@ const (
 	// the spec runs again (that agent restarted it and stopped before
 	// recording so).
 	EventRestart = "restart"
-	// EventSpecInvalid: the app's spec key holds a value the fold rejected.
+	// EventSpecInvalid: the app's spec key holds a value the fold rejected,
+	// and no good spec of the app is known to run instead. Its containers,
+	// if any, are held as they are.
 	EventSpecInvalid = "spec-invalid"
+	// EventSpecRejected: the app's spec key holds a value the fold
+	// rejected, and the last good spec stays in force: the phase does not
+	// change, the status records the rejection.
+	EventSpecRejected = "spec-rejected"
+	// EventSpecAccepted: a rejected spec was replaced by a good one, or
+	// its key deleted, and nothing else changes; the status drops the
+	// rejection.
+	EventSpecAccepted = "spec-accepted"
 	// EventDelete: the app's spec is gone (or was never there for
 	// containers found on the node).
 	EventDelete = "delete"
@@ -68,6 +78,12 @@ var transitionTable = []struct {
 	{EventCreateFailed, []state.Phase{state.Pending}, state.Failed},
 	{EventRestart, []state.Phase{state.Failed}, state.Pending},
 	{EventSpecInvalid, []state.Phase{phaseNone, state.Pending, state.Ready, state.Failed, state.Terminating, state.Terminated}, state.Failed},
+	{EventSpecRejected, []state.Phase{state.Pending}, state.Pending},
+	{EventSpecRejected, []state.Phase{state.Ready}, state.Ready},
+	{EventSpecRejected, []state.Phase{state.Failed}, state.Failed},
+	{EventSpecAccepted, []state.Phase{state.Pending}, state.Pending},
+	{EventSpecAccepted, []state.Phase{state.Ready}, state.Ready},
+	{EventSpecAccepted, []state.Phase{state.Failed}, state.Failed},
 	{EventDelete, []state.Phase{phaseNone, state.Pending, state.Ready, state.Failed, state.Terminated}, state.Terminating},
 	{EventRemoved, []state.Phase{state.Terminating}, state.Terminated},
 	{EventNodeLost, []state.Phase{state.Pending, state.Ready, state.Failed, state.Terminating}, state.Lost},

@@ -14,8 +14,9 @@ type appView struct {
 	// spec is the desired spec on this node; nil when the app has none here.
 	spec         *state.AppSpec
 	specRevision int64
-	// invalid is the fold's error for the app's spec key.
-	invalid string
+	// rejected is why the latest value of the app's spec key was refused;
+	// spec, if set, is the last good one, which stays in force.
+	rejected *state.SpecRejection
 	// kept is the one container per spec name that the core works with.
 	kept map[string]state.Container
 	// extras are duplicates and containers whose name the spec lacks.
@@ -33,7 +34,7 @@ type world struct {
 }
 
 // observe groups the actual containers by app and joins them with the
-// desired specs, the rejected specs, the apps the core tracks and the
+// desired specs, the rejections of their keys, the apps the core tracks and the
 // node's statuses.
 func (c *Core) observe(in Input) world {
 	w := world{apps: map[string]*appView{}}
@@ -52,18 +53,9 @@ func (c *Core) observe(in Input) world {
 		app.spec = &spec
 		app.specRevision = view.AppRevisions[spec.Name]
 	}
-	for _, key := range state.SortedKeys(view.Errors) {
-		// A rejected spec under the node's scope is the node's; a rejected
-		// unpinned one may have been meant for any node, and each reports
-		// it in its own status.
-		if ref := state.ParseKey(key); ref.Kind == state.KindApp && view.Apps[ref.Name].Node != c.node {
-			app := get(ref.Name)
-			app.invalid = view.Errors[key]
-			// A rejected pinned spec leaves an unpinned one of the same
-			// name in view.Apps; running that would run what the node's
-			// own key no longer asks for, so the app has no spec here.
-			app.spec = nil
-		}
+	for _, name := range state.SortedKeys(view.Rejections) {
+		rejected := view.Rejections[name]
+		get(name).rejected = &rejected
 	}
 	for _, container := range sortedContainers(in.Containers) {
 		app := get(appOf(container))

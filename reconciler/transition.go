@@ -24,6 +24,8 @@ type appState struct {
 	consecutive  int
 	specRevision int64
 	err          string
+	// rejected is the spec rejection the app's status records.
+	rejected *state.SpecRejection
 	// counted holds the runtime IDs of dead containers already counted as
 	// a failure, so one death fails the app once.
 	counted map[string]bool
@@ -49,6 +51,7 @@ func (a *appState) adopt(status state.AppStatus, app *appView) {
 	a.restarts = status.Restarts
 	a.specRevision = status.SpecRevision
 	a.err = status.Error
+	a.rejected = status.Rejected
 	if status.Transition != nil {
 		a.since = status.Transition.Time
 	}
@@ -150,6 +153,7 @@ func (c *Core) transition(in Input, a *appState, app *appView) (state.AppStatus,
 		SpecRevision: a.specRevision,
 		Containers:   containerStatuses(app),
 		Restarts:     a.restarts,
+		Rejected:     a.rejected,
 		Transition: &state.Transition{
 			From: from, To: a.life.phase(), Event: next.event, Reason: next.reason, Time: in.Now,
 		},
@@ -178,6 +182,7 @@ func (c *Core) afterTransition(now time.Time, a *appState, app *appView, next ch
 	if app.spec != nil {
 		a.specRevision = app.specRevision
 	}
+	a.rejected = app.rejected
 	// Ready to ready only brings a stale status up to date: the app has
 	// been ready all along.
 	if a.life.phase() != state.Ready {
@@ -212,14 +217,37 @@ func (c *Core) decide(in Input, a *appState, app *appView) (change, bool) {
 		return change{}, false
 	case phase == state.Lost:
 		return change{event: EventNodeBack, reason: "the node heartbeats again"}, true
-	case app.invalid != "":
-		if phase == state.Failed && a.err == app.invalid {
+	case app.spec == nil && app.rejected != nil:
+		if phase == state.Failed && a.err == app.rejected.String() {
 			return change{}, false
 		}
-		return change{event: EventSpecInvalid, reason: "the app's spec was rejected", err: app.invalid}, true
+		return change{event: EventSpecInvalid, reason: "the app's spec was rejected and no good one is known; its containers are held", err: app.rejected.String()}, true
 	case app.spec == nil:
 		return decideWithoutSpec(phase, app)
 	}
+	if next, ok := c.decideWithSpec(in, a, app); ok {
+		return next, true
+	}
+	return decideRejection(a, app)
+}
+
+// decideRejection records a change of the app's spec rejection, when
+// nothing else happens to it: the spec in force stays, and so does the
+// phase.
+func decideRejection(a *appState, app *appView) (change, bool) {
+	switch {
+	case app.rejected == nil && a.rejected == nil, app.rejected != nil && a.rejected != nil && *app.rejected == *a.rejected:
+		return change{}, false
+	case app.rejected != nil:
+		return change{event: EventSpecRejected, reason: fmt.Sprintf("spec revision %d rejected; revision %d stays in force", app.rejected.Revision, app.specRevision)}, true
+	}
+	return change{event: EventSpecAccepted, reason: fmt.Sprintf("no spec rejected any more; revision %d in force", app.specRevision)}, true
+}
+
+// decideWithSpec picks the event an app with a spec in force calls for in
+// its phase.
+func (c *Core) decideWithSpec(in Input, a *appState, app *appView) (change, bool) {
+	phase := a.life.phase()
 	switch phase {
 	case phaseNone, state.Terminating, state.Terminated:
 		return change{event: EventCreate, reason: fmt.Sprintf("spec revision %d", app.specRevision)}, true

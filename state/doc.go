@@ -33,6 +33,9 @@
 //
 // A malformed value never stops a reader: the fold records the decode error
 // in View.Errors under the offending key and keeps the last good value of a
-// fact (node, observation, decision, status); an app whose spec is rejected
-// leaves View.Apps, so nothing runs an intent nobody can read.
+// fact (node, observation, decision, status) and of an app's spec: a spec
+// that fails AppSpec.ValidateFor, held to the node's registered capacity,
+// leaves the last good one in View.Apps and its rejection in
+// View.Rejections, so a bad edit changes nothing that runs. LoadView reads
+// that last good spec from the log, since a listing holds only the latest.
 package state

@@ -7,6 +7,7 @@ import (
 	"io"
 	"maps"
 	"sort"
+	"unicode/utf8"
 )
 
 // View is one node's state of the world as of Revision: the fold of every
@@ -28,6 +29,10 @@ type View struct {
 	Apps map[string]AppSpec `json:"apps"`
 	// AppRevisions holds the revision of each app's current spec.
 	AppRevisions map[string]int64 `json:"app_revisions"`
+	// Rejections holds, by app, why the latest value of the app's spec key
+	// was refused. The app's last good spec, if the view saw one, stays in
+	// Apps: a bad edit leaves the running app as it was (fail static).
+	Rejections map[string]SpecRejection `json:"rejections"`
 	// Observations, Decisions and PolicyErrors hold Node's, keyed by node.
 	Observations map[string]Observation `json:"observations"`
 	Decisions    map[string]Decision    `json:"decisions"`
@@ -46,9 +51,11 @@ type View struct {
 	// place: Apply replaces it.
 	Claim *NodeClaim `json:"claim,omitempty"`
 	// Errors holds, per key, why its latest value was rejected. The last good
-	// value of the key stays in the maps above (for apps: none, since a
-	// malformed spec must not run).
+	// value of the key stays in the maps above.
 	Errors map[string]string `json:"errors"`
+	// capacity is what Node registered last (kept when the registration
+	// lapses): the fold holds specs to it (AppSpec.ValidateFor).
+	capacity Capacity
 
 	// pinned and unpinned are the two sources of Apps.
 	pinned, unpinned map[string]appEntry
@@ -57,9 +64,15 @@ type View struct {
 	owned viewMaps
 }
 
+// appEntry is one spec key of an app: its last good spec (if good), the
+// rejection of its latest value (if any), and that value, to check again
+// when the node's capacity changes.
 type appEntry struct {
 	spec     AppSpec
 	revision int64
+	good     bool
+	rejected *SpecRejection
+	latest   Event
 }
 
 // viewMaps is a set of a View's maps, one bit each.
@@ -85,6 +98,7 @@ func NewView(node string) View {
 		Nodes:           map[string]NodeInfo{},
 		Apps:            map[string]AppSpec{},
 		AppRevisions:    map[string]int64{},
+		Rejections:      map[string]SpecRejection{},
 		Observations:    map[string]Observation{},
 		Decisions:       map[string]Decision{},
 		PolicyErrors:    map[string]PolicyError{},
@@ -124,7 +138,7 @@ func (v *View) own(set viewMaps) {
 	}
 	cloneIf(copies, mapNodes, &v.Nodes)
 	if copies&mapApps != 0 {
-		v.Apps, v.AppRevisions = maps.Clone(v.Apps), maps.Clone(v.AppRevisions)
+		v.Apps, v.AppRevisions, v.Rejections = maps.Clone(v.Apps), maps.Clone(v.AppRevisions), maps.Clone(v.Rejections)
 		v.pinned, v.unpinned = maps.Clone(v.pinned), maps.Clone(v.unpinned)
 	}
 	cloneIf(copies, mapObservations, &v.Observations)
@@ -214,7 +228,13 @@ func (v *View) put(ref KeyRef, ev Event) error {
 	switch ref.Kind {
 	case KindNode:
 		v.own(mapNodes)
-		return decodeInto(ev, v.Nodes, ref.Name)
+		if err := decodeInto(ev, v.Nodes, ref.Name); err != nil {
+			return err
+		}
+		if capacity := v.Nodes[ref.Name].Capacity; ref.Name == v.Node && capacity != v.capacity {
+			v.capacity = capacity
+			v.recheckApps()
+		}
 	case KindApp:
 		return v.putApp(ref, ev)
 	case KindObservation:
@@ -244,17 +264,57 @@ func (v *View) put(ref KeyRef, ev Event) error {
 	return nil
 }
 
-// putApp accepts only specs that decode and validate; a rejected spec
-// removes the app's previous spec too, so the reconciler stops running an
-// app whose intent it can no longer read, instead of running a stale one.
+// putApp takes a spec that decodes and validates as the app's new one. A
+// rejected spec leaves the key's last good one in force and records why,
+// so a bad edit neither stops nor changes a running app.
 func (v *View) putApp(ref KeyRef, ev Event) error {
-	spec, err := DecodeAppSpec(ref, ev.Value)
+	spec, err := DecodeAppSpec(ref, ev.Value, v.capacity)
 	if err != nil {
-		v.setApp(ref, nil)
+		entry := v.appSource(ref)[ref.Name]
+		entry.rejected = &SpecRejection{Key: ev.Key, Revision: ev.Revision, Error: err.Error()}
+		entry.latest = ev
+		v.setApp(ref, &entry)
 		return fmt.Errorf("app spec at %s (revision %d): %w", ev.Key, ev.Revision, err)
 	}
-	v.setApp(ref, &appEntry{spec: spec, revision: ev.Revision})
+	v.setApp(ref, &appEntry{spec: spec, revision: ev.Revision, good: true, latest: ev})
 	return nil
+}
+
+// recheckApps checks the latest value of every spec key again, on the
+// node's new capacity: a spec the fold took before the node registered
+// (while its capacity was unknown) must not stay in force if the node
+// cannot give what it asks, whatever order the events came in.
+func (v *View) recheckApps() {
+	v.own(mapApps)
+	for _, source := range []map[string]appEntry{v.pinned, v.unpinned} {
+		for _, name := range SortedKeys(source) {
+			entry := source[name]
+			if entry.rejected == nil {
+				// The spec in force is the latest value: it stays only if
+				// it passes again, since what it asks the node may lack.
+				entry.good = false
+				source[name] = entry
+			}
+			latest := entry.latest
+			if err := v.putApp(ParseKey(latest.Key), latest); err != nil {
+				v.Errors[latest.Key] = err.Error()
+			} else {
+				delete(v.Errors, latest.Key)
+			}
+		}
+	}
+}
+
+// restoreApp puts an earlier value of an app's spec key, the last good one,
+// under the key's rejected latest value, which the view keeps reporting.
+func (v *View) restoreApp(ref KeyRef, earlier Event) {
+	entry := v.appSource(ref)[ref.Name]
+	spec, err := DecodeAppSpec(ref, earlier.Value, v.capacity)
+	if entry.good || entry.rejected == nil || err != nil {
+		return
+	}
+	entry.spec, entry.revision, entry.good = spec, earlier.Revision, true
+	v.setApp(ref, &entry)
 }
 
 // putClaim takes a claim that decodes and names the key's node; a rejected
@@ -269,15 +329,12 @@ func (v *View) putClaim(ref KeyRef, ev Event) error {
 	return nil
 }
 
-// DecodeAppSpec decodes and validates the spec stored under the key ref
-// names: its name must be the key's, and a pinned app's node the key's (a
-// spec that leaves it out takes the key's).
-func DecodeAppSpec(ref KeyRef, value []byte) (AppSpec, error) {
-	var spec AppSpec
-	if err := decodeStrict(value, &spec); err != nil {
-		return AppSpec{}, err
-	}
-	if err := spec.Validate(); err != nil {
+// DecodeAppSpec decodes and validates (ParseAppSpec) the spec stored under
+// the key ref names: its name must be the key's, and a pinned app's node
+// the key's (a spec that leaves it out takes the key's).
+func DecodeAppSpec(ref KeyRef, value []byte, capacity Capacity) (AppSpec, error) {
+	spec, err := ParseAppSpec(value, capacity)
+	if err != nil {
 		return AppSpec{}, err
 	}
 	if spec.Name != ref.Name {
@@ -294,24 +351,77 @@ func DecodeAppSpec(ref KeyRef, value []byte) (AppSpec, error) {
 	return spec, nil
 }
 
-// setApp sets (or with nil, removes) the spec from one source and works out
-// which one runs: the app pinned to the node wins over an unpinned one.
+// ParseAppSpec decodes a spec strictly and validates it on a node of the
+// given capacity (AppSpec.ValidateFor). The value is bounded and must be
+// UTF-8 before it is decoded, as JSON decoding would silently turn invalid
+// bytes into U+FFFD.
+func ParseAppSpec(value []byte, capacity Capacity) (AppSpec, error) {
+	switch {
+	case len(value) > MaxSpecBytes:
+		return AppSpec{}, fmt.Errorf("%d bytes, over the maximum of %d", len(value), MaxSpecBytes)
+	case !utf8.Valid(value):
+		return AppSpec{}, fmt.Errorf("not valid UTF-8 at byte %d", invalidUTF8At(value))
+	}
+	var spec AppSpec
+	if err := decodeStrict(value, &spec); err != nil {
+		return AppSpec{}, err
+	}
+	if err := spec.ValidateFor(capacity); err != nil {
+		return AppSpec{}, err
+	}
+	return spec, nil
+}
+
+// invalidUTF8At is the offset of the first byte of value that is not part
+// of valid UTF-8.
+func invalidUTF8At(value []byte) int {
+	for at := 0; at < len(value); {
+		r, size := utf8.DecodeRune(value[at:])
+		if r == utf8.RuneError && size <= 1 {
+			return at
+		}
+		at += size
+	}
+	return len(value)
+}
+
+// appSource is the map of the app's spec keys that ref is in: pinned to the
+// node, or unpinned.
+func (v *View) appSource(ref KeyRef) map[string]appEntry {
+	if ref.Node == "" {
+		return v.unpinned
+	}
+	return v.pinned
+}
+
+// setApp sets (or with nil, removes) one spec key of an app and works out
+// which spec runs and which rejection the app reports: the key pinned to
+// the node wins over an unpinned one, for either; while the pinned key has
+// no good spec yet, the unpinned one stays in force.
 func (v *View) setApp(ref KeyRef, entry *appEntry) {
 	v.own(mapApps)
-	source := v.pinned
-	if ref.Node == "" {
-		source = v.unpinned
-	}
+	source := v.appSource(ref)
 	if entry == nil {
 		delete(source, ref.Name)
 	} else {
 		source[ref.Name] = *entry
 	}
-	effective, ok := v.pinned[ref.Name]
-	if !ok {
-		effective, ok = v.unpinned[ref.Name]
+	pinned, hasPinned := v.pinned[ref.Name]
+	unpinned := v.unpinned[ref.Name]
+	rejected := unpinned.rejected
+	if hasPinned {
+		rejected = pinned.rejected
 	}
-	if !ok {
+	if rejected != nil {
+		v.Rejections[ref.Name] = *rejected
+	} else {
+		delete(v.Rejections, ref.Name)
+	}
+	effective := unpinned
+	if pinned.good {
+		effective = pinned
+	}
+	if !effective.good {
 		delete(v.Apps, ref.Name)
 		delete(v.AppRevisions, ref.Name)
 		return

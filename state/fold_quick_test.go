@@ -203,19 +203,22 @@ func referenceView(s script) (view state.View, errorKeys []string) {
 }
 
 // setReferenceApp puts the app's spec that runs on the node in the view:
-// the pinned one if it is good, else the unpinned one if it is.
+// the last good one of the pinned key, else of the unpinned key, since
+// each key was last deleted (a rejected value leaves the last good one).
 func setReferenceApp(view *state.View, s script, app string) {
 	for _, key := range []string{state.Keys.App(quickNode, app), state.Keys.App("", app)} {
-		var last *scriptEvent
-		for i := range s {
-			if s[i].Key == key {
-				last = &s[i]
+		for i := len(s) - 1; i >= 0; i-- {
+			if s[i].Key != key {
+				continue
 			}
-		}
-		if last != nil && !last.Deleted && last.cand.want != nil {
-			view.Apps[app] = last.cand.want.(state.AppSpec)
-			view.AppRevisions[app] = last.Revision
-			return
+			if s[i].Deleted {
+				break
+			}
+			if want := s[i].cand.want; want != nil {
+				view.Apps[app] = want.(state.AppSpec)
+				view.AppRevisions[app] = s[i].Revision
+				return
+			}
 		}
 	}
 }

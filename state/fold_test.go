@@ -77,27 +77,42 @@ func TestFoldKeepsTheLastGoodValueOfAFact(t *testing.T) {
 	}
 }
 
-// An app whose spec turns invalid stops running: the reconciler must not
-// keep running an intent nobody can read any more.
-func TestFoldRemovesAnAppWhoseSpecTurnsInvalid(t *testing.T) {
+// An app whose spec turns invalid keeps its last good spec: a bad edit
+// must neither stop nor change a running app. The rejection names the key,
+// the revision and the field.
+func TestFoldKeepsTheLastGoodSpecOfAnApp(t *testing.T) {
 	key := state.Keys.App("", "web")
 	view := state.Fold("n1", put(2, key, webSpec))
 	if _, found := view.Apps["web"]; !found || view.AppRevisions["web"] != 2 {
 		t.Fatalf("valid spec not folded: apps %v revisions %v", view.Apps, view.AppRevisions)
 	}
 	view.Apply(put(3, key, `{"name":"web","containers":[]}`))
-	if _, found := view.Apps["web"]; found {
-		t.Fatal("app with an invalid spec still in the view")
+	if _, found := view.Apps["web"]; !found || view.AppRevisions["web"] != 2 {
+		t.Fatalf("after a rejected spec: apps %v revisions %v, want the spec of revision 2", view.Apps, view.AppRevisions)
 	}
-	if _, found := view.AppRevisions["web"]; found {
-		t.Fatal("app with an invalid spec still has a spec revision")
+	want := state.SpecRejection{Key: key, Revision: 3, Error: "app web: containers: at least one is required"}
+	if got := view.Rejections["web"]; got != want {
+		t.Fatalf("rejection %+v, want %+v", got, want)
 	}
 	if _, found := view.Errors[key]; !found {
 		t.Fatal("invalid spec not reported")
 	}
 	view.Apply(put(4, key, webSpec))
-	if _, found := view.Apps["web"]; !found || view.AppRevisions["web"] != 4 || len(view.Errors) != 0 {
-		t.Fatalf("fixed spec: apps %v revisions %v errors %v", view.Apps, view.AppRevisions, view.Errors)
+	if _, found := view.Apps["web"]; !found || view.AppRevisions["web"] != 4 || len(view.Errors) != 0 || len(view.Rejections) != 0 {
+		t.Fatalf("fixed spec: apps %v revisions %v errors %v rejections %v", view.Apps, view.AppRevisions, view.Errors, view.Rejections)
+	}
+}
+
+// A spec never seen good has nothing to keep: the app has no spec, only
+// its rejection.
+func TestFoldRejectsAFirstSpec(t *testing.T) {
+	key := state.Keys.App("n1", "web")
+	view := state.Fold("n1", put(2, key, `{"name":"web",`))
+	if _, found := view.Apps["web"]; found {
+		t.Fatalf("a spec that never decoded runs: %v", view.Apps)
+	}
+	if got := view.Rejections["web"]; got.Key != key || got.Revision != 2 {
+		t.Fatalf("rejection %+v, want one of %s at revision 2", got, key)
 	}
 }
 
@@ -234,5 +249,30 @@ func TestExampleAppsFold(t *testing.T) {
 		if msg, bad := view.Errors[key]; bad {
 			t.Errorf("%s: %s", file, msg)
 		}
+	}
+}
+
+// A spec is held to the node's capacity whatever order the events come
+// in: one taken while the capacity was unknown is checked again when the
+// node registers, and leaves the view if the node cannot give what it
+// asks; a larger registration takes it back.
+func TestFoldChecksSpecsAgainWhenTheNodeRegisters(t *testing.T) {
+	app := state.Keys.App("n1", "web")
+	node := state.Keys.Node("n1")
+	greedy := `{"name":"web","containers":[{"name":"api","image":"img","class":"best-effort","resources":{"cpu_quota_cores":3}}]}`
+	view := state.Fold("n1", put(2, app, greedy))
+	if _, found := view.Apps["web"]; !found {
+		t.Fatal("a spec within the static bounds was not taken while the node's capacity is unknown")
+	}
+	view.Apply(put(3, node, `{"name":"n1","capacity":{"cpus":2}}`))
+	if _, found := view.Apps["web"]; found {
+		t.Fatal("a spec asking 3 CPUs of a 2-CPU node stays in force")
+	}
+	if got := view.Rejections["web"]; got.Revision != 2 || !strings.Contains(got.Error, "cpu_quota_cores 3") {
+		t.Fatalf("rejection %+v, want the spec of revision 2, its quota named", got)
+	}
+	view.Apply(put(4, node, `{"name":"n1","capacity":{"cpus":4}}`))
+	if _, found := view.Apps["web"]; !found || len(view.Rejections) != 0 || len(view.Errors) != 0 {
+		t.Fatalf("on a 4-CPU node: apps %v, rejections %v, errors %v; want the spec back", view.Apps, view.Rejections, view.Errors)
 	}
 }

@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -23,13 +24,57 @@ func LoadView(ctx context.Context, store Store, node string) (View, error) {
 	}
 	view := foldListing(node, kvs)
 	view.Revision = rev
+	if err := restoreRejectedSpecs(ctx, store, &view); err != nil {
+		return View{}, fmt.Errorf("list the view of node %s: %w", node, err)
+	}
 	return view, nil
 }
 
+// restoreRejectedSpecs gives each app whose spec key holds a rejected
+// value the good spec it last ran, as a view that followed the log holds
+// it: a listing has only the key's latest value. The app's status says
+// which revision that was (AppStatus.SpecRevision), and the log holds the
+// value, unless compaction dropped it; then the app has no spec, and the
+// reconciler holds its containers as they are. An app that was stopped
+// since gets nothing back.
+func restoreRejectedSpecs(ctx context.Context, store Store, view *View) error {
+	for _, name := range SortedKeys(view.Rejections) {
+		key := view.Rejections[name].Key
+		status, ok := view.Statuses[name]
+		ran := ok && status.SpecRevision > 0 && status.Phase != Terminating && status.Phase != Terminated
+		if !ran || view.AppRevisions[name] == status.SpecRevision {
+			continue
+		}
+		events, err := ReadLog(ctx, store, key, status.SpecRevision, status.SpecRevision)
+		var compacted *CompactedError
+		switch {
+		case errors.As(err, &compacted):
+			continue
+		case err != nil:
+			return fmt.Errorf("read the last good spec of app %s: %w", name, err)
+		}
+		for _, ev := range events {
+			if ev.Key == key && !ev.Deleted {
+				view.restoreApp(ParseKey(key), ev)
+			}
+		}
+	}
+	return nil
+}
+
 // foldListing folds a listing, which comes in key order, in revision order
-// as the fold expects.
+// as the fold expects, but for the node's own registration, which goes
+// first: the capacity it holds is what the node's specs are checked
+// against, and a registration renewed after a spec was put must not let a
+// listing accept a spec that the fold of the log rejected.
 func foldListing(node string, kvs []KeyValue) View {
-	sort.SliceStable(kvs, func(i, j int) bool { return kvs[i].ModRevision < kvs[j].ModRevision })
+	registration := Keys.Node(node)
+	sort.SliceStable(kvs, func(i, j int) bool {
+		if first, other := kvs[i].Key == registration, kvs[j].Key == registration; first != other {
+			return first
+		}
+		return kvs[i].ModRevision < kvs[j].ModRevision
+	})
 	view := NewView(node)
 	for _, kv := range kvs {
 		view.Apply(Event{Revision: kv.ModRevision, Key: kv.Key, Value: kv.Value})

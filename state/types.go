@@ -2,8 +2,6 @@ package state
 
 import (
 	"fmt"
-	"math"
-	"regexp"
 	"time"
 )
 
@@ -94,83 +92,6 @@ type DemandSpec struct {
 	// milliseconds, for the simulator's latency model of a latency-critical
 	// container; 0 means the default, one millisecond (sineload's --unit).
 	RequestCPUMs float64 `json:"request_cpu_ms,omitempty"`
-}
-
-var namePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-
-// Validate reports the first thing wrong with the spec, naming the field.
-func (a AppSpec) Validate() error {
-	if !namePattern.MatchString(a.Name) {
-		return fmt.Errorf("name %q: must be 1-63 lowercase letters, digits or '-'", a.Name)
-	}
-	if len(a.Containers) == 0 {
-		return fmt.Errorf("app %s: containers: at least one is required", a.Name)
-	}
-	seen := map[string]bool{}
-	for i, c := range a.Containers {
-		where := fmt.Sprintf("app %s: containers[%d]", a.Name, i)
-		if err := c.validate(); err != nil {
-			return fmt.Errorf("%s: %w", where, err)
-		}
-		if seen[c.Name] {
-			return fmt.Errorf("%s: name %q is used twice", where, c.Name)
-		}
-		seen[c.Name] = true
-	}
-	for i, c := range a.Containers {
-		if c.Parent != "" && !seen[c.Parent] {
-			return fmt.Errorf("app %s: containers[%d]: parent %q is not a container of this app", a.Name, i, c.Parent)
-		}
-	}
-	return nil
-}
-
-func (c ContainerSpec) validate() error {
-	if !namePattern.MatchString(c.Name) {
-		return fmt.Errorf("name %q: must be 1-63 lowercase letters, digits or '-'", c.Name)
-	}
-	if c.Image == "" {
-		return fmt.Errorf("%s: image is required", c.Name)
-	}
-	if c.Class != LatencyCritical && c.Class != BestEffort {
-		return fmt.Errorf("%s: class %q: must be %q or %q", c.Name, c.Class, LatencyCritical, BestEffort)
-	}
-	if c.CPUSet != "" {
-		if _, err := ParseCPUSet(c.CPUSet); err != nil {
-			return fmt.Errorf("%s: cpuset: %w", c.Name, err)
-		}
-	}
-	r := c.Resources
-	if r.CPUQuotaCores != nil && *r.CPUQuotaCores <= 0 {
-		return fmt.Errorf("%s: resources.cpu_quota_cores must be > 0, got %g", c.Name, *r.CPUQuotaCores)
-	}
-	if r.CPUShares != nil && (*r.CPUShares < 2 || *r.CPUShares > 262144) {
-		return fmt.Errorf("%s: resources.cpu_shares must be in [2, 262144], got %d", c.Name, *r.CPUShares)
-	}
-	if r.NetMbit != nil && *r.NetMbit <= 0 {
-		return fmt.Errorf("%s: resources.net_mbit must be > 0, got %g", c.Name, *r.NetMbit)
-	}
-	if d := c.Demand; d != nil && !(d.RequestCPUMs >= 0 && d.RequestCPUMs <= maxRequestCPUMs) {
-		return fmt.Errorf("%s: demand.request_cpu_ms must be in [0, %g] (0: the default), got %g", c.Name, float64(maxRequestCPUMs), d.RequestCPUMs)
-	}
-	return c.validateSLO()
-}
-
-// maxRequestCPUMs bounds a request's CPU time at a minute: beyond that a
-// "request" is a batch job, and the latency model has nothing to say.
-const maxRequestCPUMs = 60_000
-
-func (c ContainerSpec) validateSLO() error {
-	if c.SLO == nil {
-		return nil
-	}
-	if c.Class != LatencyCritical {
-		return fmt.Errorf("%s: slo: only a %s container has one, this one is %s", c.Name, LatencyCritical, c.Class)
-	}
-	if p99 := c.SLO.LatencyP99Ms; !(p99 > 0) || math.IsInf(p99, 0) {
-		return fmt.Errorf("%s: slo.latency_p99_ms must be a finite number > 0, got %g", c.Name, p99)
-	}
-	return nil
 }
 
 // ContainerID is a container's identity on its node: "<app>/<container>".
@@ -348,6 +269,9 @@ type AppStatus struct {
 	Containers   []ContainerStatus `json:"containers,omitempty"`
 	Transition   *Transition       `json:"transition,omitempty"`
 	Restarts     int               `json:"restarts,omitempty"`
+	// Rejected says the latest value of the app's spec key was refused;
+	// the spec at SpecRevision stays in force.
+	Rejected *SpecRejection `json:"rejected,omitempty"`
 }
 
 // ContainerStatus is one container as the runtime reports it.
@@ -378,4 +302,18 @@ type PolicyError struct {
 	BundleDigest string    `json:"bundle_digest,omitempty"`
 	Stage        string    `json:"stage"`
 	Error        string    `json:"error"`
+}
+
+// SpecRejection says why the latest value of an app's spec key was
+// refused: the key, the revision of the value, and the field at fault. The
+// app's last good spec, if any, stays in force.
+type SpecRejection struct {
+	Key      string `json:"key"`
+	Revision int64  `json:"revision"`
+	Error    string `json:"error"`
+}
+
+// String renders the rejection as a status and the command line show it.
+func (r SpecRejection) String() string {
+	return fmt.Sprintf("spec rejected: %s (revision %d): %s", r.Key, r.Revision, r.Error)
 }

@@ -17,18 +17,19 @@ import (
 )
 
 type agentOptions struct {
-	node         string
-	runtime      string
-	dataDir      string
-	clientURL    string
-	peerURL      string
-	history      state.Retention
-	interval     time.Duration
-	policyDir    string
-	metricsAddr  string
-	heartbeatTTL time.Duration
-	simCPUs      int
-	traces       bool
+	node          string
+	runtime       string
+	dataDir       string
+	clientURL     string
+	peerURL       string
+	history       state.Retention
+	interval      time.Duration
+	policyTimeout time.Duration
+	policyDir     string
+	metricsAddr   string
+	heartbeatTTL  time.Duration
+	simCPUs       int
+	traces        bool
 	// tracesHost, tracesPorts and tracesForward configure the trace
 	// receivers (traces.IntakeConfig).
 	tracesHost    string
@@ -68,6 +69,7 @@ engine answers, and otherwise runs a simulated node and says so.`,
 	ao.history = state.DefaultRetention
 	flags.Var(&ao.history, "history", "how much of the event log the embedded etcd keeps: a duration (5m) or a number of revisions (1200); sluice record reads only what is kept")
 	flags.DurationVar(&ao.interval, "interval", time.Second, "how often the node is observed")
+	flags.DurationVar(&ao.policyTimeout, "policy-timeout", 0, "how long one evaluation of the policy may run before it is cancelled and its bundle rejected (0: a quarter of --interval)")
 	flags.StringVar(&ao.policyDir, "policy-dir", "policies", "the Rego policy directory (overridden by keys under /sluice/policies/)")
 	flags.StringVar(&ao.metricsAddr, "metrics-addr", "127.0.0.1:9464", "where Prometheus metrics are served; empty to disable")
 	flags.DurationVar(&ao.heartbeatTTL, "heartbeat-ttl", 10*time.Second, "the node's lease: its apps are lost after this long without a heartbeat")
@@ -113,7 +115,7 @@ func runAgent(ctx context.Context, opts *globalOptions, ao *agentOptions, extern
 // config is the agent's configuration from the flags.
 func (ao *agentOptions) config(logger *slog.Logger) agent.Config {
 	return agent.Config{
-		Node: ao.node, Version: version, Interval: ao.interval, HeartbeatTTL: ao.heartbeatTTL,
+		Node: ao.node, Version: version, Interval: ao.interval, PolicyTimeout: ao.policyTimeout, HeartbeatTTL: ao.heartbeatTTL,
 		PolicyDir: ao.policyDir, MetricsAddr: ao.metricsAddr, ClaimContainers: ao.claimContainers, Logger: logger,
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -70,16 +69,35 @@ func readSpecFile(file string) (state.AppSpec, error) {
 	if err != nil {
 		return state.AppSpec{}, fmt.Errorf("%s: not JSON or YAML: %w", file, err)
 	}
-	var spec state.AppSpec
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&spec); err != nil {
-		return state.AppSpec{}, fmt.Errorf("%s: %w", file, err)
-	}
-	if err := spec.Validate(); err != nil {
+	spec, err := state.ParseAppSpec(data, state.Capacity{})
+	if err != nil {
 		return state.AppSpec{}, fmt.Errorf("%s: %w", file, err)
 	}
 	return spec, nil
+}
+
+// checkOnNodes validates each pinned spec against its node's registered
+// capacity, as that node's agent will: a spec its node would reject is
+// not written. An unregistered node, or an unpinned spec, is checked by
+// the agent that takes it up.
+func checkOnNodes(ctx context.Context, store state.Store, specs []state.AppSpec) error {
+	for _, spec := range specs {
+		if spec.Node == "" {
+			continue
+		}
+		kv, found, _, err := store.Get(ctx, state.Keys.Node(spec.Node))
+		if err != nil {
+			return fmt.Errorf("read the registration of node %s: %w", spec.Node, err)
+		}
+		var info state.NodeInfo
+		if !found || json.Unmarshal(kv.Value, &info) != nil {
+			continue
+		}
+		if err := spec.ValidateFor(info.Capacity); err != nil {
+			return fmt.Errorf("on node %s: %w", spec.Node, err)
+		}
+	}
+	return nil
 }
 
 // applySpecs writes the specs in transactions within etcd's limits and
@@ -90,6 +108,9 @@ func applySpecs(ctx context.Context, opts *globalOptions, specs []state.AppSpec)
 		return err
 	}
 	defer store.Close()
+	if err := checkOnNodes(ctx, store, specs); err != nil {
+		return err
+	}
 	ops := make([]state.Op, 0, len(specs))
 	for _, spec := range specs {
 		value, err := json.Marshal(spec)
@@ -146,7 +167,7 @@ func deleteApps(ctx context.Context, opts *globalOptions, node string, names []s
 			if _, err := store.Txn(ctx, state.Delete(state.Keys.App(spec.Node, name))); err != nil {
 				return fmt.Errorf("delete app %s: %w", name, err)
 			}
-			fmt.Fprintf(opts.stdout, "app/%s deleted\n", name)
+			fmt.Fprintf(opts.stdout, "app/%s deleted\n", printable(name))
 		}
 		return nil
 	})

@@ -17,6 +17,8 @@ type appDescription struct {
 	Transitions []state.Transition                 `json:"transitions"`
 	Decisions   map[string]state.ContainerDecision `json:"decisions,omitempty"`
 	Reasons     []state.Reason                     `json:"reasons,omitempty"`
+	// PolicyError is the policy's failure on the app's node, while it fails.
+	PolicyError *state.PolicyError `json:"policy_error,omitempty"`
 }
 
 func newDescribeCommand(opts *globalOptions) *cobra.Command {
@@ -54,6 +56,9 @@ func describeApp(ctx context.Context, opts *globalOptions, name, node string) (a
 		}
 		desc = appDescription{appRow: row, Transitions: transitions}
 		desc.Decisions, desc.Reasons = decisionsFor(view, name)
+		if failure, failed := view.PolicyErrors[view.Node]; failed {
+			desc.PolicyError = &failure
+		}
 		return nil
 	})
 	return desc, err
@@ -109,6 +114,14 @@ func fillDescription(t *table, d appDescription) {
 	t.row("Node:", dash(d.Node))
 	t.row("Phase:", d.Phase)
 	t.row("Error:", dash(d.Error))
+	if r := d.Rejected; r != nil {
+		t.row("Spec:", fmt.Sprintf("revision %d rejected (%s), the last good spec stays in force: %s", r.Revision, r.Key, r.Error))
+	}
+	if p := d.PolicyError; p != nil {
+		t.row("Policy:", fmt.Sprintf("%s failed at revision %d (bundle %s), the last good decision stays in force: %s", p.Stage, p.Revision, p.BundleDigest, p.Error))
+	} else {
+		t.row("Policy:", "ok")
+	}
 	if d.Status != nil {
 		t.row("Restarts:", d.Status.Restarts)
 		for _, c := range d.Status.Containers {

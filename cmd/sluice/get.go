@@ -42,23 +42,56 @@ func listNodes(opts *globalOptions, output string, cluster state.ClusterView) er
 	for _, name := range state.SortedKeys(registered) {
 		nodes = append(nodes, registered[name])
 	}
-	return render(opts.stdout, output, nodes, func(t *table) {
-		t.row("NAME", "RUNTIME", "CPUS", "VERSION")
-		for _, n := range nodes {
-			t.row(n.Name, n.Runtime, n.Capacity.CPUs, n.AgentVersion)
+	rows := make([]nodeRow, len(nodes))
+	for i, n := range nodes {
+		rows[i] = nodeRow{NodeInfo: n}
+		if view, ok := cluster.Views[n.Name]; ok {
+			if failure, failed := view.PolicyErrors[n.Name]; failed {
+				rows[i].PolicyError = &failure
+			}
+		}
+	}
+	return render(opts.stdout, output, rows, func(t *table) {
+		t.row("NAME", "RUNTIME", "CPUS", "VERSION", "POLICY")
+		for _, n := range rows {
+			t.row(n.Name, n.Runtime, n.Capacity.CPUs, n.AgentVersion, policyState(n.PolicyError))
 		}
 	})
 }
 
+// nodeRow is one node as `get nodes` shows it: its registration and the
+// policy's failure on it, if the policy is failing there.
+type nodeRow struct {
+	state.NodeInfo
+	PolicyError *state.PolicyError `json:"policy_error,omitempty"`
+}
+
+// policyState sums a node's policy failure up in one short line: "ok", or
+// the stage and the first line of the error.
+func policyState(failure *state.PolicyError) string {
+	if failure == nil {
+		return "ok"
+	}
+	const width = 60
+	message, _, _ := strings.Cut(failure.Error, "\n")
+	if runes := []rune(message); len(runes) > width {
+		message = string(runes[:width]) + "…"
+	}
+	return failure.Stage + " failed: " + message
+}
+
 // appRow is one app as `get apps` shows it: intent and lifecycle together.
 type appRow struct {
-	Name       string           `json:"name"`
-	Node       string           `json:"node,omitempty"`
-	Phase      state.Phase      `json:"phase"`
-	Containers string           `json:"containers"`
-	Error      string           `json:"error,omitempty"`
-	Spec       *state.AppSpec   `json:"spec,omitempty"`
-	Status     *state.AppStatus `json:"status,omitempty"`
+	Name       string      `json:"name"`
+	Node       string      `json:"node,omitempty"`
+	Phase      state.Phase `json:"phase"`
+	Containers string      `json:"containers"`
+	Error      string      `json:"error,omitempty"`
+	// Rejected is the rejection of the app's latest spec value; the spec
+	// shown is the last good one, still in force.
+	Rejected *state.SpecRejection `json:"rejected,omitempty"`
+	Spec     *state.AppSpec       `json:"spec,omitempty"`
+	Status   *state.AppStatus     `json:"status,omitempty"`
 }
 
 // appRows lists every app of every node, and the unpinned apps that no
@@ -116,6 +149,10 @@ func appRowOf(view *state.View, name string) appRow {
 		if row.Error == "" {
 			row.Error = status.Error
 		}
+		row.Rejected = status.Rejected
+	}
+	if rejected, ok := view.Rejections[name]; ok {
+		row.Rejected = &rejected
 	}
 	if row.Error != "" && row.Spec == nil {
 		row.Phase = state.Failed
@@ -135,11 +172,20 @@ func appError(view *state.View, name string) string {
 func listApps(opts *globalOptions, output string, cluster state.ClusterView) error {
 	rows := appRows(cluster)
 	return render(opts.stdout, output, rows, func(t *table) {
-		t.row("NAME", "NODE", "PHASE", "CONTAINERS", "ERROR")
+		t.row("NAME", "NODE", "PHASE", "SPEC", "CONTAINERS", "ERROR")
 		for _, r := range rows {
-			t.row(r.Name, dash(r.Node), r.Phase, dash(r.Containers), dash(r.Error))
+			t.row(r.Name, dash(r.Node), r.Phase, specState(r.Rejected), dash(r.Containers), dash(r.Error))
 		}
 	})
+}
+
+// specState says whether the app's latest spec was taken: "ok", or
+// "rejected@R" for the revision that was not (the last good spec runs).
+func specState(rejected *state.SpecRejection) string {
+	if rejected == nil {
+		return "ok"
+	}
+	return fmt.Sprintf("rejected@%d", rejected.Revision)
 }
 
 func listDecisions(opts *globalOptions, output string, cluster state.ClusterView) error {

@@ -54,7 +54,7 @@ func appLogs(ctx context.Context, opts *globalOptions, app, only string, follow 
 	}
 	for _, c := range containers {
 		if len(containers) > 1 {
-			fmt.Fprintf(opts.stdout, "==> %s (%s) <==\n", c.ID, c.GUID)
+			fmt.Fprintf(opts.stdout, "==> %s (%s) <==\n", printable(c.ID), printable(c.GUID))
 		}
 		if err := rt.Logs(ctx, c, follow, opts.stdout); err != nil {
 			return err

@@ -6,11 +6,17 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 )
 
 func main() {
 	if err := newRootCommand(os.Stdout, os.Stderr).Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "sluice:", err)
+		// Multi-line errors (a bundle's compile errors) keep their lines.
+		lines := strings.Split(err.Error(), "\n")
+		for i, line := range lines {
+			lines[i] = printable(line)
+		}
+		fmt.Fprintln(os.Stderr, "sluice:", strings.Join(lines, "\n"))
 		os.Exit(1)
 	}
 }

@@ -183,7 +183,7 @@ func TestLoadRejects(t *testing.T) {
 		{"static-shares missing hog", "control: none", "control: static-shares\n    resources: {svc/main: {cpu_shares: 2048}}", `static-shares needs cpu_shares for both`},
 		{"static-split without quota", "control: none", "control: static-split", `static-split needs the hog's cpu_quota_cores`},
 		{"static-split takes the whole core", "control: none", "control: static-split\n    resources: {noisy/burn: {cpu_quota_cores: 1}}", `leaves nothing of the 1 shared CPUs`},
-		{"out of range shares", "control: none", "control: static-shares\n    resources: {svc/main: {cpu_shares: 999999}, noisy/burn: {cpu_shares: 2}}", `resources: app svc: containers[0]: main: resources.cpu_shares must be in [2, 262144]`},
+		{"out of range shares", "control: none", "control: static-shares\n    resources: {svc/main: {cpu_shares: 999999}, noisy/burn: {cpu_shares: 2}}", `resources: app svc: containers[0]: main: resources.cpu_shares 999999: must be in [2, 262144]`},
 		{"victim of the wrong class", "class: latency-critical", "class: best-effort", `victim: svc/main has class "best-effort"`},
 		{"slo on the hog", "class: best-effort}", "class: best-effort, slo: {latency_p99_ms: 20}}", `apps[1]: app noisy: containers[0]: burn: slo: only a latency-critical container has one`},
 		{"slo of zero", `cpuset: "0"}`, `cpuset: "0", slo: {latency_p99_ms: 0}}`, `slo.latency_p99_ms must be a finite number > 0, got 0`},
