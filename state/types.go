@@ -73,8 +73,10 @@ type Resources struct {
 	NetMbit       *float64 `json:"net_mbit,omitempty"`
 }
 
-// DemandSpec is a CPU demand generator for the simulator, in cores
-// (CPU-seconds per second) over virtual time.
+// DemandSpec is a CPU demand, in cores (CPU-seconds per second) over the
+// time since the container started. The simulator runs it; a real node
+// hands it to the container as JSON in $SLUICE_DEMAND, which the
+// project's sineload workload follows.
 type DemandSpec struct {
 	// Kind is one of sine, constant, step, square, csv.
 	Kind string `json:"kind"`
@@ -88,8 +90,12 @@ type DemandSpec struct {
 	// StepAtSeconds and StepTo describe a step from Value to StepTo.
 	StepAtSeconds float64 `json:"step_at_seconds,omitempty"`
 	StepTo        float64 `json:"step_to,omitempty"`
-	// File is a CSV of "seconds,cores" rows for kind csv.
-	File string `json:"file,omitempty"`
+	// File is a CSV of "seconds,cores" rows for kind csv, relative to the
+	// file that names it. Points are the same rows inline, [seconds, cores],
+	// at most MaxDemandPoints; a csv demand has one or the other. An
+	// experiment inlines its files, as a container cannot read them.
+	File   string       `json:"file,omitempty"`
+	Points [][2]float64 `json:"points,omitempty"`
 	// RequestCPUMs is the CPU time one request takes to serve, in
 	// milliseconds, for the simulator's latency model of a latency-critical
 	// container; 0 means the default, one millisecond (sineload's --unit).
@@ -153,8 +159,15 @@ func (c ContainerSpec) validate() error {
 	if d := c.Demand; d != nil && !(d.RequestCPUMs >= 0 && d.RequestCPUMs <= maxRequestCPUMs) {
 		return fmt.Errorf("%s: demand.request_cpu_ms must be in [0, %g] (0: the default), got %g", c.Name, float64(maxRequestCPUMs), d.RequestCPUMs)
 	}
+	if d := c.Demand; d != nil && len(d.Points) > MaxDemandPoints {
+		return fmt.Errorf("%s: demand.points: at most %d, got %d", c.Name, MaxDemandPoints, len(d.Points))
+	}
 	return c.validateSLO()
 }
+
+// MaxDemandPoints bounds an inline demand trace: it travels in an
+// environment variable, which Linux caps at 128 KiB.
+const MaxDemandPoints = 4096
 
 // maxRequestCPUMs bounds a request's CPU time at a minute: beyond that a
 // "request" is a batch job, and the latency model has nothing to say.
