@@ -35,6 +35,11 @@ type RealConfig struct {
 	// WorkTimeout is how long the victim may go without reporting work
 	// before its phase fails [5 s].
 	WorkTimeout time.Duration
+	// TracePorts are the trace receivers' ports, as
+	// traces.IntakeConfig.Ports; nil means any free ones, which the
+	// containers are told of, so that an agent on the host holding the
+	// standard ports does not stop the run.
+	TracePorts map[string]int
 }
 
 // cleanupTimeout bounds the removal of a phase's containers, which runs
@@ -70,7 +75,10 @@ func RunReal(ctx context.Context, cfg RealConfig) (*Result, error) {
 	if err := checkImages(ctx, rt, *cfg.Scenario); err != nil {
 		return nil, err
 	}
-	intake, stopIntake := listenForTraces(ctx, rt, logger)
+	if cfg.TracePorts == nil {
+		cfg.TracePorts = traces.AnyFreePorts()
+	}
+	intake, stopIntake := listenForTraces(ctx, rt, cfg.TracePorts, logger)
 	defer stopIntake()
 	cfg.Logger = logger
 	return runLoop(ctx, cfg.Config, mode{
@@ -90,8 +98,8 @@ func RunReal(ctx context.Context, cfg RealConfig) (*Result, error) {
 // listenForTraces receives the containers' spans for the victim's latency.
 // Without it (the ports are taken, say by an agent on this host) the run
 // goes on with the CPU measurements alone and says so.
-func listenForTraces(ctx context.Context, rt *docker.Runtime, logger *slog.Logger) (*traces.Intake, func()) {
-	intake, err := traces.ListenOnBridge(ctx, rt, traces.IntakeConfig{Logger: logger})
+func listenForTraces(ctx context.Context, rt *docker.Runtime, ports map[string]int, logger *slog.Logger) (*traces.Intake, func()) {
+	intake, err := traces.ListenOnBridge(ctx, rt, traces.IntakeConfig{Ports: ports, Logger: logger})
 	if err != nil {
 		logger.Warn("no trace intake: the victim's latency will be missing from the results", "err", err)
 		return nil, func() {}

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"io"
 	"math"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -177,6 +179,7 @@ func realNode(t *testing.T) string {
 // differing decisions, and nothing is left running.
 func TestRealShieldSine(t *testing.T) {
 	node := realNode(t)
+	holdStandardTracePort(t)
 	sc := realScenario(t, 0.3, "contended", "shielded")
 	res, err := RunReal(context.Background(), RealConfig{
 		Config:   Config{Scenario: sc, Bundle: loadBundle(t), Stores: MemoryStores, Logger: dockertest.Logger(t)},
@@ -199,6 +202,14 @@ func TestRealShieldSine(t *testing.T) {
 	for _, p := range summary.Phases {
 		phases[p.Name] = p
 	}
+	for _, p := range summary.Phases {
+		if p.VictimLatencyP99Ms == nil {
+			t.Errorf("%s: no latency measured, though the run's trace receivers could take any free port", p.Name)
+		}
+		if len(p.BestEffort) != 1 || p.BestEffort[0].Name != sc.Hog || p.BestEffort[0].ShareOfAvailableCPU == nil {
+			t.Errorf("%s: best_effort = %+v, want the hog with its share", p.Name, p.BestEffort)
+		}
+	}
 	if shielded, contended := phases["shielded"].VictimCPUSatisfaction, phases["contended"].VictimCPUSatisfaction; shielded <= contended {
 		t.Errorf("shielded satisfaction %.3f is not above contended %.3f", shielded, contended)
 	}
@@ -209,6 +220,22 @@ func TestRealShieldSine(t *testing.T) {
 	}
 	t.Run("replay", func(t *testing.T) { replayWithoutDifferences(t, filepath.Join(dir, EventsFile)) })
 	t.Run("cleaned up", func(t *testing.T) { requireNoContainers(t, node) })
+}
+
+// holdStandardTracePort takes the standard OTLP gRPC port on the Docker
+// bridge for the test, as an agent on the host would.
+func holdStandardTracePort(t *testing.T) {
+	t.Helper()
+	gateway, err := dockertest.Runtime(t).BridgeGateway(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", netip.AddrPortFrom(gateway, 4317).String())
+	if err != nil {
+		t.Logf("the standard trace port is taken already: %v", err)
+		return
+	}
+	t.Cleanup(func() { l.Close() })
 }
 
 func readSummary(t *testing.T, path string) report.Summary {
