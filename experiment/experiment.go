@@ -9,6 +9,7 @@
 package experiment
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/sluice-io/sluice/agent"
@@ -80,6 +82,8 @@ type phaseNode interface {
 type tickMeasure struct {
 	Seconds, IntervalSeconds float64
 	Victim, Hog              containerMeasure
+	// BestEffort is every best-effort container that ran (bestEffortCPU).
+	BestEffort []report.ContainerCPU
 }
 
 type containerMeasure struct {
@@ -97,6 +101,11 @@ type mode struct {
 	node func(ctx context.Context, index int, store state.Store) (phaseNode, error)
 	// progress describes a finished phase after its name.
 	progress func(phase scenario.Phase, events int) string
+	// absenceLimit is how long a container the phase runs may be missing
+	// from the node's observations (not yet started, or died) before the
+	// phase fails: figures of a phase whose workload is not there would
+	// describe another experiment.
+	absenceLimit time.Duration
 }
 
 // runLoop runs every phase of the scenario in order, each on a clean node
@@ -134,12 +143,18 @@ func recordingHeader(sc scenario.Scenario, bundle *policies.Bundle, mode string)
 
 // phaseRun is the loop of one phase: its node, store and agent.
 type phaseRun struct {
-	sc      scenario.Scenario
-	phase   scenario.Phase
-	store   state.Store
-	node    phaseNode
-	agent   *agent.Agent
-	pending []scenario.PhaseApp
+	sc    scenario.Scenario
+	phase scenario.Phase
+	store state.Store
+	node  phaseNode
+	agent *agent.Agent
+	// apps are the phase's apps; starts and stops those yet to start, by
+	// start time, and yet to stop, by stop time.
+	apps, starts, stops []scenario.PhaseApp
+	// missing has, for each container the phase runs that the node did
+	// not observe at the last tick, when it was first missed.
+	missing      map[string]float64
+	absenceLimit float64
 }
 
 func runPhase(ctx context.Context, cfg Config, m mode, index int) (rows []report.Row, segment state.Segment, err error) {
@@ -156,7 +171,7 @@ func runPhase(ctx context.Context, cfg Config, m mode, index int) (rows []report
 	}
 	// The node is cleaned up even when the phase fails or is interrupted.
 	defer func() { err = errors.Join(err, node.Close(ctx)) }()
-	run, err := newPhaseRun(ctx, cfg, store, node, index)
+	run, err := newPhaseRun(ctx, cfg, store, node, index, m.absenceLimit)
 	if err != nil {
 		return nil, state.Segment{}, err
 	}
@@ -175,7 +190,7 @@ func runPhase(ctx context.Context, cfg Config, m mode, index int) (rows []report
 	return rows, segment, err
 }
 
-func newPhaseRun(ctx context.Context, cfg Config, store state.Store, node phaseNode, index int) (*phaseRun, error) {
+func newPhaseRun(ctx context.Context, cfg Config, store state.Store, node phaseNode, index int, absenceLimit time.Duration) (*phaseRun, error) {
 	sc := *cfg.Scenario
 	phase := sc.Phases[index]
 	info := node.Node().Info()
@@ -193,14 +208,23 @@ func newPhaseRun(ctx context.Context, cfg Config, store state.Store, node phaseN
 	if err := a.Register(ctx); err != nil {
 		return nil, err
 	}
-	return &phaseRun{sc: sc, phase: phase, store: store, node: node, agent: a, pending: sc.PhaseApps(index)}, nil
+	apps := sc.PhaseApps(index)
+	var stops []scenario.PhaseApp
+	for _, app := range apps {
+		if app.StopSeconds != nil {
+			stops = append(stops, app)
+		}
+	}
+	slices.SortStableFunc(stops, func(a, b scenario.PhaseApp) int { return cmp.Compare(*a.StopSeconds, *b.StopSeconds) })
+	return &phaseRun{sc: sc, phase: phase, store: store, node: node, agent: a, apps: apps, starts: apps, stops: stops,
+		missing: map[string]float64{}, absenceLimit: absenceLimit.Seconds()}, nil
 }
 
-// step is one tick: start the apps whose time has come, converge, let the
-// node run for the tick, and the agent's step: observe, record, decide
-// (in a policy phase) and apply.
+// step is one tick: start and stop the apps whose time has come,
+// converge, let the node run for the tick, and the agent's step: observe,
+// record, decide (in a policy phase) and apply.
 func (p *phaseRun) step(ctx context.Context, k int) (report.Row, bool, error) {
-	if err := p.startDue(ctx, float64(k)*p.sc.TickSeconds); err != nil {
+	if err := p.startAndStopDue(ctx, float64(k)*p.sc.TickSeconds); err != nil {
 		return report.Row{}, false, err
 	}
 	if err := p.agent.Reconcile(ctx); err != nil {
@@ -213,6 +237,9 @@ func (p *phaseRun) step(ctx context.Context, k int) (report.Row, bool, error) {
 	if err != nil {
 		return report.Row{}, false, err
 	}
+	if err := p.checkRunning(ctx, result.Observation, float64(k+1)*p.sc.TickSeconds); err != nil {
+		return report.Row{}, false, err
+	}
 	measured, ok, err := p.node.Measure(result.Observation)
 	if err != nil || !ok {
 		return report.Row{}, false, err
@@ -220,15 +247,74 @@ func (p *phaseRun) step(ctx context.Context, k int) (report.Row, bool, error) {
 	return p.row(measured), true, nil
 }
 
-func (p *phaseRun) startDue(ctx context.Context, now float64) error {
-	for len(p.pending) > 0 && p.pending[0].StartSeconds <= now+1e-9 {
-		app := p.pending[0]
-		p.pending = p.pending[1:]
+// startAndStopDue puts the spec of every app whose start has come and
+// deletes that of every app whose stop has come, as an operator would.
+func (p *phaseRun) startAndStopDue(ctx context.Context, now float64) error {
+	due := func(at float64) bool { return at <= now+1e-9 }
+	for len(p.starts) > 0 && due(p.starts[0].StartSeconds) {
+		app := p.starts[0]
+		p.starts = p.starts[1:]
 		if err := putJSON(ctx, p.store, state.Keys.App(app.Spec.Node, app.Spec.Name), app.Spec); err != nil {
 			return err
 		}
 	}
+	for len(p.stops) > 0 && due(*p.stops[0].StopSeconds) {
+		key := state.Keys.App(p.stops[0].Spec.Node, p.stops[0].Spec.Name)
+		p.stops = p.stops[1:]
+		if _, err := p.store.Txn(ctx, state.Delete(key)); err != nil {
+			return fmt.Errorf("delete %s: %w", key, err)
+		}
+	}
 	return nil
+}
+
+// checkRunning fails the phase when a container it runs has been missing
+// from the node's observations for longer than the absence limit, at now
+// seconds into the phase: it never started, or it died and did not come
+// back. The error carries the app's status, which says why.
+func (p *phaseRun) checkRunning(ctx context.Context, obs state.Observation, now float64) error {
+	observed := map[string]bool{}
+	for _, c := range obs.Containers {
+		observed[c.ID] = true
+	}
+	for _, app := range p.apps {
+		if app.StartSeconds > now || (app.StopSeconds != nil && *app.StopSeconds <= now) {
+			continue
+		}
+		for _, c := range app.Spec.Containers {
+			id := state.ContainerID(app.Spec.Name, c.Name)
+			since, wasMissing := p.missing[id]
+			switch {
+			case observed[id]:
+				delete(p.missing, id)
+			case !wasMissing:
+				p.missing[id] = max(app.StartSeconds, now-p.sc.TickSeconds)
+			case now-since > p.absenceLimit:
+				return fmt.Errorf("container %s has not been running for %.1f s of the phase; its app's status: %s",
+					id, now-since, p.appStatus(ctx, app.Spec))
+			}
+		}
+	}
+	return nil
+}
+
+// appStatus describes the stored status of an app, for an error.
+func (p *phaseRun) appStatus(ctx context.Context, spec state.AppSpec) string {
+	kv, found, _, err := p.store.Get(ctx, state.Keys.Status(p.node.Node().Info().Name, spec.Name))
+	switch {
+	case err != nil:
+		return "unreadable: " + err.Error()
+	case !found:
+		return "none written"
+	}
+	var status state.AppStatus
+	if err := json.Unmarshal(kv.Value, &status); err != nil {
+		return "undecodable: " + err.Error()
+	}
+	if status.Error != "" {
+		return fmt.Sprintf("%s (%s)", status.Phase, status.Error)
+	}
+	return string(status.Phase)
 }
 
 // row turns the node's measurements of a tick into a report row.
@@ -241,6 +327,7 @@ func (p *phaseRun) row(m tickMeasure) report.Row {
 		VictimWaitCores:     m.Victim.WaitCores,
 		HogUsageCores:       m.Hog.UsageCores,
 		HogQuotaCores:       m.Hog.QuotaCores,
+		BestEffort:          m.BestEffort,
 	}
 	if w := m.Victim.Work; w != nil {
 		row.VictimServedCores = w.Served / m.IntervalSeconds

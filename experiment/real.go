@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,6 +35,11 @@ type RealConfig struct {
 	// WorkTimeout is how long the victim may go without reporting work
 	// before its phase fails [5 s].
 	WorkTimeout time.Duration
+	// TracePorts are the trace receivers' ports, as
+	// traces.IntakeConfig.Ports; nil means any free ones, which the
+	// containers are told of, so that an agent on the host holding the
+	// standard ports does not stop the run.
+	TracePorts map[string]int
 }
 
 // cleanupTimeout bounds the removal of a phase's containers, which runs
@@ -68,11 +75,17 @@ func RunReal(ctx context.Context, cfg RealConfig) (*Result, error) {
 	if err := checkImages(ctx, rt, *cfg.Scenario); err != nil {
 		return nil, err
 	}
-	intake, stopIntake := listenForTraces(ctx, rt, logger)
+	if cfg.TracePorts == nil {
+		cfg.TracePorts = traces.AnyFreePorts()
+	}
+	intake, stopIntake := listenForTraces(ctx, rt, cfg.TracePorts, logger)
 	defer stopIntake()
 	cfg.Logger = logger
 	return runLoop(ctx, cfg.Config, mode{
-		name: report.ModeReal,
+		// Creating a container from a scratch image takes a second or
+		// two on this engine, more on a loaded one.
+		absenceLimit: 10 * time.Second,
+		name:         report.ModeReal,
 		node: func(ctx context.Context, _ int, store state.Store) (phaseNode, error) {
 			return newRealPhaseNode(ctx, cfg, store, intake)
 		},
@@ -85,8 +98,8 @@ func RunReal(ctx context.Context, cfg RealConfig) (*Result, error) {
 // listenForTraces receives the containers' spans for the victim's latency.
 // Without it (the ports are taken, say by an agent on this host) the run
 // goes on with the CPU measurements alone and says so.
-func listenForTraces(ctx context.Context, rt *docker.Runtime, logger *slog.Logger) (*traces.Intake, func()) {
-	intake, err := traces.ListenOnBridge(ctx, rt, traces.IntakeConfig{Logger: logger})
+func listenForTraces(ctx context.Context, rt *docker.Runtime, ports map[string]int, logger *slog.Logger) (*traces.Intake, func()) {
+	intake, err := traces.ListenOnBridge(ctx, rt, traces.IntakeConfig{Ports: ports, Logger: logger})
 	if err != nil {
 		logger.Warn("no trace intake: the victim's latency will be missing from the results", "err", err)
 		return nil, func() {}
@@ -146,6 +159,40 @@ type realPhaseNode struct {
 // in CPU-seconds, to fold them into the next tick that has a report.
 type pendingTicks struct {
 	seconds, victimUsage, victimWait, hogUsage float64
+	bestEffort                                 map[string]*bestEffortSeconds
+}
+
+// bestEffortSeconds is one best-effort container's CPU-seconds over the
+// seconds it ran.
+type bestEffortSeconds struct{ seconds, used, available float64 }
+
+func (p *pendingTicks) addBestEffort(cpu []report.ContainerCPU, dt float64) {
+	if p.bestEffort == nil {
+		p.bestEffort = map[string]*bestEffortSeconds{}
+	}
+	for _, c := range cpu {
+		sums := p.bestEffort[c.ID]
+		if sums == nil {
+			sums = &bestEffortSeconds{}
+			p.bestEffort[c.ID] = sums
+		}
+		sums.seconds += dt
+		sums.used += c.UsageCores * dt
+		sums.available += c.AvailableCores * dt
+	}
+}
+
+// bestEffortRates are the folded ticks' best-effort CPU, as rates over the
+// time each container ran, sorted by ID.
+func (p *pendingTicks) bestEffortRates() []report.ContainerCPU {
+	var out []report.ContainerCPU
+	for _, id := range slices.Sorted(maps.Keys(p.bestEffort)) {
+		sums := p.bestEffort[id]
+		if sums.seconds > 0 {
+			out = append(out, report.ContainerCPU{ID: id, UsageCores: sums.used / sums.seconds, AvailableCores: sums.available / sums.seconds})
+		}
+	}
+	return out
 }
 
 func newRealPhaseNode(ctx context.Context, cfg RealConfig, store state.Store, intake *traces.Intake) (*realPhaseNode, error) {
@@ -225,6 +272,11 @@ func (r *realPhaseNode) Measure(obs state.Observation) (tickMeasure, bool, error
 	victim, hog := findContainer(obs, r.cfg.Scenario.Victim), findContainer(obs, r.cfg.Scenario.Hog)
 	dt := obs.IntervalSeconds
 	r.pending.seconds += dt
+	usage := map[string]float64{}
+	for _, c := range obs.Containers {
+		usage[c.ID] = c.CPUUsageCores
+	}
+	r.pending.addBestEffort(bestEffortCPU(*r.cfg.Scenario, usage), dt)
 	var quota *float64
 	if hog != nil {
 		r.pending.hogUsage += hog.CPUUsageCores * dt
@@ -250,7 +302,8 @@ func (r *realPhaseNode) Measure(obs state.Observation) (tickMeasure, bool, error
 			DemandCores: victim.Work.Arrived / p.seconds, UsageCores: p.victimUsage / p.seconds,
 			WaitCores: p.victimWait / p.seconds, Work: victim.Work, Latency: victim.Latency,
 		},
-		Hog: containerMeasure{UsageCores: p.hogUsage / p.seconds, QuotaCores: quota},
+		Hog:        containerMeasure{UsageCores: p.hogUsage / p.seconds, QuotaCores: quota},
+		BestEffort: p.bestEffortRates(),
 	}, true, nil
 }
 

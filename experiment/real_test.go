@@ -6,6 +6,8 @@ import (
 	"flag"
 	"io"
 	"math"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -23,31 +25,31 @@ import (
 	"github.com/sluice-io/sluice/state"
 )
 
-// TestShieldSineCommandsMatchTheirDemand holds the real workloads to the
-// demand the simulator models: sineload's sine is the victim's DemandSpec,
-// its reports divide the scenario's tick, and the hog keeps as many threads
-// busy as its constant demand has cores.
-func TestShieldSineCommandsMatchTheirDemand(t *testing.T) {
+// TestShieldSineCommandsFollowTheirDemand holds the real workloads to the
+// demand the simulator models: sineload takes the victim's DemandSpec from
+// the $SLUICE_DEMAND the runtime sets, so its command must name no demand
+// of its own; its reports divide the scenario's tick; and the hog keeps as
+// many threads busy as its constant demand has cores.
+func TestShieldSineCommandsFollowTheirDemand(t *testing.T) {
 	sc := loadShieldSine(t, 1)
 	victim, _ := sc.Container(sc.Victim)
-	var base, amplitude float64
-	var period, reportTick time.Duration
+	var reportTick time.Duration
 	sineload := flag.NewFlagSet("sineload", flag.ContinueOnError)
 	sineload.SetOutput(io.Discard)
-	sineload.Float64Var(&base, "base", -1, "")
-	sineload.Float64Var(&amplitude, "amplitude", -1, "")
-	sineload.DurationVar(&period, "period", 0, "")
+	for _, name := range []string{"base", "amplitude", "period", "demand", "unit"} {
+		sineload.String(name, "", "")
+	}
 	sineload.DurationVar(&reportTick, "tick", 0, "")
 	if err := sineload.Parse(victim.Cmd); err != nil {
 		t.Fatalf("victim cmd %q: %v", victim.Cmd, err)
 	}
-	d := victim.Demand
-	if d == nil || d.Kind != "sine" {
+	sineload.Visit(func(f *flag.Flag) {
+		if f.Name != "tick" && f.Name != "unit" {
+			t.Errorf("victim cmd %q sets --%s, which would override the demand of its spec", victim.Cmd, f.Name)
+		}
+	})
+	if d := victim.Demand; d == nil || d.Kind != "sine" {
 		t.Fatalf("victim demand %+v, want a sine", d)
-	}
-	if base != d.Base || amplitude != d.Amplitude || period.Seconds() != d.PeriodSeconds {
-		t.Errorf("victim cmd says %g ± %g cores over %v; its demand says %g ± %g over %g s",
-			base, amplitude, period, d.Base, d.Amplitude, d.PeriodSeconds)
 	}
 	ticksPerReport := sc.TickSeconds / reportTick.Seconds()
 	if reportTick <= 0 || math.Abs(ticksPerReport-math.Round(ticksPerReport)) > 1e-9 || ticksPerReport < 2 {
@@ -177,6 +179,7 @@ func realNode(t *testing.T) string {
 // differing decisions, and nothing is left running.
 func TestRealShieldSine(t *testing.T) {
 	node := realNode(t)
+	holdStandardTracePort(t)
 	sc := realScenario(t, 0.3, "contended", "shielded")
 	res, err := RunReal(context.Background(), RealConfig{
 		Config:   Config{Scenario: sc, Bundle: loadBundle(t), Stores: MemoryStores, Logger: dockertest.Logger(t)},
@@ -199,6 +202,14 @@ func TestRealShieldSine(t *testing.T) {
 	for _, p := range summary.Phases {
 		phases[p.Name] = p
 	}
+	for _, p := range summary.Phases {
+		if p.VictimLatencyP99Ms == nil {
+			t.Errorf("%s: no latency measured, though the run's trace receivers could take any free port", p.Name)
+		}
+		if len(p.BestEffort) != 1 || p.BestEffort[0].Name != sc.Hog || p.BestEffort[0].ShareOfAvailableCPU == nil {
+			t.Errorf("%s: best_effort = %+v, want the hog with its share", p.Name, p.BestEffort)
+		}
+	}
 	if shielded, contended := phases["shielded"].VictimCPUSatisfaction, phases["contended"].VictimCPUSatisfaction; shielded <= contended {
 		t.Errorf("shielded satisfaction %.3f is not above contended %.3f", shielded, contended)
 	}
@@ -209,6 +220,22 @@ func TestRealShieldSine(t *testing.T) {
 	}
 	t.Run("replay", func(t *testing.T) { replayWithoutDifferences(t, filepath.Join(dir, EventsFile)) })
 	t.Run("cleaned up", func(t *testing.T) { requireNoContainers(t, node) })
+}
+
+// holdStandardTracePort takes the standard OTLP gRPC port on the Docker
+// bridge for the test, as an agent on the host would.
+func holdStandardTracePort(t *testing.T) {
+	t.Helper()
+	gateway, err := dockertest.Runtime(t).BridgeGateway(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", netip.AddrPortFrom(gateway, 4317).String())
+	if err != nil {
+		t.Logf("the standard trace port is taken already: %v", err)
+		return
+	}
+	t.Cleanup(func() { l.Close() })
 }
 
 func readSummary(t *testing.T, path string) report.Summary {

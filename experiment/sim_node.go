@@ -24,7 +24,9 @@ var Epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 // and a clean store.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return runLoop(ctx, cfg, mode{
-		name: report.ModeSim,
+		// The simulator starts a container within the tick it is asked to.
+		absenceLimit: time.Second,
+		name:         report.ModeSim,
 		node: func(_ context.Context, index int, _ state.Store) (phaseNode, error) {
 			return newSimPhaseNode(cfg, index)
 		},
@@ -75,7 +77,9 @@ func (s *simPhaseNode) Pace(_ context.Context, k int) error {
 // Measure reads the model's truth about the tick, which every tick has.
 func (s *simPhaseNode) Measure(state.Observation) (tickMeasure, bool, error) {
 	m := tickMeasure{Seconds: float64(s.k+1) * s.sc.TickSeconds, IntervalSeconds: s.sc.TickSeconds}
+	usage := map[string]float64{}
 	for _, c := range s.node.Sim().LastTick() {
+		usage[c.ID] = c.Usage
 		switch c.ID {
 		case s.sc.Victim:
 			m.Victim = containerMeasure{DemandCores: c.Demand, UsageCores: c.Usage, WaitCores: c.Wait, Work: c.Work, Latency: c.Latency}
@@ -83,6 +87,7 @@ func (s *simPhaseNode) Measure(state.Observation) (tickMeasure, bool, error) {
 			m.Hog = containerMeasure{UsageCores: c.Usage, QuotaCores: c.QuotaCores}
 		}
 	}
+	m.BestEffort = bestEffortCPU(s.sc, usage)
 	return m, true, nil
 }
 

@@ -286,7 +286,10 @@ caps := {} if {
 # victim that wakes takes the CPU back at once. The weight holds on every
 # tick, not only under pressure, so that nothing has to be restored when
 # the pressure ends. A spec that sets a weight keeps it: that is the
-# operator's choice.
+# operator's choice. A best-effort container that shares no CPU with a
+# latency-critical one contends with nobody the policy protects, and
+# keeps its own weight: the lowest would only hand its CPU to host
+# processes.
 #
 # A best-effort container's settings: the weight, and its cap, else its
 # spec's quota (a quota missing from a decision means no limit).
@@ -296,6 +299,7 @@ best_effort := object.union(object.union(weights, spec_quotas), caps)
 
 weights := {id: {"cpu_shares": object.get(input.containers[id].spec, "cpu_shares", shares)} |
 	some id in input.classes["best-effort"]
+	count(input.containers[id].contenders) > 0
 } if {
 	shares := t.best_effort_shares
 }

@@ -100,18 +100,22 @@ test_the_shipped_thresholds_have_every_key if {
 # ---------------------------------------------------------------------------
 # Weights.
 
-test_every_best_effort_container_gets_the_lowest_weight if {
-	alone := patched(hog(900), {"contenders": {}, "contended_cpus": 0, "outside_millicores": {}})
-	other := patched(alone, {"cpus": [1], "spec": {"cpu_shares": 4096}})
-	d := shield.decision with data.thresholds as thresholds with input as node_input({"shop/victim": victim(300, 0), "batch/hog": hog(700), "batch/alone": alone, "batch/other": other})
+test_every_best_effort_neighbour_gets_the_lowest_weight if {
+	other := patched(hog(700), {"spec": {"cpu_shares": 4096}})
+	d := shield.decision with data.thresholds as thresholds with input as node_input({"shop/victim": victim(300, 0), "batch/hog": hog(700), "batch/other": other})
 
-	# The victim is left alone; each best-effort container gets the weight,
-	# unless its spec sets one, and no quota.
+	# The victim is left alone; each best-effort neighbour gets the
+	# weight, unless its spec sets one, and no quota.
 	d.containers == {
 		"batch/hog": {"cpu_shares": 2},
-		"batch/alone": {"cpu_shares": 2},
 		"batch/other": {"cpu_shares": 4096},
 	}
+}
+
+test_a_best_effort_container_beside_no_victim_keeps_its_own_settings if {
+	alone := patched(hog(900), {"cpus": [1], "contenders": {}, "contended_cpus": 0, "outside_millicores": {}})
+	d := shield.decision with data.thresholds as thresholds with input as node_input({"shop/victim": victim(300, 0), "batch/hog": hog(700), "batch/alone": alone})
+	d.containers == {"batch/hog": {"cpu_shares": 2}}
 }
 
 test_the_weight_follows_the_thresholds if {

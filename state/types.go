@@ -71,8 +71,10 @@ type Resources struct {
 	NetMbit       *float64 `json:"net_mbit,omitempty"`
 }
 
-// DemandSpec is a CPU demand generator for the simulator, in cores
-// (CPU-seconds per second) over virtual time.
+// DemandSpec is a CPU demand, in cores (CPU-seconds per second) over the
+// time since the container started. The simulator runs it; a real node
+// hands it to the container as JSON in $SLUICE_DEMAND, which the
+// project's sineload workload follows.
 type DemandSpec struct {
 	// Kind is one of sine, constant, step, square, csv.
 	Kind string `json:"kind"`
@@ -86,8 +88,12 @@ type DemandSpec struct {
 	// StepAtSeconds and StepTo describe a step from Value to StepTo.
 	StepAtSeconds float64 `json:"step_at_seconds,omitempty"`
 	StepTo        float64 `json:"step_to,omitempty"`
-	// File is a CSV of "seconds,cores" rows for kind csv.
-	File string `json:"file,omitempty"`
+	// File is a CSV of "seconds,cores" rows for kind csv, relative to the
+	// file that names it. Points are the same rows inline, [seconds, cores],
+	// at most MaxDemandPoints; a csv demand has one or the other. An
+	// experiment inlines its files, as a container cannot read them.
+	File   string       `json:"file,omitempty"`
+	Points [][2]float64 `json:"points,omitempty"`
 	// RequestCPUMs is the CPU time one request takes to serve, in
 	// milliseconds, for the simulator's latency model of a latency-critical
 	// container; 0 means the default, one millisecond (sineload's --unit).

@@ -37,6 +37,10 @@ const (
 	MaxNetMbit = 1_000_000
 	// maxDemand bounds each number of a simulated demand (cores, seconds).
 	maxDemand = 1_000_000
+	// MaxDemandPoints bounds an inline demand trace (DemandSpec.Points), so
+	// that a spec that carries one stays within MaxSpecBytes and its JSON
+	// within Linux's 128 KiB limit on one environment string.
+	MaxDemandPoints = 2048
 	// maxRequestCPUMs bounds a request's CPU time at a minute: beyond that a
 	// "request" is a batch job, and the latency model has nothing to say.
 	maxRequestCPUMs = 60_000
@@ -231,12 +235,19 @@ func (c ContainerSpec) validateDemand() error {
 	if err := checkString("demand.file", d.File, false); err != nil {
 		return err
 	}
-	numbers := []struct {
+	type number struct {
 		name  string
 		value float64
-	}{
+	}
+	numbers := []number{
 		{"base", d.Base}, {"amplitude", d.Amplitude}, {"period_seconds", d.PeriodSeconds}, {"value", d.Value},
 		{"step_at_seconds", d.StepAtSeconds}, {"step_to", d.StepTo},
+	}
+	if len(d.Points) > MaxDemandPoints {
+		return fmt.Errorf("demand.points: at most %d, got %d", MaxDemandPoints, len(d.Points))
+	}
+	for i, p := range d.Points {
+		numbers = append(numbers, number{fmt.Sprintf("points[%d][0]", i), p[0]}, number{fmt.Sprintf("points[%d][1]", i), p[1]})
 	}
 	for _, n := range numbers {
 		if !(math.Abs(n.value) <= maxDemand) {

@@ -3,6 +3,7 @@ package docker
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
@@ -37,10 +38,14 @@ const (
 
 // The environment every container gets, on top of its spec's env. The GUID
 // is the service name a container's traces carry, which binds spans to it.
+// A container whose spec has a demand gets it as JSON in EnvDemand, so a
+// workload that follows one (sineload) offers on a real node the load the
+// simulator would: the spec is the one place the demand is written.
 const (
 	EnvGUID      = "SLUICE_GUID"
 	EnvApp       = "SLUICE_APP"
 	EnvContainer = "SLUICE_CONTAINER"
+	EnvDemand    = "SLUICE_DEMAND"
 )
 
 // cfsPeriodMicros is the CFS period quotas are expressed against: the
@@ -103,6 +108,13 @@ func containerEnv(nodeEnv map[string]string, app string, spec state.ContainerSpe
 	}
 	maps.Copy(merged, spec.Env)
 	maps.Copy(merged, map[string]string{EnvGUID: guid, EnvApp: app, EnvContainer: spec.Name})
+	if spec.Demand != nil {
+		// Only a NaN or an infinity fails to encode, and a spec read
+		// from JSON holds neither.
+		if demand, err := json.Marshal(spec.Demand); err == nil {
+			merged[EnvDemand] = string(demand)
+		}
+	}
 	env := make([]string, 0, len(merged))
 	for _, k := range state.SortedKeys(merged) {
 		env = append(env, k+"="+merged[k])

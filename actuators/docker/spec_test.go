@@ -196,3 +196,19 @@ func TestContainerEnvPrecedence(t *testing.T) {
 		t.Errorf("env = %q, want %q", got, want)
 	}
 }
+
+// A container with a demand is told it, as the JSON of its spec's demand.
+func TestContainerEnvCarriesTheDemand(t *testing.T) {
+	spec := state.ContainerSpec{Name: "server", Demand: &state.DemandSpec{Kind: "square", Base: 0.5, Amplitude: 0.2, PeriodSeconds: 8}}
+	got := containerEnv(nil, "web", spec, "sineload-1")
+	want := `SLUICE_DEMAND={"kind":"square","base":0.5,"amplitude":0.2,"period_seconds":8}`
+	if !slices.Contains(got, want) {
+		t.Errorf("env = %q, want it to hold %s", got, want)
+	}
+	spec.Demand = nil
+	for _, kv := range containerEnv(nil, "web", spec, "sineload-1") {
+		if strings.HasPrefix(kv, EnvDemand+"=") {
+			t.Errorf("a container without a demand got %s", kv)
+		}
+	}
+}

@@ -11,35 +11,14 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sluice-io/sluice/sim/demand"
 )
 
-var testSchedule = schedule{base: 0.5, amplitude: 0.3, period: 20 * time.Second, unit: time.Millisecond}
-
-func TestCumulativeIsTheIntegralOfRate(t *testing.T) {
-	const step = time.Millisecond
-	integral := 0.0
-	for at := time.Duration(0); at < 37*time.Second; at += step {
-		// Midpoint rule: exact enough at a 1 ms step to catch a wrong formula.
-		integral += testSchedule.rate(at+step/2) * step.Seconds()
-		want := testSchedule.cumulative(at + step)
-		if math.Abs(integral-want) > 1e-6 {
-			t.Fatalf("cumulative(%v) = %.9f, numerical integral of rate = %.9f", at+step, want, integral)
-		}
-	}
-}
-
-func TestCumulativeOverWholePeriodsIsBaseTimesTime(t *testing.T) {
-	for periods := 1; periods <= 3; periods++ {
-		at := time.Duration(periods) * testSchedule.period
-		want := testSchedule.base * at.Seconds()
-		if got := testSchedule.cumulative(at); math.Abs(got-want) > 1e-9 {
-			t.Errorf("cumulative(%v) = %g, want %g", at, got, want)
-		}
-	}
-}
+var testSchedule = schedule{load: demand.Sine{Base: 0.5, Amplitude: 0.3, PeriodSeconds: 20}, unit: time.Millisecond}
 
 func TestArrivedUnitsCountsWholeUnits(t *testing.T) {
-	flat := schedule{base: 0.5, period: time.Second, unit: 10 * time.Millisecond}
+	flat := schedule{load: demand.Constant{Cores: 0.5}, unit: 10 * time.Millisecond}
 	cases := []struct {
 		at   time.Duration
 		want int64
@@ -52,7 +31,7 @@ func TestArrivedUnitsCountsWholeUnits(t *testing.T) {
 }
 
 func TestWaitForNextSleepsUntilTheNextUnitWithinBounds(t *testing.T) {
-	flat := schedule{base: 0.5, period: time.Second, unit: 10 * time.Millisecond}
+	flat := schedule{load: demand.Constant{Cores: 0.5}, unit: 10 * time.Millisecond}
 	// At 0.5 cores a 10 ms unit arrives every 20 ms; 5 ms in, 15 ms remain.
 	if got := flat.waitForNext(5*time.Millisecond, 0, time.Second); got != 15*time.Millisecond {
 		t.Errorf("waitForNext(5ms) = %v, want 15ms", got)
@@ -60,7 +39,7 @@ func TestWaitForNextSleepsUntilTheNextUnitWithinBounds(t *testing.T) {
 	if got := flat.waitForNext(5*time.Millisecond, 0, 4*time.Millisecond); got != 4*time.Millisecond {
 		t.Errorf("waitForNext capped at 4ms = %v", got)
 	}
-	idle := schedule{period: time.Second, unit: time.Millisecond}
+	idle := schedule{load: demand.Constant{}, unit: time.Millisecond}
 	if got := idle.waitForNext(0, 0, 7*time.Millisecond); got != 7*time.Millisecond {
 		t.Errorf("waitForNext at zero demand = %v, want the cap 7ms", got)
 	}
@@ -91,7 +70,7 @@ func TestReporterBacklogIsArrivedMinusServed(t *testing.T) {
 }
 
 func TestServerServesEachArrivedUnitOnce(t *testing.T) {
-	flat := schedule{base: 1, period: time.Second, unit: time.Millisecond}
+	flat := schedule{load: demand.Constant{Cores: 1}, unit: time.Millisecond}
 	var burned atomic.Int64
 	var mu sync.Mutex
 	seen := map[int64]int{}
@@ -151,35 +130,67 @@ func TestBurnCPUUsesRealThreadCPUTime(t *testing.T) {
 	}
 }
 
+func noEnv(string) string { return "" }
+
 func TestParseFlagsRejectsBadValues(t *testing.T) {
 	bad := [][]string{
-		{"--base", "0.2", "--amplitude", "0.3"},
 		{"--period", "0s"},
 		{"--tick", "1ms", "--unit", "2ms"},
 		{"--workers", "0"},
 		{"--duration", "-1s"},
+		{"--demand", `{"kind":"sine","base":0.5}`},                     // no period
+		{"--demand", `{"kind":"constant","value":1}`, "--base", "0.3"}, // two demands
+		{"--demand", `{"kind":"csv","file":"load.csv"}`},               // a file it cannot read
+		{"--demand", `{"kind":"constant","value":1,"colour":"red"}`},
+		{"--demand", "not json"},
 		{"extra"},
 	}
 	for _, args := range bad {
-		if _, err := parseFlags(args, io.Discard); err == nil {
+		if _, err := parseFlags(args, noEnv, io.Discard); err == nil {
 			t.Errorf("parseFlags(%q) accepted bad input", args)
 		}
 	}
-	cfg, err := parseFlags([]string{"--base", "0.6", "--amplitude", "0.4", "--period", "30s"}, io.Discard)
-	if err != nil {
-		t.Fatal(err)
+}
+
+func TestParseFlagsTakesTheDemandFromFlagsElseTheEnvironment(t *testing.T) {
+	env := func(name string) string {
+		if name == envDemand {
+			return `{"kind":"csv","points":[[0,0.2],[10,0.6]]}`
+		}
+		return ""
 	}
-	if cfg.sched.base != 0.6 || cfg.sched.amplitude != 0.4 || cfg.sched.period != 30*time.Second || cfg.tick != 250*time.Millisecond {
-		t.Fatalf("parsed %+v", cfg)
+	cases := []struct {
+		args []string
+		at   float64
+		rate float64
+	}{
+		{[]string{"--base", "0.6", "--amplitude", "0.4", "--period", "30s"}, 7.5, 1.0},
+		{[]string{"--demand", `{"kind":"step","value":0.1,"step_at_seconds":5,"step_to":0.9}`}, 6, 0.9},
+		{[]string{"--demand", `{"kind":"square","base":0.5,"amplitude":0.2,"period_seconds":4}`}, 3, 0.3},
+		{nil, 5, 0.4}, // the environment's trace, halfway
+	}
+	for _, c := range cases {
+		cfg, err := parseFlags(c.args, env, io.Discard)
+		if err != nil {
+			t.Fatalf("parseFlags(%q): %v", c.args, err)
+		}
+		if got := cfg.sched.rate(time.Duration(c.at * float64(time.Second))); math.Abs(got-c.rate) > 1e-9 {
+			t.Errorf("parseFlags(%q): rate at %g s = %g, want %g", c.args, c.at, got, c.rate)
+		}
+	}
+	cfg, err := parseFlags([]string{"--reports=false"}, noEnv, io.Discard)
+	if err != nil || cfg.reports {
+		t.Errorf("--reports=false: reports %v, err %v", cfg.reports, err)
 	}
 }
 
 func TestRunPrintsOneJSONLinePerTick(t *testing.T) {
 	cfg := config{
-		sched:    schedule{base: 0.1, amplitude: 0.05, period: time.Second, unit: time.Millisecond},
+		sched:    schedule{load: demand.Sine{Base: 0.1, Amplitude: 0.05, PeriodSeconds: 1}, unit: time.Millisecond},
 		tick:     50 * time.Millisecond,
 		duration: 275 * time.Millisecond,
 		workers:  1,
+		reports:  true,
 	}
 	var out bytes.Buffer
 	if err := run(context.Background(), cfg, &out); err != nil {
@@ -208,5 +219,21 @@ func TestRunPrintsOneJSONLinePerTick(t *testing.T) {
 	}
 	if total <= 0 {
 		t.Fatalf("nothing served at 0.1 cores: %v", lines)
+	}
+}
+
+func TestRunWithoutReportsPrintsNothing(t *testing.T) {
+	cfg := config{
+		sched:    schedule{load: demand.Constant{Cores: 0.1}, unit: time.Millisecond},
+		tick:     20 * time.Millisecond,
+		duration: 100 * time.Millisecond,
+		workers:  1,
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), cfg, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Len() != 0 {
+		t.Errorf("printed %q with reports off", out.String())
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-io/sluice/sim/demand"
+
 	"github.com/sluice-io/sluice/sensors/traces"
 	"github.com/sluice-io/sluice/sensors/traces/tracestest"
 )
@@ -61,7 +63,7 @@ func startAgentIntake(t testing.TB) *traces.Collector {
 // 0..199 ms and their quantiles can be read off by hand.
 func TestServedUnitsBecomeServerSpansFromArrivalToFinish(t *testing.T) {
 	intake := startAgentIntake(t)
-	flat := schedule{base: 1, period: time.Second, unit: time.Millisecond}
+	flat := schedule{load: demand.Constant{Cores: 1}, unit: time.Millisecond}
 	tr, err := newTracer(context.Background(), tracingConfig{endpoint: intake.Addrs().OTLPGRPC, service: testGUID}, flat, time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -98,10 +100,11 @@ func TestServedUnitsBecomeServerSpansFromArrivalToFinish(t *testing.T) {
 func TestRunWithAnEndpointSendsASpanForEveryUnitServed(t *testing.T) {
 	intake := startAgentIntake(t)
 	cfg := config{
-		sched:    schedule{base: 0.1, amplitude: 0.05, period: time.Second, unit: time.Millisecond},
+		sched:    schedule{load: demand.Sine{Base: 0.1, Amplitude: 0.05, PeriodSeconds: 1}, unit: time.Millisecond},
 		tick:     50 * time.Millisecond,
 		duration: 300 * time.Millisecond,
 		workers:  1,
+		reports:  true,
 		tracing:  tracingConfig{endpoint: intake.Addrs().OTLPGRPC, service: testGUID},
 	}
 	var out bytes.Buffer

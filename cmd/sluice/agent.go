@@ -16,6 +16,9 @@ import (
 	"github.com/sluice-io/sluice/state"
 )
 
+// tracesPortsExample shows --traces-ports with the standard ports.
+const tracesPortsExample = "otlp_grpc=4317,otlp_http=4318,jaeger_compact=6831,jaeger_binary=6832"
+
 type agentOptions struct {
 	node          string
 	runtime       string
@@ -76,7 +79,7 @@ engine answers, and otherwise runs a simulated node and says so.`,
 	flags.IntVar(&ao.simCPUs, "sim-cpus", 2, "CPUs of the simulated node (--runtime sim)")
 	flags.BoolVar(&ao.traces, "traces", true, "receive the containers' spans on the Docker bridge (OTLP 4317/4318, Jaeger 6831/6832 udp) and add their latency to observations")
 	flags.StringVar(&ao.tracesHost, "traces-host", "", "address the trace receivers bind (default: the Docker bridge's gateway, which the node's containers reach)")
-	flags.StringToIntVar(&ao.tracesPorts, "traces-ports", nil, "receiver ports other than the standard ones, as otlp_grpc=4317,otlp_http=4318,jaeger_compact=6831,jaeger_binary=6832 (0: any free port)")
+	flags.StringToIntVar(&ao.tracesPorts, "traces-ports", nil, "receiver ports other than the standard ones, as "+tracesPortsExample+" (0: any free port)")
 	flags.BoolVar(&ao.claimContainers, "claim-containers", false, "take every container on this node as this store's, as `sluice node reset` does: adopt what the specs match, remove the rest")
 	flags.StringVar(&ao.tracesForward, "traces-forward", "", "OTLP gRPC endpoint (host:port of a collector or Jaeger) that every received span is sent on to, unchanged; empty: none")
 	return cmd

@@ -23,6 +23,7 @@ type experimentOptions struct {
 	store         string
 	policyDir     string
 	durationScale float64
+	tracePorts    map[string]int
 	output        string
 }
 
@@ -56,6 +57,7 @@ func newExperimentRunCommand(opts *globalOptions, use, short, mode string) *cobr
 	flags.StringVar(&eo.store, "store", "memory", "store of each phase: memory or etcd (an embedded server per phase)")
 	flags.StringVar(&eo.policyDir, "policy", "", "policy directory (default: the scenario's policy_dir)")
 	flags.Float64Var(&eo.durationScale, "duration-scale", 1, "shorten (or lengthen) every phase by this factor")
+	flags.StringToIntVar(&eo.tracePorts, "traces-ports", nil, "--mode real: the trace receivers' ports, as "+tracesPortsExample+" (default: any free ports, which the containers are told of)")
 	addOutputFlag(cmd, &eo.output)
 	return cmd
 }
@@ -85,7 +87,7 @@ func runExperiment(cmd *cobra.Command, opts *globalOptions, eo *experimentOption
 	cfg := experiment.Config{
 		Scenario: &scaled, Bundle: bundle, Stores: stores, Logger: opts.quietLogger(cmd), Progress: opts.stderr,
 	}
-	res, err := runMode(cmd.Context(), eo.mode, cfg)
+	res, err := runMode(cmd.Context(), eo, cfg)
 	if err != nil {
 		return err
 	}
@@ -99,13 +101,13 @@ func runExperiment(cmd *cobra.Command, opts *globalOptions, eo *experimentOption
 
 // runMode runs the experiment where asked. A real run ends on an
 // interrupt like on an error: its containers are removed before it returns.
-func runMode(ctx context.Context, mode string, cfg experiment.Config) (*experiment.Result, error) {
-	if mode == "sim" {
+func runMode(ctx context.Context, eo *experimentOptions, cfg experiment.Config) (*experiment.Result, error) {
+	if eo.mode == "sim" {
 		return experiment.Run(ctx, cfg)
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return experiment.RunReal(ctx, experiment.RealConfig{Config: cfg})
+	return experiment.RunReal(ctx, experiment.RealConfig{Config: cfg, TracePorts: eo.tracePorts})
 }
 
 func renderSummary(opts *globalOptions, output string, res *experiment.Result) error {

@@ -331,3 +331,14 @@ func (c *Collector) forward(req *coltracepb.ExportTraceServiceRequest, spans int
 }
 
 var receiverNames = []string{ReceiverOTLPGRPC, ReceiverOTLPHTTP, ReceiverJaegerCompact, ReceiverJaegerBinary}
+
+// AnyFreePorts is IntakeConfig.Ports for receivers on whatever ports are
+// free, for a process that tells its containers where they listen
+// (Intake.Env) and must not depend on the standard ports being free.
+func AnyFreePorts() map[string]int {
+	ports := map[string]int{}
+	for _, name := range receiverNames {
+		ports[name] = 0
+	}
+	return ports
+}

@@ -33,7 +33,7 @@ const (
 // FromSpec builds the generator a spec describes. files is where a csv
 // spec's File is read from (typically the directory of the scenario or app
 // file); it may be nil when no spec names a file.
-func FromSpec(spec state.DemandSpec, files fs.FS) (Generator, error) {
+func FromSpec(spec state.DemandSpec, files fs.FS) (Offered, error) {
 	switch spec.Kind {
 	case KindSine, KindSquare:
 		if !(spec.PeriodSeconds > 0) || math.IsInf(spec.PeriodSeconds, 0) {
@@ -58,6 +58,9 @@ func FromSpec(spec state.DemandSpec, files fs.FS) (Generator, error) {
 		}
 		return Step{Before: spec.Value, After: spec.StepTo, AtSeconds: spec.StepAtSeconds}, nil
 	case KindCSV:
+		if spec.Points != nil {
+			return traceFromPoints(spec)
+		}
 		return traceFromFile(spec.File, files)
 	}
 	return nil, fmt.Errorf("demand kind %q: must be one of %s, %s, %s, %s, %s",
@@ -77,6 +80,41 @@ func finite(kind string, fields ...field) error {
 		}
 	}
 	return nil
+}
+
+func traceFromPoints(spec state.DemandSpec) (*Trace, error) {
+	if spec.File != "" {
+		return nil, fmt.Errorf("demand csv: file %s and points: give one or the other", spec.File)
+	}
+	points := make([]Point, len(spec.Points))
+	for i, p := range spec.Points {
+		points[i] = Point{Seconds: p[0], Cores: p[1]}
+	}
+	tr, err := NewTrace(points)
+	if err != nil {
+		return nil, fmt.Errorf("demand csv points: %w", err)
+	}
+	return tr, nil
+}
+
+// Inline returns spec with a csv File's rows as Points, read from files,
+// so that the demand travels without the file; other specs unchanged.
+func Inline(spec state.DemandSpec, files fs.FS) (state.DemandSpec, error) {
+	if spec.Kind != KindCSV || spec.File == "" {
+		return spec, nil
+	}
+	tr, err := traceFromFile(spec.File, files)
+	if err != nil {
+		return spec, err
+	}
+	if len(tr.points) > state.MaxDemandPoints {
+		return spec, fmt.Errorf("demand csv %s: %d rows, at most %d travel with a container", spec.File, len(tr.points), state.MaxDemandPoints)
+	}
+	spec.File, spec.Points = "", make([][2]float64, len(tr.points))
+	for i, p := range tr.points {
+		spec.Points[i] = [2]float64{p.Seconds, p.Cores}
+	}
+	return spec, nil
 }
 
 func traceFromFile(name string, files fs.FS) (*Trace, error) {

@@ -24,6 +24,8 @@ type Point struct {
 // first value, after the last point the last value.
 type Trace struct {
 	points []Point
+	// offered[i] is the work offered from time zero to points[i].
+	offered []float64
 }
 
 // NewTrace checks the points (at least one, times strictly increasing,
@@ -37,7 +39,12 @@ func NewTrace(points []Point) (*Trace, error) {
 			return nil, fmt.Errorf("point %d: %w", i, err)
 		}
 	}
-	return &Trace{points: append([]Point(nil), points...)}, nil
+	tr := &Trace{points: append([]Point(nil), points...)}
+	tr.offered = make([]float64, len(points))
+	for i := range points {
+		tr.offered[i] = tr.offeredFrom(i, points[i].Seconds)
+	}
+	return tr, nil
 }
 
 func lastOf(points []Point) *Point {

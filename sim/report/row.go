@@ -69,6 +69,19 @@ type Row struct {
 	// VictimSLOP99Ms is the victim's SLO, the bound on VictimLatencyP99Ms;
 	// nil when it has none.
 	VictimSLOP99Ms *float64
+
+	// BestEffort is every best-effort container that ran in the tick, the
+	// hog included, by ID. It is summarised, not written to the CSV.
+	BestEffort []ContainerCPU
+}
+
+// ContainerCPU is one container's CPU in a tick.
+type ContainerCPU struct {
+	ID         string
+	UsageCores float64
+	// AvailableCores is what it could have used: the capacity of its CPUs
+	// less what the latency-critical containers used on them.
+	AvailableCores float64
 }
 
 // SetVictimLatency fills the latency fields from what was measured of the

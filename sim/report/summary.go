@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 
@@ -66,6 +67,18 @@ type PhaseSummary struct {
 	// SLOViolationRatio is null when the victim has no SLO or the phase no
 	// ticks.
 	SLOViolationRatio *float64 `json:"slo_violation_ratio"`
+
+	// BestEffort is every best-effort container that ran in the phase, by
+	// name (its container ID).
+	BestEffort []BestEffortSummary `json:"best_effort"`
+}
+
+// BestEffortSummary is one best-effort container over a phase.
+type BestEffortSummary struct {
+	Name     string  `json:"name"`
+	CPUCores float64 `json:"cpu_cores"`
+	// ShareOfAvailableCPU is null when nothing was available to it.
+	ShareOfAvailableCPU *float64 `json:"share_of_available_cpu"`
 }
 
 // Summarize computes each phase's metrics from its rows (matched by phase
@@ -96,6 +109,9 @@ type PhaseSummary struct {
 //   - slo_violation_ratio: the share of the phase's ticks whose p99 was
 //     above the SLO (Row.ViolatesSLO); a tick without a measured request does
 //     not violate it. Null when the victim has no SLO.
+//   - best_effort: per best-effort container, over the ticks it ran in,
+//     cpu_cores = Σ used / Σ seconds and share_of_available_cpu = Σ used /
+//     Σ available (Row.BestEffort), sorted by name.
 //
 // Values are rounded to 6 decimals so that summaries diff cleanly.
 func Summarize(s scenario.Scenario, rows []Row) Summary {
@@ -117,7 +133,7 @@ func Summarize(s scenario.Scenario, rows []Row) Summary {
 }
 
 func summarizePhase(s scenario.Scenario, p scenario.Phase, rows []Row) PhaseSummary {
-	out := PhaseSummary{Name: p.Name, Control: p.Control, Ticks: len(rows)}
+	out := PhaseSummary{Name: p.Name, Control: p.Control, Ticks: len(rows), BestEffort: summarizeBestEffort(rows)}
 	if len(rows) == 0 {
 		return out
 	}
@@ -314,4 +330,32 @@ func (s Summary) WriteJSON(w io.Writer) error {
 		return fmt.Errorf("write summary of %s: %w", s.Scenario, err)
 	}
 	return nil
+}
+
+func summarizeBestEffort(rows []Row) []BestEffortSummary {
+	type sums struct{ used, available, seconds float64 }
+	byID := map[string]*sums{}
+	for _, r := range rows {
+		for _, c := range r.BestEffort {
+			if byID[c.ID] == nil {
+				byID[c.ID] = &sums{}
+			}
+			byID[c.ID].used += c.UsageCores * r.IntervalSeconds
+			byID[c.ID].available += c.AvailableCores * r.IntervalSeconds
+			byID[c.ID].seconds += r.IntervalSeconds
+		}
+	}
+	out := []BestEffortSummary{}
+	for _, id := range slices.Sorted(maps.Keys(byID)) {
+		s := byID[id]
+		summary := BestEffortSummary{Name: id}
+		if s.seconds > 0 {
+			summary.CPUCores = round6(s.used / s.seconds)
+		}
+		if s.available > 0 {
+			summary.ShareOfAvailableCPU = roundPtr(some(s.used / s.available))
+		}
+		out = append(out, summary)
+	}
+	return out
 }

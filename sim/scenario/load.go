@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/sluice-io/sluice/sim/demand"
 )
 
 // Load reads, completes and validates the scenario at path. Every error
@@ -74,6 +76,33 @@ func (s *Scenario) loadAppFiles() error {
 		}
 		if err := decodeStrict(raw, &s.Apps[i].Spec); err != nil {
 			return fmt.Errorf("%s: apps[%d]: %s: %w", s.Path, i, file, err)
+		}
+	}
+	return s.inlineDemandFiles()
+}
+
+// inlineDemandFiles replaces every csv demand file by its rows, read
+// relative to the file that names it (the app file, or the scenario for
+// an inline app), so that the scenario carries its demands wherever it
+// runs: in the simulator, and in a real container's $SLUICE_DEMAND.
+func (s *Scenario) inlineDemandFiles() error {
+	for i := range s.Apps {
+		dir := filepath.Dir(s.Path)
+		if file := s.Apps[i].File; file != "" {
+			if !filepath.IsAbs(file) {
+				file = filepath.Join(dir, file)
+			}
+			dir = filepath.Dir(file)
+		}
+		for j, c := range s.Apps[i].Spec.Containers {
+			if c.Demand == nil {
+				continue
+			}
+			inlined, err := demand.Inline(*c.Demand, os.DirFS(dir))
+			if err != nil {
+				return fmt.Errorf("%s: apps[%d]: container %s: %w", s.Path, i, c.Name, err)
+			}
+			s.Apps[i].Spec.Containers[j].Demand = &inlined
 		}
 	}
 	return nil

@@ -92,6 +92,10 @@ type Phase struct {
 	// Start maps an app name to its start, in seconds after the phase
 	// begins. Apps missing from the map do not run in this phase.
 	Start map[string]float64 `json:"start"`
+	// Stop maps an app name to when it is deleted, in seconds after the
+	// phase begins (after its start); apps missing from the map run to the
+	// end of the phase. The victim runs throughout.
+	Stop map[string]float64 `json:"stop,omitempty"`
 	// Resources are applied to containers (by ID) when they start, for the
 	// static baselines; they override the app spec's own resources.
 	Resources map[string]state.Resources `json:"resources,omitempty"`
@@ -132,6 +136,9 @@ type PhaseApp struct {
 	Spec state.AppSpec
 	// StartSeconds is when it starts, after the phase begins.
 	StartSeconds float64
+	// StopSeconds is when it is deleted, after the phase begins; nil if it
+	// runs to the end.
+	StopSeconds *float64
 }
 
 // App returns the scenario's app with the given name.
@@ -203,7 +210,11 @@ func (s Scenario) PhaseApps(i int) []PhaseApp {
 		if !ok {
 			continue
 		}
-		apps = append(apps, PhaseApp{Spec: withResources(a.Spec, phase.Resources), StartSeconds: start})
+		app := PhaseApp{Spec: withResources(a.Spec, phase.Resources), StartSeconds: start}
+		if stop, ok := phase.Stop[a.Spec.Name]; ok {
+			app.StopSeconds = &stop
+		}
+		apps = append(apps, app)
 	}
 	slices.SortStableFunc(apps, func(a, b PhaseApp) int {
 		if a.StartSeconds != b.StartSeconds {
@@ -247,8 +258,8 @@ func withResources(spec state.AppSpec, resources map[string]state.Resources) sta
 // capacity they contend for. A container without a cpuset may use every CPU
 // of the node.
 func (s Scenario) SharedCPUs() []int {
-	victim := s.cpusOf(s.Victim)
-	hog := s.cpusOf(s.Hog)
+	victim := s.CPUsOf(s.Victim)
+	hog := s.CPUsOf(s.Hog)
 	var shared []int
 	for _, cpu := range victim {
 		if slices.Contains(hog, cpu) {
@@ -258,7 +269,9 @@ func (s Scenario) SharedCPUs() []int {
 	return shared
 }
 
-func (s Scenario) cpusOf(containerID string) []int {
+// CPUsOf returns the CPUs a container of the scenario may run on: its
+// cpuset, or every CPU of the node.
+func (s Scenario) CPUsOf(containerID string) []int {
 	c, _ := s.Container(containerID)
 	if c.CPUSet != "" {
 		if cpus, err := state.ParseCPUSet(c.CPUSet); err == nil {

@@ -82,7 +82,7 @@ func TestLoadShieldSLO(t *testing.T) {
 	sineVictim, _ := sine.Container(sine.Victim)
 	want := *sineVictim.Demand
 	want.RequestCPUMs = 1
-	if victim.Demand == nil || *victim.Demand != want {
+	if victim.Demand == nil || !reflect.DeepEqual(*victim.Demand, want) {
 		t.Errorf("victim demand = %+v, want shield-sine's in 1 ms requests", victim.Demand)
 	}
 	if sine.VictimSLO() != nil {
@@ -196,6 +196,12 @@ func TestLoadRejects(t *testing.T) {
 		{"invalid app spec", "name: noisy", "name: Noisy", `apps[1]: name "Noisy"`},
 		{"not yaml", "node: {cpus: 1}", "node: {cpus: 1", `not valid YAML`},
 		{"wrong type", "node: {cpus: 1}", "node: {cpus: one}", `cannot unmarshal string`},
+		{"stop of the victim", "noisy: 2}", "noisy: 2}\n    stop: {svc: 5}", `stop["svc"]: the victim's app runs throughout`},
+		{"stop before start", "noisy: 2}", "noisy: 2}\n    stop: {noisy: 1}", `stop["noisy"]: 1 must be in (start=2, duration_seconds=10]`},
+		{"stop after the end", "noisy: 2}", "noisy: 2}\n    stop: {noisy: 11}", `stop["noisy"]: 11 must be in`},
+		{"stop of an app not started", "start: {svc: 0, noisy: 2}", "start: {svc: 0}\n    stop: {noisy: 3}", `stop["noisy"]: the app does not start in this phase`},
+		{"demand without a period", "class: best-effort}", "class: best-effort, demand: {kind: sine, base: 1}}", `container burn: demand sine: period_seconds must be > 0`},
+		{"demand file missing", "class: best-effort}", "class: best-effort, demand: {kind: csv, file: none.csv}}", `container burn: demand csv: open none.csv`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -321,5 +327,39 @@ func TestExampleAppsAreValid(t *testing.T) {
 		if err := spec.Validate(); err != nil {
 			t.Errorf("%s: %v", file, err)
 		}
+	}
+}
+
+// A csv demand is read relative to the file that names it and carried
+// inline from then on; a phase's stops reach its apps.
+func TestLoadInlinesDemandFilesAndStops(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "apps"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		"apps/load.csv": "seconds,cores\n0,0.2\n10,0.6\n",
+		"apps/noisy.json": `{"name":"noisy","containers":[{"name":"burn","image":"img","class":"best-effort",
+			"demand":{"kind":"csv","file":"load.csv"}}]}`,
+		"s.yaml": strings.Replace(strings.Replace(minimal,
+			"  - name: noisy\n    containers:\n      - {name: burn, image: img, class: best-effort}\n", "  - file: apps/noisy.json\n", 1),
+			"start: {svc: 0, noisy: 2}", "start: {svc: 0, noisy: 2}\n    stop: {noisy: 7.5}", 1),
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := Load(filepath.Join(dir, "s.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := s.Apps[1].Spec.Containers[0].Demand
+	if want := [][2]float64{{0, 0.2}, {10, 0.6}}; got == nil || got.File != "" || !reflect.DeepEqual(got.Points, want) {
+		t.Errorf("demand = %+v, want the file's rows inline", got)
+	}
+	apps := s.PhaseApps(0)
+	if len(apps) != 2 || apps[0].StopSeconds != nil || apps[1].StopSeconds == nil || *apps[1].StopSeconds != 7.5 {
+		t.Errorf("phase apps = %+v, want noisy stopped at 7.5 s and svc running throughout", apps)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/sluice-io/sluice/sim/demand"
 	"github.com/sluice-io/sluice/state"
 )
 
@@ -65,6 +66,12 @@ func (s Scenario) validateApps() error {
 		seen[a.Spec.Name] = true
 		for _, c := range a.Spec.Containers {
 			if err := s.checkCPUSetFits(c); err != nil {
+				return fmt.Errorf("%s: container %s: %w", where, c.Name, err)
+			}
+			if c.Demand == nil {
+				continue
+			}
+			if _, err := demand.FromSpec(*c.Demand, nil); err != nil {
 				return fmt.Errorf("%s: container %s: %w", where, c.Name, err)
 			}
 		}
@@ -168,6 +175,22 @@ func (s Scenario) validateStarts(p Phase) error {
 		}
 		if !(offset >= 0) || offset >= p.DurationSeconds {
 			return fmt.Errorf("start[%q]: %g must be in [0, duration_seconds=%g)", app, offset, p.DurationSeconds)
+		}
+	}
+	return s.validateStops(p)
+}
+
+func (s Scenario) validateStops(p Phase) error {
+	for _, app := range sortedKeys(p.Stop) {
+		offset := p.Stop[app]
+		start, starts := p.Start[app]
+		switch {
+		case app == s.VictimApp():
+			return fmt.Errorf("stop[%q]: the victim's app runs throughout the phase", app)
+		case !starts:
+			return fmt.Errorf("stop[%q]: the app does not start in this phase", app)
+		case !(offset > start) || offset > p.DurationSeconds:
+			return fmt.Errorf("stop[%q]: %g must be in (start=%g, duration_seconds=%g]", app, offset, start, p.DurationSeconds)
 		}
 	}
 	return nil
