@@ -40,6 +40,12 @@ func (s *boundedStore) Get(ctx context.Context, key string) (KeyValue, bool, int
 	return s.store.Get(ctx, key)
 }
 
+func (s *boundedStore) GetAt(ctx context.Context, key string, rev int64) (KeyValue, bool, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.store.GetAt(ctx, key, rev)
+}
+
 func (s *boundedStore) List(ctx context.Context, prefixes ...string) ([]KeyValue, int64, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()

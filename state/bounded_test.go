@@ -60,11 +60,16 @@ func (s *hangingStore) KeepAlive(ctx context.Context, lease int64) error {
 
 func (s *hangingStore) Revoke(ctx context.Context, lease int64) error { return s.wait(ctx, "Revoke") }
 
+func (s *hangingStore) GetAt(ctx context.Context, key string, rev int64) (state.KeyValue, bool, error) {
+	return state.KeyValue{}, false, s.wait(ctx, "GetAt")
+}
+
 func (s *hangingStore) Close() error { return nil }
 
 func callEveryMethod(ctx context.Context, store state.Store) map[string]error {
 	errs := map[string]error{}
 	_, _, _, errs["Get"] = store.Get(ctx, "/k")
+	_, _, errs["GetAt"] = store.GetAt(ctx, "/k", 1)
 	_, _, errs["List"] = store.List(ctx, "/")
 	_, errs["Txn"] = store.Txn(ctx, state.Put("/k", nil))
 	_, _, errs["PutIf"] = store.PutIf(ctx, "/k", nil, 0)

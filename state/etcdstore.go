@@ -44,6 +44,20 @@ func (s *EtcdStore) Get(ctx context.Context, key string) (KeyValue, bool, int64,
 	return fromEtcdKV(resp.Kvs[0]), true, resp.Header.Revision, nil
 }
 
+// GetAt reads key at revision rev.
+func (s *EtcdStore) GetAt(ctx context.Context, key string, rev int64) (KeyValue, bool, error) {
+	resp, err := s.cli.Get(ctx, key, clientv3.WithRev(rev))
+	switch {
+	case errors.Is(err, rpctypes.ErrCompacted):
+		return KeyValue{}, false, fmt.Errorf("etcd get %s at %d: %w", key, rev, s.compactedError(ctx))
+	case err != nil:
+		return KeyValue{}, false, fmt.Errorf("etcd get %s at %d: %w", key, rev, err)
+	case len(resp.Kvs) == 0:
+		return KeyValue{}, false, nil
+	}
+	return fromEtcdKV(resp.Kvs[0]), true, nil
+}
+
 // List returns every key under the prefixes, sorted by key, at one
 // revision: several prefixes are read in one read-only transaction.
 func (s *EtcdStore) List(ctx context.Context, prefixes ...string) ([]KeyValue, int64, error) {

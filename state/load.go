@@ -45,7 +45,7 @@ func restoreRejectedSpecs(ctx context.Context, store Store, view *View) error {
 		if !ran || view.AppRevisions[name] == status.SpecRevision {
 			continue
 		}
-		events, err := ReadLog(ctx, store, key, status.SpecRevision, status.SpecRevision)
+		kv, found, err := store.GetAt(ctx, key, status.SpecRevision)
 		var compacted *CompactedError
 		switch {
 		case errors.As(err, &compacted):
@@ -53,10 +53,8 @@ func restoreRejectedSpecs(ctx context.Context, store Store, view *View) error {
 		case err != nil:
 			return fmt.Errorf("read the last good spec of app %s: %w", name, err)
 		}
-		for _, ev := range events {
-			if ev.Key == key && !ev.Deleted {
-				view.restoreApp(ParseKey(key), ev)
-			}
+		if found && kv.ModRevision == status.SpecRevision {
+			view.restoreApp(ParseKey(key), Event{Revision: kv.ModRevision, Key: key, Value: kv.Value})
 		}
 	}
 	return nil

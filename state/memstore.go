@@ -65,6 +65,48 @@ func NewMemoryStore() *MemoryStore {
 	}
 }
 
+// GetAt reads key at revision rev from the history. The store keeps no
+// value from before a compaction, so a key whose last change at or before
+// rev was compacted away reads as compacted when it changed after rev
+// (etcd would still know it), and as its current value otherwise. The
+// history keeps no leases: a value read from it has Lease 0.
+func (s *MemoryStore) GetAt(ctx context.Context, key string, rev int64) (KeyValue, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return KeyValue{}, false, fmt.Errorf("get %s at %d: %w", key, rev, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed:
+		return KeyValue{}, false, fmt.Errorf("get %s at %d: %w", key, rev, ErrStoreClosed)
+	case rev > s.rev:
+		return KeyValue{}, false, fmt.Errorf("get %s at %d: beyond the current revision %d", key, rev, s.rev)
+	case rev < s.compact:
+		return KeyValue{}, false, fmt.Errorf("get %s at %d: %w", key, rev, &CompactedError{CompactRevision: s.compact})
+	}
+	changedLater := false
+	for i := len(s.history) - 1; i >= 0; i-- {
+		ev := s.history[i]
+		switch {
+		case ev.Key != key:
+		case ev.Revision > rev:
+			changedLater = true
+		case ev.Deleted:
+			return KeyValue{}, false, nil
+		default:
+			return KeyValue{Key: key, Value: ev.Value, ModRevision: ev.Revision}, true, nil
+		}
+	}
+	if changedLater {
+		if s.compact == 0 {
+			return KeyValue{}, false, nil // the whole history is kept: it did not exist yet
+		}
+		return KeyValue{}, false, fmt.Errorf("get %s at %d: %w", key, rev, &CompactedError{CompactRevision: s.compact})
+	}
+	kv, found := s.kvs[key]
+	return kv, found, nil
+}
+
 // Get returns the key, whether it exists, and the current revision.
 func (s *MemoryStore) Get(ctx context.Context, key string) (KeyValue, bool, int64, error) {
 	if err := ctx.Err(); err != nil {

@@ -76,6 +76,10 @@ func (e *CompactedError) Unwrap() error { return ErrCompacted }
 type Store interface {
 	// Get returns the key, whether it exists, and the store's revision.
 	Get(ctx context.Context, key string) (kv KeyValue, found bool, rev int64, err error)
+	// GetAt returns the key as it was at revision rev, and whether it
+	// existed then: one point read, however old rev is, or a
+	// *CompactedError once rev's history is gone.
+	GetAt(ctx context.Context, key string, rev int64) (kv KeyValue, found bool, err error)
 	// List returns every key under the prefixes, sorted by key, all read
 	// at one revision, and that revision.
 	List(ctx context.Context, prefixes ...string) (kvs []KeyValue, rev int64, err error)

@@ -36,6 +36,7 @@ func Run(t *testing.T, newStore func(t *testing.T) state.Store) {
 		{"PutIfHasOneWinner", testPutIfRace},
 		{"TxnOverEtcdLimitsIsRejected", testTxnLimits},
 		{"GetFoundAndNotFound", testGet},
+		{"GetAtReadsThePast", testGetAt},
 		{"ValuesAreCopies", testValuesAreCopies},
 		{"ListIsSortedAndKeepsToItsPrefix", testList},
 		{"ListOfSeveralPrefixesIsOneSortedRead", testListPrefixes},
@@ -250,6 +251,36 @@ func testGet(t *testing.T, s state.Store) {
 	must(t, err)
 	if found || rev != 3 {
 		t.Fatalf("Get(/k) after delete: found %v at %d, want absent at 3", found, rev)
+	}
+}
+
+func testGetAt(t *testing.T, s state.Store) {
+	ctx := context.Background()
+	put(t, s, "/k", "one")   // 2
+	put(t, s, "/other", "x") // 3
+	put(t, s, "/k", "two")   // 4
+	del(t, s, "/k")          // 5
+	cases := []struct {
+		rev   int64
+		found bool
+		value string
+		mod   int64
+	}{{1, false, "", 0}, {2, true, "one", 2}, {3, true, "one", 2}, {4, true, "two", 4}, {5, false, "", 0}}
+	for _, c := range cases {
+		kv, found, err := s.GetAt(ctx, "/k", c.rev)
+		must(t, err)
+		if found != c.found || string(kv.Value) != c.value || kv.ModRevision != c.mod {
+			t.Errorf("GetAt(/k, %d) = %q (mod %d) found %v, want %q (mod %d) found %v",
+				c.rev, kv.Value, kv.ModRevision, found, c.value, c.mod, c.found)
+		}
+	}
+	must(t, s.Compact(ctx, 4))
+	var compacted *state.CompactedError
+	if _, _, err := s.GetAt(ctx, "/k", 3); !errors.As(err, &compacted) || compacted.CompactRevision != 4 {
+		t.Errorf("GetAt below the compaction = %v, want a *state.CompactedError from 4", err)
+	}
+	if kv, found, err := s.GetAt(ctx, "/k", 4); err != nil || !found || string(kv.Value) != "two" {
+		t.Errorf("GetAt at the compaction = %q found %v, %v; want two", kv.Value, found, err)
 	}
 }
 
