@@ -159,6 +159,7 @@ func New(ctx context.Context, store state.Store, node Node, cfg Config, opts ...
 		return nil, err
 	}
 	a.follower = state.NewFollower(store, cfg.Node, state.FollowerConfig{Logger: cfg.Logger})
+	a.metrics.view.follow(cfg.Node, a.follower.View)
 	a.writer = sensors.NewStoreWriter(store, sensors.StoreWriterConfig{WriteTimeout: a.writeTimeout()}, a.metrics.Sensors, a.log)
 	a.runner = reconciler.NewRunner(a.runnerConfig())
 	return a, nil
@@ -191,7 +192,14 @@ func (a *Agent) runnerConfig() reconciler.RunnerConfig {
 		rc.ResyncInterval = time.Duration(a.cfg.ResyncEvery) * a.cfg.Interval
 	}
 	rc.NodeLost = reconciler.LostWhenUnregistered(a.cfg.Node)
-	rc.ActionDone = a.hooks.ActionDone
+	rc.ActionDone = func(action reconciler.Action, view *state.View) {
+		a.metrics.acted(action, nil)
+		if a.hooks.ActionDone != nil {
+			a.hooks.ActionDone(action, view)
+		}
+	}
+	rc.ActionFailed = a.metrics.acted
+	rc.Transitioned = a.metrics.transitioned
 	rc.StoreID, rc.ClaimContainers = a.cfg.StoreID, a.cfg.ClaimContainers
 	return rc
 }

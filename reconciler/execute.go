@@ -74,6 +74,9 @@ func (r *Runner) fail(now time.Time, action Action, err error) {
 	r.items[action.ContainerID] = b
 	r.failures = append(r.failures, ActionFailure{Action: action, Err: err.Error()})
 	r.log.Warn("action failed", "action", action.String(), "failures", b.failures, "retry_at", b.retryAt, "err", err)
+	if r.cfg.ActionFailed != nil {
+		r.cfg.ActionFailed(action, err)
+	}
 }
 
 // do makes one actuator call. A resource setting that follows a create of
@@ -229,6 +232,9 @@ func (r *Runner) writeGuarded(ctx context.Context, store state.Store, p pendingS
 func (r *Runner) logTransition(status state.AppStatus) {
 	r.log.Info("app transition", "app", status.App, "from", status.Transition.From, "to", status.Transition.To,
 		"event", status.Transition.Event, "reason", status.Transition.Reason)
+	if r.cfg.Transitioned != nil {
+		r.cfg.Transitioned(status)
+	}
 }
 
 // statusOps makes one put of an app's status key per status, in order.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -175,6 +176,12 @@ func (c ContainerSpec) validateSLO() error {
 
 // ContainerID is a container's identity on its node: "<app>/<container>".
 func ContainerID(app, container string) string { return app + "/" + container }
+
+// AppOf is the app of a container ID (ContainerID).
+func AppOf(containerID string) string {
+	app, _, _ := strings.Cut(containerID, "/")
+	return app
+}
 
 // NodeInfo is a node's registration, kept under Keys.Node(name) on a lease.
 type NodeInfo struct {

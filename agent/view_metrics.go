@@ -1,0 +1,101 @@
+package agent
+
+import (
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluice-io/sluice/state"
+)
+
+// phases are every lifecycle phase, so that an app's phase gauge shows a 0
+// for the phases it is not in and a query can sum them across apps.
+var phases = []state.Phase{state.Pending, state.Ready, state.Terminating, state.Terminated, state.Failed, state.Lost}
+
+// mbitToBytesPerSecond converts a decided bandwidth to the base unit.
+const mbitToBytesPerSecond = 1e6 / 8
+
+var (
+	appPhaseDesc = prometheus.NewDesc("sluice_app_phase",
+		"1 for the lifecycle phase each of the node's apps is in, 0 for the others.", []string{"app", "phase"}, nil)
+	decidedQuotaDesc = prometheus.NewDesc("sluice_decision_cpu_quota_cores",
+		"CPU quota the decision in force sets per container; absent when it sets none.", containerLabels, nil)
+	decidedSharesDesc = prometheus.NewDesc("sluice_decision_cpu_shares",
+		"CPU weight the decision in force sets per container, in cgroup v1 shares; absent when it leaves it alone.", containerLabels, nil)
+	decidedBandwidthDesc = prometheus.NewDesc("sluice_decision_network_limit_bytes_per_second",
+		"Egress limit the decision in force sets per container; absent when it sets none.", containerLabels, nil)
+	policyErrorDesc = prometheus.NewDesc("sluice_policy_error_active",
+		"1 while the node's policy error key holds an error (a rejected bundle or decision), else 0.", nil, nil)
+	bundleDesc = prometheus.NewDesc("sluice_policy_bundle_info",
+		"1, labelled with the digest of the bundle that made the decision in force.", []string{"digest"}, nil)
+)
+
+var containerLabels = []string{"container", "app"}
+
+// viewCollector reads the metrics that the agent's view already holds
+// (phases, the decision, the policy error) when Prometheus scrapes: a tick
+// pays nothing for them.
+type viewCollector struct {
+	node string
+	view atomic.Pointer[func() *state.View]
+}
+
+// follow makes the collector read node's view from view.
+func (c *viewCollector) follow(node string, view func() *state.View) {
+	c.node = node
+	c.view.Store(&view)
+}
+
+func (c *viewCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{appPhaseDesc, decidedQuotaDesc, decidedSharesDesc, decidedBandwidthDesc, policyErrorDesc, bundleDesc} {
+		ch <- d
+	}
+}
+
+func (c *viewCollector) Collect(ch chan<- prometheus.Metric) {
+	read := c.view.Load()
+	if read == nil {
+		return
+	}
+	view := (*read)()
+	if view == nil {
+		return
+	}
+	for _, app := range state.SortedKeys(view.Statuses) {
+		current := view.Statuses[app].Phase
+		for _, phase := range phases {
+			ch <- prometheus.MustNewConstMetric(appPhaseDesc, prometheus.GaugeValue, boolValue(phase == current), app, string(phase))
+		}
+	}
+	_, failing := view.PolicyErrors[c.node]
+	ch <- prometheus.MustNewConstMetric(policyErrorDesc, prometheus.GaugeValue, boolValue(failing))
+	decision, ok := view.Decisions[c.node]
+	if !ok {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(bundleDesc, prometheus.GaugeValue, 1, decision.BundleDigest)
+	for _, id := range state.SortedKeys(decision.Containers) {
+		collectDecided(ch, id, decision.Containers[id])
+	}
+}
+
+// collectDecided sends the settings decided for one container.
+func collectDecided(ch chan<- prometheus.Metric, id string, d state.ContainerDecision) {
+	labels := []string{id, state.AppOf(id)}
+	if d.CPUQuotaCores != nil {
+		ch <- prometheus.MustNewConstMetric(decidedQuotaDesc, prometheus.GaugeValue, *d.CPUQuotaCores, labels...)
+	}
+	if d.CPUShares != nil {
+		ch <- prometheus.MustNewConstMetric(decidedSharesDesc, prometheus.GaugeValue, float64(*d.CPUShares), labels...)
+	}
+	if d.NetMbit != nil {
+		ch <- prometheus.MustNewConstMetric(decidedBandwidthDesc, prometheus.GaugeValue, *d.NetMbit*mbitToBytesPerSecond, labels...)
+	}
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
