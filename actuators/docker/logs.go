@@ -31,3 +31,29 @@ func (r *Runtime) Logs(ctx context.Context, c state.Container, follow bool, w io
 	}
 	return nil
 }
+
+// AppContainers lists the app's containers on this engine, or only the
+// one named only (when not empty); it is an error to find none.
+func (r *Runtime) AppContainers(ctx context.Context, app, only string) ([]state.Container, error) {
+	all, err := r.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []state.Container
+	for _, c := range all {
+		if c.App == app && (only == "" || c.Name == only) {
+			out = append(out, c)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("app %s: no container%s on this host's Docker engine", app, forContainer(only))
+	}
+	return out, nil
+}
+
+func forContainer(name string) string {
+	if name == "" {
+		return ""
+	}
+	return " named " + name
+}
