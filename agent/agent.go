@@ -37,7 +37,8 @@ type Config struct {
 	// it at once; a resync only catches what no event reported, and costs
 	// a listing and a read of every container's settings.
 	ResyncEvery int
-	// MetricsAddr serves /metrics (and /traces); empty serves nothing.
+	// MetricsAddr serves /metrics, /traces and the pages (WithPages);
+	// empty serves nothing.
 	MetricsAddr string
 	// StoreTimeout bounds each write the loop makes to the store [2 s].
 	StoreTimeout time.Duration
@@ -130,6 +131,9 @@ type Agent struct {
 	writer    *sensors.StoreWriter
 	heartbeat *sensors.Heartbeat
 	noPolicy  bool
+	// buildPages and pages are the web pages served beside the metrics.
+	buildPages func(PageSources) (Pages, error)
+	pages      Pages
 	// running is set by Run: the reconciler then wakes on its own and
 	// Step leaves it alone.
 	running bool
@@ -162,6 +166,9 @@ func New(ctx context.Context, store state.Store, node Node, cfg Config, opts ...
 	a.metrics.view.follow(cfg.Node, a.follower.View)
 	a.writer = sensors.NewStoreWriter(store, sensors.StoreWriterConfig{WriteTimeout: a.writeTimeout()}, a.metrics.Sensors, a.log)
 	a.runner = reconciler.NewRunner(a.runnerConfig())
+	if err := a.newPages(); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -249,7 +256,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	group.Go(func() error { return a.node.Run(ctx) })
 	group.Go(func() error { return a.tick(ctx) })
 	if a.cfg.MetricsAddr != "" {
-		group.Go(func() error { return a.metrics.serve(ctx, a.cfg.MetricsAddr, a.node.TraceHandler(), a.log) })
+		group.Go(func() error { return a.metrics.serve(ctx, a.cfg.MetricsAddr, a.node.TraceHandler(), a.pages, a.log) })
+		if a.pages != nil {
+			group.Go(func() error { return a.pages.Run(ctx) })
+		}
 	}
 	return group.Wait()
 }

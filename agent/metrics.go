@@ -121,9 +121,9 @@ func (m *Metrics) transitioned(status state.AppStatus) {
 	}
 }
 
-// serve answers /metrics on addr until ctx ends, and /traces where the
-// runtime receives traces.
-func (m *Metrics) serve(ctx context.Context, addr string, traceHandler http.Handler, logger *slog.Logger) error {
+// serve answers /metrics on addr until ctx ends, /traces where the
+// runtime receives traces, and the pages, if any, at /.
+func (m *Metrics) serve(ctx context.Context, addr string, traceHandler http.Handler, pages Pages, logger *slog.Logger) error {
 	listener, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -133,7 +133,13 @@ func (m *Metrics) serve(ctx context.Context, addr string, traceHandler http.Hand
 	if traceHandler != nil {
 		mux.Handle(traces.RecentPath, traceHandler)
 	}
-	server := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	if pages != nil {
+		mux.Handle("/", pages)
+	}
+	// Requests end with ctx: a page's event stream would otherwise hold
+	// the shutdown up.
+	server := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return ctx }}
 	go func() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
