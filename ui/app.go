@@ -137,7 +137,7 @@ func appCharts(samples []sample, spec *state.AppSpec) []chart {
 		class := "series" + string(rune('a'+i%6))
 		weights.Lines = append(weights.Lines,
 			line{Name: id + " in force", Class: class, Values: series(samples, id, func(c containerSample) float64 { return float64(c.Shares) })},
-			line{Name: id + " decided", Class: class + " decided", Values: series(samples, id, func(c containerSample) float64 {
+			line{Name: id + " decided", Class: class + " dashed", Values: series(samples, id, func(c containerSample) float64 {
 				if c.Decided.CPUShares == nil {
 					return math.NaN()
 				}
@@ -145,7 +145,7 @@ func appCharts(samples []sample, spec *state.AppSpec) []chart {
 			})})
 		egress.Lines = append(egress.Lines,
 			line{Name: id, Class: class, Values: series(samples, id, func(c containerSample) float64 { return c.TxMbit })},
-			line{Name: id + " limit", Class: class + " decided", Values: series(samples, id, func(c containerSample) float64 { return value(c.Decided.NetMbit) })})
+			line{Name: id + " limit", Class: class + " dashed", Values: series(samples, id, func(c containerSample) float64 { return value(c.Decided.NetMbit) })})
 	}
 	return append(charts, weights, latencyChart(samples, spec), egress)
 }

@@ -44,7 +44,9 @@ func (r *ring[T]) all() []T {
 type sample struct {
 	Time       time.Time
 	Containers map[string]containerSample
-	// Latency is the app's end-to-end latency over the interval.
+	// Latency is the app's end-to-end latency over the interval, or, where
+	// no trace measured that (the simulator), what its latency-critical
+	// container served.
 	Latency *state.LatencyStats
 }
 
@@ -117,6 +119,9 @@ func (h *history) sample(obs state.Observation, decision state.Decision) {
 			s = &sample{Time: obs.Time, Containers: map[string]containerSample{}}
 			samples[c.App] = s
 		}
+		if s.Latency == nil && c.Class == state.LatencyCritical {
+			s.Latency = c.Latency
+		}
 		txMbit := 0.0
 		if obs.IntervalSeconds > 0 {
 			txMbit = float64(c.NetTxBytes) * 8 / 1e6 / obs.IntervalSeconds
@@ -127,7 +132,7 @@ func (h *history) sample(obs state.Observation, decision state.Decision) {
 		}
 	}
 	for app, s := range samples {
-		if a, ok := obs.Apps[app]; ok {
+		if a, ok := obs.Apps[app]; ok && a.Latency != nil {
 			s.Latency = a.Latency
 		}
 		r := h.apps[app]

@@ -170,7 +170,7 @@ func (s *Server) listen() (wait func() <-chan struct{}, done func()) {
 }
 
 // eventGap spaces a browser's refreshes: a burst of changes costs one.
-const eventGap = 200 * time.Millisecond
+const eventGap = 100 * time.Millisecond
 
 // events streams a message per change of the view (server-sent events);
 // a page fetches its content again on each.
