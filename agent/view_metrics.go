@@ -28,6 +28,12 @@ var (
 		"1 while the node's policy error key holds an error (a rejected bundle or decision), else 0.", nil, nil)
 	bundleDesc = prometheus.NewDesc("sluice_policy_bundle_info",
 		"1, labelled with the digest of the bundle that made the decision in force.", []string{"digest"}, nil)
+	latencyP50Desc = prometheus.NewDesc("sluice_container_latency_p50_seconds",
+		"Median latency of the requests the container served over the last interval; absent when it served none.", containerLabels, nil)
+	latencyP99Desc = prometheus.NewDesc("sluice_container_latency_p99_seconds",
+		"99th percentile latency of the requests the container served over the last interval; absent when it served none.", containerLabels, nil)
+	sloDesc = prometheus.NewDesc("sluice_container_slo_latency_p99_seconds",
+		"The latency objective of the container's spec, on the 99th percentile.", containerLabels, nil)
 )
 
 var containerLabels = []string{"container", "app"}
@@ -47,7 +53,8 @@ func (c *viewCollector) follow(node string, view func() *state.View) {
 }
 
 func (c *viewCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{appPhaseDesc, decidedQuotaDesc, decidedSharesDesc, decidedBandwidthDesc, policyErrorDesc, bundleDesc} {
+	for _, d := range []*prometheus.Desc{appPhaseDesc, decidedQuotaDesc, decidedSharesDesc, decidedBandwidthDesc, policyErrorDesc, bundleDesc,
+		latencyP50Desc, latencyP99Desc, sloDesc} {
 		ch <- d
 	}
 }
@@ -67,6 +74,7 @@ func (c *viewCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(appPhaseDesc, prometheus.GaugeValue, boolValue(phase == current), app, string(phase))
 		}
 	}
+	collectLatency(ch, view, c.node)
 	_, failing := view.PolicyErrors[c.node]
 	ch <- prometheus.MustNewConstMetric(policyErrorDesc, prometheus.GaugeValue, boolValue(failing))
 	decision, ok := view.Decisions[c.node]
@@ -76,6 +84,24 @@ func (c *viewCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(bundleDesc, prometheus.GaugeValue, 1, decision.BundleDigest)
 	for _, id := range state.SortedKeys(decision.Containers) {
 		collectDecided(ch, id, decision.Containers[id])
+	}
+}
+
+// collectLatency sends the latency the node's containers served over the
+// latest observation, and their objectives.
+func collectLatency(ch chan<- prometheus.Metric, view *state.View, node string) {
+	for _, c := range view.Observations[node].Containers {
+		if l := c.Latency; l != nil && l.Count > 0 {
+			ch <- prometheus.MustNewConstMetric(latencyP50Desc, prometheus.GaugeValue, l.P50Ms/1000, c.ID, c.App)
+			ch <- prometheus.MustNewConstMetric(latencyP99Desc, prometheus.GaugeValue, l.P99Ms/1000, c.ID, c.App)
+		}
+	}
+	for _, app := range state.SortedKeys(view.Apps) {
+		for _, c := range view.Apps[app].Containers {
+			if c.SLO != nil {
+				ch <- prometheus.MustNewConstMetric(sloDesc, prometheus.GaugeValue, c.SLO.LatencyP99Ms/1000, state.ContainerID(app, c.Name), app)
+			}
+		}
 	}
 }
 
