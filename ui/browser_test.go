@@ -45,8 +45,10 @@ func TestPagesInABrowser(t *testing.T) {
 	tab := openBrowser(t, browser)
 	console := watchConsole(t, tab)
 
-	t.Run("cluster shows the node and an app applied meanwhile", func(t *testing.T) {
+	t.Run("cluster shows the nodes and an app applied meanwhile", func(t *testing.T) {
 		h.navigate(t, tab, "/", `.node[data-node="`+node+`"]`)
+		h.put(t, state.Keys.Node("n2"), `{"name":"n2","agent_version":"dev","runtime":"docker","capacity":{"cpus":4}}`)
+		wait(t, tab, 10*time.Second, chromedp.WaitVisible(`.node[data-node="n2"]`))
 		h.applyApps(t)
 		wait(t, tab, 10*time.Second, chromedp.WaitVisible(`a.block[data-app="victim"]`))
 		wait(t, tab, 10*time.Second, chromedp.WaitVisible(`a.block.phase-ready[data-app="hog"]`))
@@ -182,11 +184,11 @@ func (h *harness) navigate(t *testing.T, tab context.Context, path, selector str
 	wait(t, tab, 10*time.Second, chromedp.WaitVisible(selector))
 }
 
-// screenshot writes the page as out/ui/<name>.png, and into docs/ui/
+// screenshot writes what the window shows of the page as out/ui/<name>.png, and into docs/ui/
 // with -update-docs.
 func (h *harness) screenshot(t *testing.T, tab context.Context, name string) {
 	t.Helper()
-	png := run(t, tab, chromedp.FullScreenshot(100))
+	png := run(t, tab, chromedp.CaptureScreenshot())
 	dirs := []string{filepath.Join("..", "out", "ui")}
 	if *updateDocs {
 		dirs = append(dirs, filepath.Join("..", "docs", "ui"))

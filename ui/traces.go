@@ -95,7 +95,7 @@ func callEdges(recent []traces.TraceSummary) []edge {
 
 // Graph layout: callers left of callees, one column per call depth.
 const (
-	graphColumnPx = 200
+	graphColumnPx = 250
 	graphRowPx    = 56
 	graphNodeW    = 150
 	graphNodeH    = 28
