@@ -55,7 +55,11 @@ func (s *Server) app(w http.ResponseWriter, r *http.Request) {
 	if status, ok := view.Statuses[name]; ok {
 		page.Status = &status
 	}
-	page.Error = view.Errors[state.Keys.App(s.cfg.Node, name)] + view.Errors[state.Keys.App("", name)]
+	for _, key := range []string{state.Keys.App(s.cfg.Node, name), state.Keys.App("", name)} {
+		if err, ok := view.Errors[key]; ok {
+			page.Error = err
+		}
+	}
 	if page.Spec == nil && page.Status == nil && page.Error == "" {
 		http.Error(w, "app "+name+": not on node "+s.cfg.Node, http.StatusNotFound)
 		return

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -99,21 +100,23 @@ func (e *experiments) load(name string) (runView, error) {
 	if err != nil {
 		return runView{}, err
 	}
-	for _, n := range names {
-		if n != name {
-			continue
-		}
-		data, err := os.ReadFile(filepath.Join(e.dir, filepath.FromSlash(n), experiment.SummaryFile))
-		if err != nil {
-			return runView{}, err
-		}
-		var summary report.Summary
-		if err := json.Unmarshal(data, &summary); err != nil {
-			return runView{}, fmt.Errorf("%s of run %s: %w", experiment.SummaryFile, n, err)
-		}
-		return runView{Name: n, Summary: summary, Rows: summaryRows(summary), Columns: summaryColumns, Prefix: e.prefix}, nil
+	if !slices.Contains(names, name) {
+		return runView{}, fmt.Errorf("no run %q under %s", name, e.dir)
 	}
-	return runView{}, fmt.Errorf("no run %q under %s", name, e.dir)
+	return e.read(name)
+}
+
+// read reads the summary of a run that runs found.
+func (e *experiments) read(name string) (runView, error) {
+	data, err := os.ReadFile(filepath.Join(e.dir, filepath.FromSlash(name), experiment.SummaryFile))
+	if err != nil {
+		return runView{}, err
+	}
+	var summary report.Summary
+	if err := json.Unmarshal(data, &summary); err != nil {
+		return runView{}, fmt.Errorf("%s of run %s: %w", experiment.SummaryFile, name, err)
+	}
+	return runView{Name: name, Summary: summary, Rows: summaryRows(summary), Columns: summaryColumns, Prefix: e.prefix}, nil
 }
 
 // summaryColumns head the table of a run's phases.
@@ -144,7 +147,7 @@ func (e *experiments) list(w http.ResponseWriter, r *http.Request) {
 		page.Error = err.Error()
 	}
 	for _, n := range names {
-		run, err := e.load(n)
+		run, err := e.read(n)
 		if err != nil {
 			page.Error = err.Error()
 			continue

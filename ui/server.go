@@ -186,8 +186,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	defer done()
 	fmt.Fprint(w, ": listening\n\n")
 	flusher.Flush()
+	changed := wait()
 	for {
-		changed := wait()
 		select {
 		case <-r.Context().Done():
 			return
@@ -195,6 +195,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-changed:
 		}
+		// A change from here on, while this one is sent, wakes the next round.
+		changed = wait()
 		revision := int64(0)
 		if view := s.cfg.Views.View(); view != nil {
 			revision = view.Revision
