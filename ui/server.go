@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -59,7 +58,6 @@ type Config struct {
 	StoreTimeout time.Duration
 	// HistoryPoints is how many samples a chart keeps per app [300].
 	HistoryPoints int
-	Logger        *slog.Logger
 }
 
 // Server serves the pages. Run keeps its history and tells the browsers
@@ -92,9 +90,6 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.HistoryPoints <= 0 {
 		cfg.HistoryPoints = 300
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	p, err := parsePages()
 	if err != nil {

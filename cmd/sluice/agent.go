@@ -104,7 +104,7 @@ func runAgent(ctx context.Context, opts *globalOptions, ao *agentOptions, extern
 	cfg := ao.config(logger)
 	cfg.StoreID = storeID
 	a, err := agent.New(ctx, store, node, cfg, agent.WithMetrics(metrics), agent.WithHooks(ao.hooks),
-		agent.WithPages(ui.ForAgent(ao.experimentsDir, logger)))
+		agent.WithPages(ui.ForAgent(ao.experimentsDir)))
 	if err != nil {
 		return err
 	}
