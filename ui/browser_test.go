@@ -154,7 +154,7 @@ func startAgent(t *testing.T) *harness {
 
 func (h *harness) applyApps(t *testing.T) {
 	t.Helper()
-	for app, file := range map[string]string{"victim": "shield-sine-victim.json", "hog": "shield-sine-hog.json"} {
+	for app, file := range map[string]string{"victim": "shield-slo-victim.json", "hog": "shield-sine-hog.json"} {
 		data, err := os.ReadFile(filepath.Join("..", "examples", "apps", file))
 		if err != nil {
 			t.Fatal(err)
