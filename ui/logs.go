@@ -28,6 +28,10 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request) {
 	s.pages.render(w, r, "logs", layout{Title: "logs of " + page.App + "/" + page.Container, Agent: true, Page: page})
 }
 
+// tailLines is how much of a container's past log its page starts with;
+// the page keeps up to a thousand lines as it follows.
+const tailLines = 200
+
 // logStream follows the container's log as server-sent events, a line
 // per message, until the browser leaves or the container stops.
 func (s *Server) logStream(w http.ResponseWriter, r *http.Request) {
@@ -46,7 +50,7 @@ func (s *Server) logStream(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-cache")
 	reader, writer := io.Pipe()
 	go func() {
-		writer.CloseWithError(s.cfg.Logs.Logs(r.Context(), containers[0], true, writer))
+		writer.CloseWithError(s.cfg.Logs.Tail(r.Context(), containers[0], tailLines, true, writer))
 	}()
 	defer reader.Close()
 	lines := bufio.NewScanner(reader)
