@@ -41,7 +41,8 @@ type Config struct {
 	// it at once; a resync only catches what no event reported, and costs
 	// a listing and a read of every container's settings.
 	ResyncEvery int
-	// MetricsAddr serves /metrics (and /traces); empty serves nothing.
+	// MetricsAddr serves /metrics, /traces and the pages (WithPages);
+	// empty serves nothing.
 	MetricsAddr string
 	// StoreTimeout bounds each write the loop makes to the store [2 s].
 	StoreTimeout time.Duration
@@ -137,6 +138,9 @@ type Agent struct {
 	writer    *sensors.StoreWriter
 	heartbeat *sensors.Heartbeat
 	noPolicy  bool
+	// buildPages and pages are the web pages served beside the metrics.
+	buildPages func(PageSources) (Pages, error)
+	pages      Pages
 	// running is set by Run: the reconciler then wakes on its own and
 	// Step leaves it alone.
 	running bool
@@ -169,8 +173,12 @@ func New(ctx context.Context, store state.Store, node Node, cfg Config, opts ...
 		return nil, err
 	}
 	a.follower = state.NewFollower(store, cfg.Node, state.FollowerConfig{Logger: cfg.Logger})
+	a.metrics.view.follow(cfg.Node, a.follower.View)
 	a.writer = sensors.NewStoreWriter(store, sensors.StoreWriterConfig{WriteTimeout: a.writeTimeout()}, a.metrics.Sensors, a.log)
 	a.runner = reconciler.NewRunner(a.runnerConfig())
+	if err := a.newPages(); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -201,7 +209,14 @@ func (a *Agent) runnerConfig() reconciler.RunnerConfig {
 		rc.ResyncInterval = time.Duration(a.cfg.ResyncEvery) * a.cfg.Interval
 	}
 	rc.NodeLost = reconciler.LostWhenUnregistered(a.cfg.Node)
-	rc.ActionDone = a.hooks.ActionDone
+	rc.ActionDone = func(action reconciler.Action, view *state.View) {
+		a.metrics.acted(action, nil)
+		if a.hooks.ActionDone != nil {
+			a.hooks.ActionDone(action, view)
+		}
+	}
+	rc.ActionFailed = a.metrics.acted
+	rc.Transitioned = a.metrics.transitioned
 	rc.StoreID, rc.ClaimContainers = a.cfg.StoreID, a.cfg.ClaimContainers
 	return rc
 }
@@ -251,7 +266,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	group.Go(func() error { return a.node.Run(ctx) })
 	group.Go(func() error { return a.tick(ctx) })
 	if a.cfg.MetricsAddr != "" {
-		group.Go(func() error { return a.metrics.serve(ctx, a.cfg.MetricsAddr, a.node.TraceHandler(), a.log) })
+		group.Go(func() error { return a.metrics.serve(ctx, a.cfg.MetricsAddr, a.node.TraceHandler(), a.pages, a.log) })
+		if a.pages != nil {
+			group.Go(func() error { return a.pages.Run(ctx) })
+		}
 	}
 	return group.Wait()
 }

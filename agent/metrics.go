@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sluice-io/sluice/reconciler"
 	"github.com/sluice-io/sluice/sensors"
 	"github.com/sluice-io/sluice/sensors/traces"
 	"github.com/sluice-io/sluice/state"
@@ -28,6 +29,15 @@ type Metrics struct {
 	Observations *sensors.PrometheusExporter
 	steps        *prometheus.CounterVec
 	stepTimes    prometheus.Histogram
+	// actions, actionErrors and transitions count what the reconciler did.
+	actions      *prometheus.CounterVec
+	actionErrors *prometheus.CounterVec
+	transitions  *prometheus.CounterVec
+	// followerLag is how long a step waited for the follower to fold the
+	// observation it had just written.
+	followerLag prometheus.Histogram
+	// view reads the agent's view at scrape time (viewCollector).
+	view *viewCollector
 }
 
 // NewMetrics creates the agent's registry and metrics.
@@ -47,7 +57,35 @@ func NewMetrics() *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12),
 		}),
 	}
-	reg.MustRegister(m.steps, m.stepTimes,
+	m.actions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sluice_reconcile_actions_total",
+		Help: "Actions the reconciler carried out, by kind.",
+	}, []string{"kind"})
+	m.actionErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sluice_reconcile_action_errors_total",
+		Help: "Actions an actuator refused or that had no effect, by kind; each is retried with backoff.",
+	}, []string{"kind"})
+	m.transitions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sluice_app_transitions_total",
+		Help: "Lifecycle transitions of the node's apps written to the store, by phase left and phase entered.",
+	}, []string{"from", "to"})
+	m.followerLag = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "sluice_follower_lag_seconds",
+		Help:    "Time from the store taking an observation to the follower's view holding it.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12),
+	})
+	m.view = &viewCollector{}
+	// Every series a dashboard queries exists from the start, at 0, so
+	// that a rate over it is 0 rather than no data.
+	for _, outcome := range []string{"decision", "unchanged", "policy_error"} {
+		m.steps.WithLabelValues(outcome)
+	}
+	for _, kind := range []reconciler.ActionKind{reconciler.ActionStop, reconciler.ActionRemove, reconciler.ActionCreate,
+		reconciler.ActionSetCPU, reconciler.ActionSetBandwidth} {
+		m.actions.WithLabelValues(string(kind))
+		m.actionErrors.WithLabelValues(string(kind))
+	}
+	reg.MustRegister(m.steps, m.stepTimes, m.actions, m.actionErrors, m.transitions, m.followerLag, m.view,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -67,9 +105,25 @@ func (m *Metrics) decided(ops []state.Op, took time.Duration) {
 	m.stepTimes.Observe(took.Seconds())
 }
 
-// serve answers /metrics on addr until ctx ends, and /traces where the
-// runtime receives traces.
-func (m *Metrics) serve(ctx context.Context, addr string, traceHandler http.Handler, logger *slog.Logger) error {
+// acted counts one action the reconciler carried out, or failed to.
+func (m *Metrics) acted(action reconciler.Action, err error) {
+	if err != nil {
+		m.actionErrors.WithLabelValues(string(action.Kind)).Inc()
+		return
+	}
+	m.actions.WithLabelValues(string(action.Kind)).Inc()
+}
+
+// transitioned counts one lifecycle transition.
+func (m *Metrics) transitioned(status state.AppStatus) {
+	if t := status.Transition; t != nil {
+		m.transitions.WithLabelValues(string(t.From), string(t.To)).Inc()
+	}
+}
+
+// serve answers /metrics on addr until ctx ends, /traces where the
+// runtime receives traces, and the pages, if any, at /.
+func (m *Metrics) serve(ctx context.Context, addr string, traceHandler http.Handler, pages Pages, logger *slog.Logger) error {
 	listener, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -79,7 +133,13 @@ func (m *Metrics) serve(ctx context.Context, addr string, traceHandler http.Hand
 	if traceHandler != nil {
 		mux.Handle(traces.RecentPath, traceHandler)
 	}
-	server := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	if pages != nil {
+		mux.Handle("/", pages)
+	}
+	// Requests end with ctx: a page's event stream would otherwise hold
+	// the shutdown up.
+	server := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return ctx }}
 	go func() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)

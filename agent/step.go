@@ -75,7 +75,12 @@ func (a *Agent) view(ctx context.Context, rev int64) (*state.View, error) {
 	}
 	waitCtx, cancel := context.WithTimeout(ctx, a.cfg.Interval)
 	defer cancel()
-	return a.follower.WaitFor(waitCtx, rev)
+	start := time.Now()
+	view, err := a.follower.WaitFor(waitCtx, rev)
+	if err == nil {
+		a.metrics.followerLag.Observe(time.Since(start).Seconds())
+	}
+	return view, err
 }
 
 // decide runs the policy step on view and records its outcome.

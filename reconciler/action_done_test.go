@@ -69,3 +69,34 @@ func TestRunnerReportsEachActionDone(t *testing.T) {
 		}
 	}
 }
+
+// TestRunnerReportsFailuresAndTransitions checks the hooks the agent counts
+// its metrics with: a refused action is reported with its error, and each
+// status written is reported as the transition it records.
+func TestRunnerReportsFailuresAndTransitions(t *testing.T) {
+	store := state.NewMemoryStore()
+	runtime := fake.NewRuntime()
+	var failed, transitions []string
+	runner := reconciler.NewRunner(reconciler.RunnerConfig{
+		Node: "n1", Store: store, Runtime: runtime, Clock: &manualClock{now: scriptStart},
+		ActionFailed: func(action reconciler.Action, err error) {
+			failed = append(failed, string(action.Kind)+" "+action.ContainerID+": "+err.Error())
+		},
+		Transitioned: func(status state.AppStatus) {
+			transitions = append(transitions, status.App+" "+string(status.Transition.From)+" -> "+string(status.Transition.To))
+		},
+	})
+	runtime.Fail("create", "batch/job", errors.New("engine says no"), 1)
+	put(t, store, state.Keys.App("", "batch"), batchSpec)
+	ctx := context.Background()
+	if err := runner.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_ = runner.ReconcileOnce(ctx)
+	if len(failed) != 1 || !strings.Contains(failed[0], "create batch/job") || !strings.Contains(failed[0], "engine says no") {
+		t.Fatalf("failures reported: %q, want the refused create of batch/job", failed)
+	}
+	if len(transitions) == 0 || !strings.HasPrefix(transitions[0], "batch ") {
+		t.Fatalf("transitions reported: %q, want batch's first", transitions)
+	}
+}

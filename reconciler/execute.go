@@ -74,6 +74,9 @@ func (r *Runner) fail(now time.Time, action Action, err error) {
 	r.items[action.ContainerID] = b
 	r.failures = append(r.failures, ActionFailure{Action: action, Err: err.Error()})
 	r.log.Warn("action failed", "action", action.String(), "failures", b.failures, "retry_at", b.retryAt, "err", err)
+	if r.cfg.ActionFailed != nil {
+		r.cfg.ActionFailed(action, err)
+	}
 }
 
 // do makes one actuator call. A resource setting that follows a create of
@@ -231,6 +234,9 @@ func (r *Runner) writeGuarded(ctx context.Context, store state.Store, p pendingS
 func (r *Runner) logTransition(status state.AppStatus) {
 	tr := status.Transition
 	attrs := []any{"app", status.App, "from", tr.From, "to", tr.To, "event", tr.Event, "reason", tr.Reason}
+	if r.cfg.Transitioned != nil {
+		r.cfg.Transitioned(status)
+	}
 	if status.Rejected != nil && (tr.Event == EventSpecRejected || tr.Event == EventSpecInvalid) {
 		r.log.Warn("app spec rejected", append(attrs, "err", status.Rejected.String())...)
 		return

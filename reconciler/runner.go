@@ -86,6 +86,14 @@ type RunnerConfig struct {
 	// It lets the agent time the loop from an observation to the actuator
 	// write; it runs inside the pass, so it must return quickly.
 	ActionDone func(action Action, view *state.View)
+	// ActionFailed, if set, is called for each action an actuator refused
+	// or that had no effect, with why; the action is retried with backoff.
+	// It runs inside the pass, so it must return quickly.
+	ActionFailed func(action Action, err error)
+	// Transitioned, if set, is called for each app status written: one
+	// step of the app's lifecycle. It runs inside the pass, so it must
+	// return quickly.
+	Transitioned func(status state.AppStatus)
 }
 
 // DefaultRetryBackoff paces the runner's retries of the store and runtime.

@@ -2,6 +2,7 @@ package state
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -102,6 +103,12 @@ type DemandSpec struct {
 
 // ContainerID is a container's identity on its node: "<app>/<container>".
 func ContainerID(app, container string) string { return app + "/" + container }
+
+// AppOf is the app of a container ID (ContainerID).
+func AppOf(containerID string) string {
+	app, _, _ := strings.Cut(containerID, "/")
+	return app
+}
 
 // NodeInfo is a node's registration, kept under Keys.Node(name) on a lease.
 type NodeInfo struct {

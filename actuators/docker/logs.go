@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/client"
@@ -15,11 +16,16 @@ import (
 // copying until the container stops or ctx ends, and an ended ctx is not an
 // error (it is how a follower stops).
 func (r *Runtime) Logs(ctx context.Context, c state.Container, follow bool, w io.Writer) error {
-	rc, err := r.cli.ContainerLogs(ctx, c.RuntimeID, client.ContainerLogsOptions{
-		ShowStdout: true,
-		ShowStderr: true,
-		Follow:     follow,
-	})
+	return r.Tail(ctx, c, 0, follow, w)
+}
+
+// Tail is Logs from the container's last lines lines on; 0 is its whole log.
+func (r *Runtime) Tail(ctx context.Context, c state.Container, lines int, follow bool, w io.Writer) error {
+	opts := client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Follow: follow}
+	if lines > 0 {
+		opts.Tail = strconv.Itoa(lines)
+	}
+	rc, err := r.cli.ContainerLogs(ctx, c.RuntimeID, opts)
 	if err != nil {
 		return fmt.Errorf("read the logs of container %s (%s): %w", c.ID, state.ShortRuntimeID(c.RuntimeID), err)
 	}
@@ -30,4 +36,30 @@ func (r *Runtime) Logs(ctx context.Context, c state.Container, follow bool, w io
 		return fmt.Errorf("copy the logs of container %s (%s): %w", c.ID, state.ShortRuntimeID(c.RuntimeID), err)
 	}
 	return nil
+}
+
+// AppContainers lists the app's containers on this engine, or only the
+// one named only (when not empty); it is an error to find none.
+func (r *Runtime) AppContainers(ctx context.Context, app, only string) ([]state.Container, error) {
+	all, err := r.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []state.Container
+	for _, c := range all {
+		if c.App == app && (only == "" || c.Name == only) {
+			out = append(out, c)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("app %s: no container%s on this host's Docker engine", app, forContainer(only))
+	}
+	return out, nil
+}
+
+func forContainer(name string) string {
+	if name == "" {
+		return ""
+	}
+	return " named " + name
 }

@@ -138,6 +138,13 @@ func TestIntegrationLifecycle(t *testing.T) {
 		t.Fatalf("logs of a stopped container: %v", err)
 	}
 	assertWorkReports(t, stoppedLogs.String())
+	var tail bytes.Buffer
+	if err := rt.Tail(ctx, c, 1, false, &tail); err != nil {
+		t.Fatalf("tail of the logs: %v", err)
+	}
+	if lines := strings.Count(strings.TrimSpace(tail.String()), "\n") + 1; lines != 1 {
+		t.Errorf("the last line of the log is %d lines: %q", lines, tail.String())
+	}
 
 	if err := rt.Remove(ctx, c); err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sluice-io/sluice/agent"
 	"github.com/sluice-io/sluice/state"
+	"github.com/sluice-io/sluice/ui"
 )
 
 // tracesPortsExample shows --traces-ports with the standard ports.
@@ -41,6 +42,8 @@ type agentOptions struct {
 	// claimContainers claims the node's containers for the store
 	// (agent.Config.ClaimContainers).
 	claimContainers bool
+	// experimentsDir holds the experiment runs the agent's pages list.
+	experimentsDir string
 	// hooks let tests and benchmarks watch the loop; never set by flags.
 	hooks agent.Hooks
 }
@@ -74,13 +77,14 @@ engine answers, and otherwise runs a simulated node and says so.`,
 	flags.DurationVar(&ao.interval, "interval", time.Second, "how often the node is observed")
 	flags.DurationVar(&ao.policyTimeout, "policy-timeout", 0, "how long one evaluation of the policy may run before it is cancelled and its bundle rejected (0: a quarter of --interval)")
 	flags.StringVar(&ao.policyDir, "policy-dir", "policies", "the Rego policy directory (overridden by keys under /sluice/policies/)")
-	flags.StringVar(&ao.metricsAddr, "metrics-addr", "127.0.0.1:9464", "where Prometheus metrics are served; empty to disable")
+	flags.StringVar(&ao.metricsAddr, "metrics-addr", "127.0.0.1:9464", "where Prometheus metrics and the web pages are served; empty to disable")
 	flags.DurationVar(&ao.heartbeatTTL, "heartbeat-ttl", 10*time.Second, "the node's lease: its apps are lost after this long without a heartbeat")
 	flags.IntVar(&ao.simCPUs, "sim-cpus", 2, "CPUs of the simulated node (--runtime sim)")
 	flags.BoolVar(&ao.traces, "traces", true, "receive the containers' spans on the Docker bridge (OTLP 4317/4318, Jaeger 6831/6832 udp) and add their latency to observations")
 	flags.StringVar(&ao.tracesHost, "traces-host", "", "address the trace receivers bind (default: the Docker bridge's gateway, which the node's containers reach)")
 	flags.StringToIntVar(&ao.tracesPorts, "traces-ports", nil, "receiver ports other than the standard ones, as "+tracesPortsExample+" (0: any free port)")
 	flags.BoolVar(&ao.claimContainers, "claim-containers", false, "take every container on this node as this store's, as `sluice node reset` does: adopt what the specs match, remove the rest")
+	flags.StringVar(&ao.experimentsDir, "experiments-dir", "out", "experiment runs the web pages list (beside the metrics, at /experiments/); empty: none")
 	flags.StringVar(&ao.tracesForward, "traces-forward", "", "OTLP gRPC endpoint (host:port of a collector or Jaeger) that every received span is sent on to, unchanged; empty: none")
 	return cmd
 }
@@ -104,7 +108,8 @@ func runAgent(ctx context.Context, opts *globalOptions, ao *agentOptions, extern
 	defer node.Close()
 	cfg := ao.config(logger)
 	cfg.StoreID = storeID
-	a, err := agent.New(ctx, store, node, cfg, agent.WithMetrics(metrics), agent.WithHooks(ao.hooks))
+	a, err := agent.New(ctx, store, node, cfg, agent.WithMetrics(metrics), agent.WithHooks(ao.hooks),
+		agent.WithPages(ui.ForAgent(ao.experimentsDir)))
 	if err != nil {
 		return err
 	}

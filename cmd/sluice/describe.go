@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -50,7 +48,7 @@ func describeApp(ctx context.Context, opts *globalOptions, name, node string) (a
 		if row.Spec == nil && row.Status == nil && row.Error == "" {
 			return fmt.Errorf("app %s: not found", name)
 		}
-		transitions, err := transitions(ctx, store, view.Node, name, view.Revision)
+		transitions, err := state.AppTransitions(ctx, store, view.Node, name, view.Revision)
 		if err != nil {
 			return err
 		}
@@ -64,49 +62,23 @@ func describeApp(ctx context.Context, opts *globalOptions, name, node string) (a
 	return desc, err
 }
 
-// transitions reads the app's lifecycle from the history of its status key.
-// Compacted history is not an error: the older transitions are gone.
-func transitions(ctx context.Context, store state.Store, node, app string, upTo int64) ([]state.Transition, error) {
-	if node == "" {
-		return []state.Transition{}, nil // no node has taken the app up yet
-	}
-	events, err := state.History(ctx, store, state.Keys.Status(node, app), upTo)
-	if err != nil {
-		return nil, err
-	}
-	out := []state.Transition{}
-	for _, ev := range events {
-		var status state.AppStatus
-		if ev.Deleted || json.Unmarshal(ev.Value, &status) != nil || status.Transition == nil {
-			continue
-		}
-		out = append(out, *status.Transition)
-	}
-	return out, nil
-}
-
 func decisionsFor(view *state.View, app string) (map[string]state.ContainerDecision, []state.Reason) {
 	containers := map[string]state.ContainerDecision{}
 	var reasons []state.Reason
 	for _, node := range state.SortedKeys(view.Decisions) {
 		d := view.Decisions[node]
 		for _, id := range state.SortedKeys(d.Containers) {
-			if appOf(id) == app {
+			if state.AppOf(id) == app {
 				containers[id] = d.Containers[id]
 			}
 		}
 		for _, r := range d.Reasons {
-			if appOf(r.Container) == app {
+			if state.AppOf(r.Container) == app {
 				reasons = append(reasons, r)
 			}
 		}
 	}
 	return containers, reasons
-}
-
-func appOf(containerID string) string {
-	app, _, _ := strings.Cut(containerID, "/")
-	return app
 }
 
 func fillDescription(t *table, d appDescription) {

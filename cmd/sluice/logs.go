@@ -45,10 +45,11 @@ func appLogs(ctx context.Context, opts *globalOptions, app, only string, follow 
 		return fmt.Errorf("logs are read from this host's Docker engine: %w", err)
 	}
 	defer rt.Close()
-	containers, err := appContainers(ctx, rt, app, only)
+	containers, err := rt.AppContainers(ctx, app, only)
 	if err != nil {
 		return err
 	}
+	// Following several containers at once would interleave them.
 	if follow && len(containers) > 1 {
 		return fmt.Errorf("app %s has %d containers: pick the one to follow with --container", app, len(containers))
 	}
@@ -61,30 +62,4 @@ func appLogs(ctx context.Context, opts *globalOptions, app, only string, follow 
 		}
 	}
 	return nil
-}
-
-// appContainers finds the app's containers; following several at once
-// would interleave them, so -f needs one (choose it with --container).
-func appContainers(ctx context.Context, rt *docker.Runtime, app, only string) ([]state.Container, error) {
-	all, err := rt.List(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []state.Container
-	for _, c := range all {
-		if c.App == app && (only == "" || c.Name == only) {
-			out = append(out, c)
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("app %s: no container%s on this host's Docker engine", app, forContainer(only))
-	}
-	return out, nil
-}
-
-func forContainer(name string) string {
-	if name == "" {
-		return ""
-	}
-	return " named " + name
 }

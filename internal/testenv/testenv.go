@@ -1,5 +1,5 @@
 // Package testenv decides whether a test that needs something from the host
-// (root, a Docker engine, cgroups) runs here. Outside CI a missing
+// (root, a Docker engine, cgroups, a browser) runs here. Outside CI a missing
 // requirement skips the test with the reason; under CI=true it fails it,
 // because CI is where those tests must run.
 package testenv
@@ -8,6 +8,7 @@ import (
 	"context"
 	"net"
 	"os"
+	"os/exec"
 	"testing"
 	"time"
 )
@@ -55,4 +56,23 @@ func RequireCgroups(t testing.TB) {
 	if _, err := os.Stat("/sys/fs/cgroup"); err != nil {
 		Unavailable(t, "needs /sys/fs/cgroup: "+err.Error())
 	}
+}
+
+// browsers are the names a Chromium-based browser goes by, Debian's first.
+var browsers = []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"}
+
+// RequireBrowser needs a Chromium-based browser to drive headless, and
+// returns its path ($SLUICE_BROWSER if set).
+func RequireBrowser(t testing.TB) string {
+	t.Helper()
+	if path := os.Getenv("SLUICE_BROWSER"); path != "" {
+		return path
+	}
+	for _, name := range browsers {
+		if path, err := exec.LookPath(name); err == nil {
+			return path
+		}
+	}
+	Unavailable(t, "needs a Chromium-based browser (apt-get install chromium)")
+	return ""
 }

@@ -25,8 +25,28 @@ type TraceSummary struct {
 	// Evicted says the trace was closed before its wait for late spans
 	// ended, because the open traces reached their bound.
 	Evicted bool `json:"evicted,omitempty"`
+	// Tree holds the trace's first spans by start time, the root first, at
+	// most MaxTreeSpans of them: enough to draw its span tree and the calls
+	// between containers. TreeTruncated says some were left out.
+	Tree          []SpanSummary `json:"tree,omitempty"`
+	TreeTruncated bool          `json:"tree_truncated,omitempty"`
 
 	duration time.Duration
+}
+
+// MaxTreeSpans bounds the spans a finished trace keeps (TraceSummary.Tree).
+const MaxTreeSpans = 64
+
+// SpanSummary is one span of a finished trace.
+type SpanSummary struct {
+	ID        string `json:"id"`
+	Parent    string `json:"parent,omitempty"`
+	Name      string `json:"name"`
+	Container string `json:"container"`
+	// StartMs is the span's start after the trace's start.
+	StartMs    float64 `json:"start_ms"`
+	DurationMs float64 `json:"duration_ms"`
+	Error      bool    `json:"error,omitempty"`
 }
 
 // spanRecord is what an open trace keeps of each span: enough to find the
@@ -106,6 +126,27 @@ func (t *openTrace) topmost() []spanRecord {
 		}
 	}
 	return tops
+}
+
+// tree is the trace's first spans by start, the root first, relative to
+// start, and whether some were left out.
+func (t *openTrace) tree(start time.Time) ([]SpanSummary, bool) {
+	records := slices.Clone(t.spans)
+	slices.SortStableFunc(records, func(a, b spanRecord) int { return a.start.Compare(b.start) })
+	if t.hasRoot {
+		records = slices.Insert(records, 0, t.root)
+	}
+	truncated := len(records) > MaxTreeSpans
+	records = records[:min(len(records), MaxTreeSpans)]
+	out := make([]SpanSummary, len(records))
+	for i, r := range records {
+		out[i] = SpanSummary{ID: r.id.String(), Name: r.name, Container: r.container,
+			StartMs: milliseconds(r.start.Sub(start)), DurationMs: milliseconds(r.duration), Error: r.failed}
+		if !r.parent.IsZero() {
+			out[i].Parent = r.parent.String()
+		}
+	}
+	return out, truncated
 }
 
 func (t *openTrace) containers() []string {

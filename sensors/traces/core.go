@@ -148,6 +148,7 @@ func (c *core) close(t *openTrace, evicted bool) {
 	c.openSpans -= len(t.spans)
 	s := t.summarize()
 	s.Evicted = evicted
+	s.Tree, s.TreeTruncated = t.tree(s.Start)
 	if s.App == "" {
 		return
 	}

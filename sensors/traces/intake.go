@@ -132,7 +132,12 @@ func (in *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		limit = n
 	}
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(in.collector.RecentTraces(app, limit))
+	json.NewEncoder(w).Encode(in.Recent(app, limit))
+}
+
+// Recent lists up to limit of app's latest finished traces, newest first.
+func (in *Intake) Recent(app string, limit int) []TraceSummary {
+	return in.collector.RecentTraces(app, limit)
 }
 
 // Bridge is a container runtime whose containers reach the host at a

@@ -57,6 +57,11 @@ func checkSDKTrace(t *testing.T, c *runningCollector, receiver string, id trace.
 	recent := c.RecentTraces("shop", 1)
 	if len(recent) != 1 || recent[0].TraceID != id.String() || recent[0].Spans != 2 || !recent[0].Complete || recent[0].Root != "GET /cart" {
 		t.Errorf("recent = %+v, want trace %s of 2 spans rooted at GET /cart", recent, id)
+		return
+	}
+	tree := recent[0].Tree
+	if len(tree) != 2 || tree[0].Name != "GET /cart" || tree[0].Parent != "" || tree[1].Parent != tree[0].ID || tree[0].Container != "shop/frontend" {
+		t.Errorf("span tree = %+v, want GET /cart first and its child pointing at it", tree)
 	}
 }
 
