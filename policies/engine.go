@@ -75,6 +75,9 @@ func (e *Engine) Bundle() *Bundle { return e.bundle }
 // Digest is the digest of the engine's bundle.
 func (e *Engine) Digest() string { return e.bundle.Digest }
 
+// Revision is the revision of the engine's bundle (Bundle.Revision).
+func (e *Engine) Revision() string { return e.bundle.Revision }
+
 // Decide evaluates the policy for node on view and returns the validated
 // decision. The decision is a pure function of the bundle and the view: its
 // time is the node's latest observation time (the policy's "now", given to
@@ -105,13 +108,14 @@ func (e *Engine) Decide(ctx context.Context, view *state.View, node string) (sta
 		return state.Decision{}, e.fail(StageValidate, node, err)
 	}
 	d := state.Decision{
-		Node:         node,
-		Revision:     view.Revision,
-		Time:         obs.Time,
-		BundleDigest: e.Digest(),
-		Containers:   out.Containers,
-		Reasons:      out.Reasons,
-		Carry:        out.Carry,
+		Node:           node,
+		Revision:       view.Revision,
+		Time:           obs.Time,
+		BundleDigest:   e.Digest(),
+		BundleRevision: e.Revision(),
+		Containers:     out.Containers,
+		Reasons:        out.Reasons,
+		Carry:          out.Carry,
 	}
 	if err := Validate(d, view, node); err != nil {
 		return state.Decision{}, e.fail(StageValidate, node, err)

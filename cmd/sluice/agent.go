@@ -68,7 +68,7 @@ engine answers, and otherwise runs a simulated node and says so.`,
 	ao.history = state.DefaultRetention
 	flags.Var(&ao.history, "history", "how much of the event log the embedded etcd keeps: a duration (5m) or a number of revisions (1200); sluice record reads only what is kept")
 	flags.DurationVar(&ao.interval, "interval", time.Second, "how often the node is observed")
-	flags.StringVar(&ao.policyDir, "policy-dir", "policies", "the Rego policy directory (overridden by keys under /sluice/policies/)")
+	flags.StringVar(&ao.policyDir, "policy-dir", "", "a Rego policy directory to run, re-read when it changes (default: the policy built into sluice); keys under /sluice/policies/ (sluice policy push) override either")
 	flags.StringVar(&ao.metricsAddr, "metrics-addr", "127.0.0.1:9464", "where Prometheus metrics are served; empty to disable")
 	flags.DurationVar(&ao.heartbeatTTL, "heartbeat-ttl", 10*time.Second, "the node's lease: its apps are lost after this long without a heartbeat")
 	flags.IntVar(&ao.simCPUs, "sim-cpus", 2, "CPUs of the simulated node (--runtime sim)")
@@ -104,10 +104,18 @@ func runAgent(ctx context.Context, opts *globalOptions, ao *agentOptions, extern
 		return err
 	}
 	logger.Info("agent started", "node", ao.node, "runtime", node.Runtime(), "etcd", storeDescription(opts, ao, external), "store", storeID,
-		"interval", ao.interval, "policy_dir", ao.policyDir, "metrics", ao.metricsAddr)
+		"interval", ao.interval, "policy", policySource(ao.policyDir), "metrics", ao.metricsAddr)
 	err = a.Run(ctx)
 	logger.Info("agent stopped; containers keep running for the next agent to adopt", "node", ao.node)
 	return err
+}
+
+// policySource says which policy the agent starts with.
+func policySource(dir string) string {
+	if dir == "" {
+		return "built in"
+	}
+	return dir
 }
 
 // config is the agent's configuration from the flags.
