@@ -37,6 +37,9 @@ type Config struct {
 	// it at once; a resync only catches what no event reported, and costs
 	// a listing and a read of every container's settings.
 	ResyncEvery int
+	// TerminatedRetention is how long a terminated app stays listed before
+	// its status is deleted [reconciler.DefaultTerminatedRetention].
+	TerminatedRetention time.Duration
 	// MetricsAddr serves /metrics (and /traces); empty serves nothing.
 	MetricsAddr string
 	// StoreTimeout bounds each write the loop makes to the store [2 s].
@@ -193,6 +196,7 @@ func (a *Agent) runnerConfig() reconciler.RunnerConfig {
 	rc.NodeLost = reconciler.LostWhenUnregistered(a.cfg.Node)
 	rc.ActionDone = a.hooks.ActionDone
 	rc.StoreID, rc.ClaimContainers = a.cfg.StoreID, a.cfg.ClaimContainers
+	rc.TerminatedRetention = a.cfg.TerminatedRetention
 	return rc
 }
 
