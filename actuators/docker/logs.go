@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/client"
@@ -15,10 +16,21 @@ import (
 // copying until the container stops or ctx ends, and an ended ctx is not an
 // error (it is how a follower stops).
 func (r *Runtime) Logs(ctx context.Context, c state.Container, follow bool, w io.Writer) error {
+	return r.TailLogs(ctx, c, -1, follow, w)
+}
+
+// TailLogs is Logs starting at the last lines lines of the output; a
+// negative lines starts at the beginning.
+func (r *Runtime) TailLogs(ctx context.Context, c state.Container, lines int, follow bool, w io.Writer) error {
+	tail := "all"
+	if lines >= 0 {
+		tail = strconv.Itoa(lines)
+	}
 	rc, err := r.cli.ContainerLogs(ctx, c.RuntimeID, client.ContainerLogsOptions{
 		ShowStdout: true,
 		ShowStderr: true,
 		Follow:     follow,
+		Tail:       tail,
 	})
 	if err != nil {
 		return fmt.Errorf("read the logs of container %s (%s): %w", c.ID, state.ShortRuntimeID(c.RuntimeID), err)

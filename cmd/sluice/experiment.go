@@ -84,6 +84,7 @@ func runExperiment(cmd *cobra.Command, opts *globalOptions, eo *experimentOption
 	start := time.Now()
 	cfg := experiment.Config{
 		Scenario: &scaled, Bundle: bundle, Stores: stores, Logger: opts.quietLogger(cmd), Progress: opts.stderr,
+		Live: isTerminal(opts.stderr),
 	}
 	res, err := runMode(cmd.Context(), eo.mode, cfg)
 	if err != nil {
