@@ -108,15 +108,15 @@ func (e *Engine) Decide(ctx context.Context, view *state.View, node string) (sta
 		return state.Decision{}, e.fail(StageValidate, node, err)
 	}
 	d := state.Decision{
-		Node:           node,
-		Revision:       view.Revision,
-		Time:           obs.Time,
-		BundleDigest:   e.Digest(),
-		BundleRevision: e.Revision(),
-		Containers:     out.Containers,
-		Reasons:        out.Reasons,
-		Carry:          out.Carry,
+		Node:         node,
+		Revision:     view.Revision,
+		Time:         obs.Time,
+		BundleDigest: e.Digest(),
+		Containers:   out.Containers,
+		Reasons:      out.Reasons,
+		Carry:        out.Carry,
 	}
+	d.BundleRevision = e.Revision()
 	if err := Validate(d, view, node); err != nil {
 		return state.Decision{}, e.fail(StageValidate, node, err)
 	}

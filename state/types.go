@@ -294,17 +294,17 @@ type WorkReport struct {
 type Decision struct {
 	Node string `json:"node"`
 	// Revision is the store revision of the view the decision was made on.
-	Revision     int64     `json:"revision"`
-	Time         time.Time `json:"time"`
-	BundleDigest string    `json:"bundle_digest"`
-	// BundleRevision is where the bundle came from (the git commit
-	// `sluice policy push` recorded), empty when it does not say.
-	BundleRevision string                       `json:"bundle_revision,omitempty"`
-	Containers     map[string]ContainerDecision `json:"containers"`
-	Reasons        []Reason                     `json:"reasons"`
+	Revision     int64                        `json:"revision"`
+	Time         time.Time                    `json:"time"`
+	BundleDigest string                       `json:"bundle_digest"`
+	Containers   map[string]ContainerDecision `json:"containers"`
+	Reasons      []Reason                     `json:"reasons"`
 	// Carry is state the policy hands to its next evaluation (an AIMD step,
 	// a release counter); it travels through the log, not through memory.
 	Carry map[string]any `json:"carry,omitempty"`
+	// BundleRevision is where the bundle came from (the git commit
+	// `sluice policy push` recorded), empty when it does not say.
+	BundleRevision string `json:"bundle_revision,omitempty"`
 }
 
 // ContainerDecision is the desired resource state of one container. Nil
