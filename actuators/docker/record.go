@@ -13,10 +13,12 @@ import (
 	"github.com/sluice-io/sluice/state"
 )
 
-// Bounds of the engine updates a CPURecord makes.
+// Bounds of the engine updates a CPURecord makes: each has a deadline,
+// and rounds of them are a pace apart, so a policy that moves a quota every
+// tick costs the engine one update per container per pace, not per tick.
 const (
 	recordUpdateTimeout = 5 * time.Second
-	recordRetryDelay    = time.Second
+	recordPace          = time.Second
 )
 
 // containerUpdater is the engine call a CPURecord makes.
@@ -27,11 +29,12 @@ type containerUpdater interface {
 // CPURecord keeps the engine's record of each container's CPU settings
 // (what `docker inspect` shows) in line with what the cgroup actuator
 // wrote. The cgroup write stays the fast path the reconciler waits on; an
-// engine update takes tens of milliseconds, so Record only notes a
-// container's latest settings and Run sends them, off the loop. Newer
-// settings of a container replace older ones not yet sent, so the backlog
-// is at most one entry per container. The engine writes the same values
-// to the cgroup as it records them, which changes nothing.
+// engine update takes tens of milliseconds and CPU of the engine's, so
+// Record only notes a container's latest settings and Run sends them, off
+// the loop, at most once per recordPace. Newer settings of a container
+// replace older ones not yet sent, so the backlog is at most one entry per
+// container. The engine writes the same values to the cgroup as it records
+// them, which changes nothing: by then they are the ones written.
 type CPURecord struct {
 	engine containerUpdater
 	log    *slog.Logger
@@ -66,8 +69,8 @@ func (c *CPURecord) signal() {
 }
 
 // Run sends the noted settings to the engine until ctx ends. An update the
-// engine fails is tried again after a pause, unless newer settings came
-// meanwhile; a container the engine no longer has is dropped.
+// engine fails is tried again in the next round, unless newer settings
+// came meanwhile; a container the engine no longer has is dropped.
 func (c *CPURecord) Run(ctx context.Context) error {
 	for {
 		select {
@@ -75,33 +78,27 @@ func (c *CPURecord) Run(ctx context.Context) error {
 			return nil
 		case <-c.wake:
 		}
-		if c.sendPending(ctx) {
-			continue
-		}
+		c.sendPending(ctx)
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(recordRetryDelay):
-			c.signal()
+		case <-time.After(recordPace):
 		}
 	}
 }
 
-// sendPending sends every noted update once and says whether all went.
-func (c *CPURecord) sendPending(ctx context.Context) bool {
+// sendPending sends every noted update once.
+func (c *CPURecord) sendPending(ctx context.Context) {
 	c.mu.Lock()
 	batch := c.pending
 	c.pending = map[string]state.CPUResources{}
 	c.mu.Unlock()
-	ok := true
 	for id, res := range batch {
-		if err := c.update(ctx, id, res); err != nil {
-			ok = false
+		if err := c.update(ctx, id, res); err != nil && ctx.Err() == nil {
 			c.log.Warn("the engine's record of a container's CPU settings lags the cgroup; trying again", "runtime_id", id, "err", err)
 			c.retry(id, res)
 		}
 	}
-	return ok
 }
 
 func (c *CPURecord) update(ctx context.Context, id string, res state.CPUResources) error {
@@ -118,10 +115,11 @@ func (c *CPURecord) update(ctx context.Context, id string, res state.CPUResource
 // retry notes res again unless newer settings of the container came.
 func (c *CPURecord) retry(id string, res state.CPUResources) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if _, newer := c.pending[id]; !newer {
 		c.pending[id] = res
 	}
+	c.mu.Unlock()
+	c.signal()
 }
 
 // updateResources is the engine update that records res. Unset shares

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os/exec"
 	"strings"
 	"time"
@@ -31,7 +32,7 @@ func newPolicyTestCommand(opts *globalOptions) *cobra.Command {
 			if len(args) == 1 {
 				dir = args[0]
 			}
-			_, err := checkBundle(cmd.Context(), opts, output, dir)
+			_, err := checkBundle(cmd.Context(), opts.stdout, output, dir)
 			return err
 		},
 	}
@@ -40,8 +41,9 @@ func newPolicyTestCommand(opts *globalOptions) *cobra.Command {
 }
 
 // checkBundle loads and compiles the bundle in dir, runs its tests and
-// prints their results; any failure is an error naming the failing tests.
-func checkBundle(ctx context.Context, opts *globalOptions, output, dir string) (*policies.Bundle, error) {
+// prints their results to w; any failure is an error naming the failing
+// tests.
+func checkBundle(ctx context.Context, w io.Writer, output, dir string) (*policies.Bundle, error) {
 	bundle, err := policies.LoadDir(dir)
 	if err != nil {
 		return nil, err
@@ -59,7 +61,7 @@ func checkBundle(ctx context.Context, opts *globalOptions, output, dir string) (
 			failed = append(failed, r.Package+"."+r.Name)
 		}
 	}
-	if err := render(opts.stdout, output, results, func(t *table) {
+	if err := render(w, output, results, func(t *table) {
 		for _, r := range results {
 			t.row(r.String())
 		}
@@ -100,7 +102,7 @@ own policy back.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// Test results go to stderr: stdout says what was pushed.
-			bundle, err := checkBundle(cmd.Context(), &globalOptions{stdout: opts.stderr}, "table", args[0])
+			bundle, err := checkBundle(cmd.Context(), opts.stderr, "table", args[0])
 			if err != nil {
 				return fmt.Errorf("%w; nothing pushed", err)
 			}
