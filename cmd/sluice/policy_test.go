@@ -70,10 +70,18 @@ func TestPolicyPushRefusesFailingTest(t *testing.T) {
 	}
 }
 
-// A pushed bundle replaces the one under /sluice/policies/ whole, and the
-// agent's next decision records its digest and git revision.
+// An agent without --policy-dir decides with the policy built into the
+// binary, wherever it runs. A pushed bundle replaces the one under
+// /sluice/policies/ whole (the decision's digest would differ if the stale
+// file stayed), and the agent's next decision records its digest and git
+// revision.
 func TestPolicyPushRecordsRevision(t *testing.T) {
-	endpoint := startAgent(t)
+	endpoint := startAgent(t, func(ao *agentOptions) { ao.policyDir = "" })
+	builtIn, err := policies.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitForDecision(t, endpoint, builtIn.Digest, "")
 	dir := copyPolicy(t)
 	commit := gitCommit(t, dir)
 	etcdctl(t, endpoint, "put", state.Keys.Policy("stale.rego"), "package stale")
