@@ -151,7 +151,7 @@ func listApps(opts *globalOptions, output string, cluster state.ClusterView, nam
 	if err != nil {
 		return err
 	}
-	if len(names) == 1 && output != "table" && output != "" {
+	if len(names) == 1 && len(rows) == 1 && output != "table" && output != "" {
 		return render(opts.stdout, output, rows[0], nil) // one app, as kubectl gets one object
 	}
 	return render(opts.stdout, output, rows, func(t *table) { fillAppRows(t, rows, true) })
