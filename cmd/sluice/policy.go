@@ -32,7 +32,7 @@ func newPolicyTestCommand(opts *globalOptions) *cobra.Command {
 			if len(args) == 1 {
 				dir = args[0]
 			}
-			_, err := checkBundle(cmd.Context(), opts.stdout, output, dir)
+			_, err := checkBundle(cmd.Context(), opts.stdout, output, dir, false)
 			return err
 		},
 	}
@@ -41,9 +41,9 @@ func newPolicyTestCommand(opts *globalOptions) *cobra.Command {
 }
 
 // checkBundle loads and compiles the bundle in dir, runs its tests and
-// prints their results to w; any failure is an error naming the failing
-// tests.
-func checkBundle(ctx context.Context, w io.Writer, output, dir string) (*policies.Bundle, error) {
+// prints their results to w, every one or (failuresOnly) those that did
+// not pass; any failure is an error naming the failing tests.
+func checkBundle(ctx context.Context, w io.Writer, output, dir string, failuresOnly bool) (*policies.Bundle, error) {
 	bundle, err := policies.LoadDir(dir)
 	if err != nil {
 		return nil, err
@@ -63,7 +63,9 @@ func checkBundle(ctx context.Context, w io.Writer, output, dir string) (*policie
 	}
 	if err := render(w, output, results, func(t *table) {
 		for _, r := range results {
-			t.row(r.String())
+			if !failuresOnly || !r.Pass {
+				t.row(r.String())
+			}
 		}
 		t.row(fmt.Sprintf("%d passed, %d failed", len(results)-len(failed), len(failed)))
 	}); err != nil {
@@ -102,7 +104,7 @@ own policy back.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// Test results go to stderr: stdout says what was pushed.
-			bundle, err := checkBundle(cmd.Context(), opts.stderr, "table", args[0])
+			bundle, err := checkBundle(cmd.Context(), opts.stderr, "table", args[0], true)
 			if err != nil {
 				return fmt.Errorf("%w; nothing pushed", err)
 			}
