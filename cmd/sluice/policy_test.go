@@ -157,3 +157,27 @@ func TestPolicyDiffSummarisesARecordedRun(t *testing.T) {
 		t.Errorf("policy diff with the recorded bundle: err=%v, want no difference\n%s", err, same)
 	}
 }
+
+// A recording of an agent that runs the built-in policy carries that
+// policy, and replays with no decision differing.
+func TestRecordCarriesTheBuiltInPolicy(t *testing.T) {
+	endpoint := startAgent(t, func(ao *agentOptions) { ao.policyDir = "" })
+	builtIn, err := policies.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitForDecision(t, endpoint, builtIn.Digest, "")
+	file := filepath.Join(t.TempDir(), "rec.jsonl")
+	if _, err := sluice(t, endpoint, "record", "--out", file); err != nil {
+		t.Fatal(err)
+	}
+	out, err := sluice(t, endpoint, "replay", file, "-o", "json")
+	var result policies.ReplayResult
+	if err != nil || json.Unmarshal([]byte(out), &result) != nil {
+		t.Fatalf("replay: %v\n%s", err, out)
+	}
+	if result.Decisions == 0 || len(result.Differing) != 0 || result.PolicyDigest != builtIn.Digest {
+		t.Fatalf("replay of the recording: %d decisions, %d differing, digest %s; want none differing with %s",
+			result.Decisions, len(result.Differing), result.PolicyDigest, builtIn.Digest)
+	}
+}
