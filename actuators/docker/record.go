@@ -42,6 +42,10 @@ type CPURecord struct {
 	mu      sync.Mutex
 	pending map[string]state.CPUResources // by runtime ID
 	wake    chan struct{}
+	// failing holds the containers whose last update failed, so that an
+	// engine that keeps refusing is logged once, not every round; only
+	// Run's goroutine touches it.
+	failing map[string]bool
 }
 
 // NewCPURecord returns a CPURecord that updates the runtime's engine.
@@ -50,7 +54,8 @@ func (r *Runtime) NewCPURecord() *CPURecord {
 }
 
 func newCPURecord(engine containerUpdater, logger *slog.Logger) *CPURecord {
-	return &CPURecord{engine: engine, log: logger, pending: map[string]state.CPUResources{}, wake: make(chan struct{}, 1)}
+	return &CPURecord{engine: engine, log: logger, pending: map[string]state.CPUResources{}, wake: make(chan struct{}, 1),
+		failing: map[string]bool{}}
 }
 
 // Record notes that c now has the CPU settings res; it never blocks.
@@ -94,9 +99,17 @@ func (c *CPURecord) sendPending(ctx context.Context) {
 	c.pending = map[string]state.CPUResources{}
 	c.mu.Unlock()
 	for id, res := range batch {
-		if err := c.update(ctx, id, res); err != nil && ctx.Err() == nil {
-			c.log.Warn("the engine's record of a container's CPU settings lags the cgroup; trying again", "runtime_id", id, "err", err)
+		err := c.update(ctx, id, res)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			if !c.failing[id] {
+				c.log.Warn("the engine's record of a container's CPU settings lags the cgroup; trying again each round", "runtime_id", id, "err", err)
+			}
+			c.failing[id] = true
 			c.retry(id, res)
+		case err == nil && c.failing[id]:
+			c.log.Info("the engine's record of a container's CPU settings agrees with the cgroup again", "runtime_id", id)
+			delete(c.failing, id)
 		}
 	}
 }
