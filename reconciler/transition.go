@@ -236,6 +236,13 @@ func (c *Core) decide(in Input, a *appState, app *appView) (change, bool) {
 			n := len(app.spec.Containers)
 			return change{event: EventAllRunning, reason: fmt.Sprintf("%d/%d containers running; the adopted status was stale: %s", n, n, a.stale)}, true
 		}
+		if app.specRevision != a.specRevision {
+			// Every container runs with the new spec's hash: the edit
+			// changed only settings applied in place. The status must
+			// still answer the spec now in force.
+			n := len(app.spec.Containers)
+			return change{event: EventAllRunning, reason: fmt.Sprintf("%d/%d containers running; spec revision %d applied in place", n, n, app.specRevision)}, true
+		}
 	case state.Failed:
 		if app.specRevision != a.specRevision {
 			return change{event: EventSpecChanged, reason: fmt.Sprintf("spec revision %d replaces %d", app.specRevision, a.specRevision)}, true

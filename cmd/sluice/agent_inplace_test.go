@@ -9,7 +9,8 @@ import (
 
 // TestDockerQuotaEditInPlace edits the CPU quota of a running app's spec:
 // the cgroup takes the new quota within one interval, the container keeps
-// its ID and GUID, and the engine's record agrees within 5 s.
+// its ID and GUID, its status answers the new spec revision, and the
+// engine's record agrees within 5 s.
 func TestDockerQuotaEditInPlace(t *testing.T) {
 	n := newDockerNode(t)
 	const interval = time.Second
@@ -17,7 +18,8 @@ func TestDockerQuotaEditInPlace(t *testing.T) {
 	spec := idleSpec("edit")
 	spec.Containers[0].Resources.CPUQuotaCores = new(0.5)
 	n.apply(spec)
-	before := n.waitPhase("edit", state.Ready).Containers[0]
+	ready := n.waitPhase("edit", state.Ready)
+	before := ready.Containers[0]
 	if got := n.cgroupSettings(before.RuntimeID).quotaMicros; got != 50_000 {
 		t.Fatalf("cgroup quota %d µs, want the spec's 50000", got)
 	}
@@ -35,7 +37,11 @@ func TestDockerQuotaEditInPlace(t *testing.T) {
 		res, found := n.inspect(before.RuntimeID)
 		return found && res.Container.HostConfig.CPUQuota == 25_000
 	})
-	after := n.status("edit")
+	var after state.AppStatus
+	waitUntil(t, 5*time.Second, "the status to answer the edited spec", func() bool {
+		after = n.status("edit")
+		return after.SpecRevision > ready.SpecRevision
+	})
 	if after.Phase != state.Ready || len(after.Containers) != 1 ||
 		after.Containers[0].RuntimeID != before.RuntimeID || after.Containers[0].GUID != before.GUID {
 		t.Fatalf("after the edit: %+v, want ready on container %s with GUID %s", after, before.RuntimeID, before.GUID)
