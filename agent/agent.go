@@ -41,6 +41,9 @@ type Config struct {
 	// it at once; a resync only catches what no event reported, and costs
 	// a listing and a read of every container's settings.
 	ResyncEvery int
+	// TerminatedRetention is how long a terminated app stays listed before
+	// its status is deleted [reconciler.DefaultTerminatedRetention].
+	TerminatedRetention time.Duration
 	// MetricsAddr serves /metrics, /traces and the pages (WithPages);
 	// empty serves nothing.
 	MetricsAddr string
@@ -218,6 +221,7 @@ func (a *Agent) runnerConfig() reconciler.RunnerConfig {
 	rc.ActionFailed = a.metrics.acted
 	rc.Transitioned = a.metrics.transitioned
 	rc.StoreID, rc.ClaimContainers = a.cfg.StoreID, a.cfg.ClaimContainers
+	rc.TerminatedRetention = a.cfg.TerminatedRetention
 	return rc
 }
 

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/sluice-io/sluice/actuators/cgroup"
 	"github.com/sluice-io/sluice/actuators/docker"
 	"github.com/sluice-io/sluice/actuators/tc"
@@ -20,7 +22,7 @@ import (
 var (
 	_ reconciler.Runtime             = (*docker.Runtime)(nil)
 	_ reconciler.RuntimeEvents       = (*docker.Runtime)(nil)
-	_ reconciler.CPUController       = (*cgroup.Controller)(nil)
+	_ reconciler.CPUController       = recordedCPU{}
 	_ reconciler.BandwidthController = (*tc.Controller)(nil)
 )
 
@@ -42,7 +44,7 @@ type DockerConfig struct {
 // and cgroup sensors.
 type DockerNode struct {
 	cfg        DockerConfig
-	cpu        *cgroup.Controller
+	cpu        recordedCPU
 	bandwidth  *tc.Controller
 	sensor     *sensors.Sensor
 	containers *sensors.ContainerCollector
@@ -59,9 +61,10 @@ var _ Node = (*DockerNode)(nil)
 func NewDockerNode(ctx context.Context, cfg DockerConfig) (*DockerNode, error) {
 	d := &DockerNode{cfg: cfg}
 	var err error
-	if d.cpu, err = cgroup.New(cgroup.Config{PIDs: cfg.Runtime, Logger: cfg.Logger}); err != nil {
+	if d.cpu.Controller, err = cgroup.New(cgroup.Config{PIDs: cfg.Runtime, Logger: cfg.Logger}); err != nil {
 		return nil, fmt.Errorf("cgroup actuator: %w", err)
 	}
+	d.cpu.record = cfg.Runtime.NewCPURecord()
 	if d.bandwidth, err = tc.New(tc.Config{PIDs: cfg.Runtime, Logger: cfg.Logger}); err != nil {
 		return nil, fmt.Errorf("tc actuator: %w", err)
 	}
@@ -122,13 +125,31 @@ func (d *DockerNode) Observe(ctx context.Context, view *state.View) (state.Obser
 	return obs, err
 }
 
-// Run receives traces until ctx ends, unless the intake's owner runs it.
+// Run brings the engine's record of CPU settings in line with the cgroups,
+// and receives traces unless the intake's owner runs it, until ctx ends.
 func (d *DockerNode) Run(ctx context.Context) error {
-	if d.cfg.Intake == nil || d.cfg.SharedIntake {
-		<-ctx.Done()
-		return nil
+	group, ctx := errgroup.WithContext(ctx)
+	group.Go(func() error { return d.cpu.record.Run(ctx) })
+	if d.cfg.Intake != nil && !d.cfg.SharedIntake {
+		group.Go(func() error { return d.cfg.Intake.Run(ctx) })
 	}
-	return d.cfg.Intake.Run(ctx)
+	return group.Wait()
+}
+
+// recordedCPU writes CPU settings to the cgroup, the fast path the
+// reconciler waits on, and then has the engine record them (off the loop),
+// so that `docker inspect` agrees with what the container runs under.
+type recordedCPU struct {
+	*cgroup.Controller
+	record *docker.CPURecord
+}
+
+func (r recordedCPU) SetCPU(ctx context.Context, c state.Container, res state.CPUResources) error {
+	if err := r.Controller.SetCPU(ctx, c, res); err != nil {
+		return err
+	}
+	r.record.Record(c, res)
+	return nil
 }
 
 // TraceHandler serves the recent traces for `sluice traces`; nil without

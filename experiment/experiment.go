@@ -47,6 +47,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Progress gets one line per finished phase; nil for none.
 	Progress io.Writer
+	// Live says Progress is a terminal: within each phase a line is
+	// rewritten in place every second of the phase with the time done,
+	// so that a real run's long phases show that they advance.
+	Live bool
 }
 
 // Result is what a run produced.
@@ -124,7 +128,7 @@ func runLoop(ctx context.Context, cfg Config, m mode) (*Result, error) {
 		res.Rows = append(res.Rows, rows...)
 		res.Recording.Segments = append(res.Recording.Segments, segment)
 		if cfg.Progress != nil {
-			fmt.Fprintf(cfg.Progress, "phase %d/%d %-14s %s\n", i+1, len(sc.Phases), phase.Name, m.progress(phase, len(segment.Events)))
+			fmt.Fprintf(cfg.Progress, "%sphase %d/%d %-14s %s\n", cfg.clearLine(), i+1, len(sc.Phases), phase.Name, m.progress(phase, len(segment.Events)))
 		}
 	}
 	res.Summary = report.Summarize(sc, res.Rows)
@@ -139,6 +143,30 @@ func recordingHeader(sc scenario.Scenario, bundle *policies.Bundle, mode string)
 	}
 	return state.RecordingHeader{Scenario: sc.Name, Mode: mode, Seed: sc.Seed,
 		Policy: files, PolicyDigest: bundle.Digest}
+}
+
+// clearLine is what erases the live line before a finished phase's line.
+func (cfg Config) clearLine() string {
+	if cfg.Live {
+		return "\r\033[K"
+	}
+	return ""
+}
+
+// showTick rewrites the live line after tick done of ticks, once per
+// second of the phase and at its end.
+func (cfg Config) showTick(index, done, ticks int) {
+	if !cfg.Live || cfg.Progress == nil {
+		return
+	}
+	sc := cfg.Scenario
+	perSecond := max(1, int(math.Round(1/sc.TickSeconds)))
+	if done%perSecond != 0 && done != ticks {
+		return
+	}
+	phase := sc.Phases[index]
+	fmt.Fprintf(cfg.Progress, "\r\033[Kphase %d/%d %-14s %.0f/%.0f s", index+1, len(sc.Phases), phase.Name,
+		float64(done)*sc.TickSeconds, float64(ticks)*sc.TickSeconds)
 }
 
 // phaseRun is the loop of one phase: its node, store and agent.
@@ -185,6 +213,7 @@ func runPhase(ctx context.Context, cfg Config, m mode, index int) (rows []report
 		if ok {
 			rows = append(rows, row)
 		}
+		cfg.showTick(index, k+1, ticks)
 	}
 	segment, err = run.recording(ctx)
 	return rows, segment, err

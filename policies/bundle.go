@@ -22,6 +22,13 @@ import (
 // thresholds, mounted at the root of OPA's data document.
 const DataFile = "data.json"
 
+// ManifestFile holds what a bundle says about itself, in OPA's bundle
+// format: {"revision": "..."}. `sluice policy push` writes it with the git
+// commit the bundle came from. It is metadata, not policy: the digest leaves
+// it out, so the same policy pushed from two commits has one digest and two
+// revisions.
+const ManifestFile = ".manifest"
+
 // testSuffix marks Rego files that hold tests: they belong to the bundle
 // (and its digest) but the engine never compiles them, so a decision can
 // never depend on a test.
@@ -38,6 +45,15 @@ type Bundle struct {
 	// Digest is "sha256:<hex>" over the sorted file names and contents;
 	// every decision records it.
 	Digest string
+	// Revision is where the bundle came from (the manifest's revision: a
+	// git commit), empty when it does not say; every decision records it
+	// beside the digest.
+	Revision string
+}
+
+// manifest is the part of OPA's .manifest that sluice reads.
+type manifest struct {
+	Revision string `json:"revision"`
 }
 
 //go:embed shield.rego data.json
@@ -136,6 +152,12 @@ func LoadFiles(files map[string][]byte) (*Bundle, error) {
 				return nil, fmt.Errorf("%s: %w", name, err)
 			}
 			b.Data = data
+		case name == ManifestFile:
+			var m manifest
+			if err := json.Unmarshal(content, &m); err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			b.Revision = m.Revision
 		case strings.HasSuffix(name, ".rego"):
 			module, err := ast.ParseModuleWithOpts(name, string(content), ast.ParserOptions{RegoVersion: ast.RegoV1})
 			if err != nil {
@@ -144,7 +166,7 @@ func LoadFiles(files map[string][]byte) (*Bundle, error) {
 			}
 			b.Modules[name] = module
 		default:
-			return nil, fmt.Errorf("%s: not a policy file (want *.rego or %s)", name, DataFile)
+			return nil, fmt.Errorf("%s: not a policy file (want *.rego, %s or %s)", name, DataFile, ManifestFile)
 		}
 	}
 	if len(b.Modules) == 0 {
@@ -184,15 +206,25 @@ func lineAt(content []byte, offset int64) int {
 
 // Digest is the bundle digest of files: sha256 over each name and content
 // in name order, with lengths framing both so that moving bytes between a
-// name and a content cannot produce the same digest.
+// name and a content cannot produce the same digest. The manifest is not
+// policy and does not count.
 func Digest(files map[string][]byte) string {
 	h := sha256.New()
 	for _, name := range state.SortedKeys(files) {
+		if name == ManifestFile {
+			continue
+		}
 		fmt.Fprintf(h, "%d:%s\n%d:", len(name), name, len(files[name]))
 		h.Write(files[name])
 		h.Write([]byte("\n"))
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// Manifest is the content of a ManifestFile that records revision.
+func Manifest(revision string) []byte {
+	data, _ := json.Marshal(manifest{Revision: revision}) // a struct of one string always encodes
+	return data
 }
 
 // policyModules are the modules the engine compiles: everything but tests.

@@ -21,7 +21,8 @@
 //  2. Prepare. Each bundle is compiled and its query prepared once, under
 //     Capabilities: no http.send, net.*, opa.runtime or random builtins.
 //     On every view the caller calls Reloader.SyncView, which switches to
-//     the files under /sluice/policies/ while there are any; it runs
+//     the files under /sluice/policies/ while there are any (PushOps
+//     writes them, with a ManifestFile naming the bundle's revision); it runs
 //     Reloader.Run(ctx, interval) on a goroutine it owns to pick up edits
 //     of the directory. A bundle that fails to compile never replaces a
 //     good engine: SyncView and CheckDir return a compile-stage *Error and
@@ -29,12 +30,12 @@
 //  3. Decide. Engine.Decide(ctx, view, node) builds the input from the
 //     view, evaluates data.sluice.shield.decision with the observation's
 //     time as OPA's clock, and stamps the result with the view's revision,
-//     the observation's time and the bundle digest. ErrNoObservation means
-//     there is nothing to decide on yet: wait for the node's sensors. The
-//     evaluation is bounded by ctx's deadline, which the caller sets, and
-//     by DefaultEvalHeapBytes of heap growth; an evaluation stopped at
-//     either fails with an error that Bounded recognises, and the caller
-//     takes the bundle out of force with Reloader.Reject.
+//     the observation's time, the bundle digest and its revision.
+//     ErrNoObservation means there is nothing to decide on yet: wait for the
+//     node's sensors. The evaluation is bounded by ctx's deadline, which the
+//     caller sets, and by DefaultEvalHeapBytes of heap growth; an evaluation
+//     stopped at either fails with an error that Bounded recognises, and the
+//     caller takes the bundle out of force with Reloader.Reject.
 //  4. Validate. Decide validates the output before returning it (Validate:
 //     known containers only, quotas within the node's CPUs, shares and
 //     bandwidth within their ranges). Any failure is an *Error with Stage

@@ -81,6 +81,9 @@ func (e *Engine) Bundle() *Bundle { return e.bundle }
 // Digest is the digest of the engine's bundle.
 func (e *Engine) Digest() string { return e.bundle.Digest }
 
+// Revision is the revision of the engine's bundle (Bundle.Revision).
+func (e *Engine) Revision() string { return e.bundle.Revision }
+
 // Decide evaluates the policy for node on view and returns the validated
 // decision. The decision is a pure function of the bundle and the view: its
 // time is the node's latest observation time (the policy's "now", given to
@@ -119,6 +122,7 @@ func (e *Engine) Decide(ctx context.Context, view *state.View, node string) (sta
 		Reasons:      out.Reasons,
 		Carry:        out.Carry,
 	}
+	d.BundleRevision = e.Revision()
 	if err := Validate(d, view, node); err != nil {
 		return state.Decision{}, e.fail(StageValidate, node, err)
 	}

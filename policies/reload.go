@@ -45,7 +45,7 @@ type Reloader struct {
 	source      string
 	dirStamp    string // names, sizes and mtimes of the dir's bundle files
 	dirDigest   string // digest of the dir bundle last tried
-	storeDigest string // digest of the store bundle last tried
+	storeDigest string // digest and manifest of the store bundle last tried
 	lastErr     *Error
 }
 
@@ -120,10 +120,13 @@ func (r *Reloader) SyncView(ctx context.Context, view *state.View) (*Engine, err
 
 func (r *Reloader) syncStore(ctx context.Context, files map[string][]byte) {
 	digest := Digest(files)
-	if r.source == SourceStore && digest == r.storeDigest {
+	// The manifest is left out of the digest, but a new revision of the
+	// same policy is a new bundle in force: decisions record it.
+	stamp := digest + " " + string(files[ManifestFile])
+	if r.source == SourceStore && stamp == r.storeDigest {
 		return
 	}
-	r.source, r.storeDigest = SourceStore, digest
+	r.source, r.storeDigest = SourceStore, stamp
 	b, err := LoadFiles(files)
 	if err != nil {
 		r.failed(&Error{Stage: StageCompile, BundleDigest: digest, Err: fmt.Errorf("bundle under %s: %w", state.PoliciesPrefix, err)})
@@ -213,7 +216,7 @@ func (r *Reloader) activate(ctx context.Context, b *Bundle, source string) error
 	previous := &loaded{engine: in.engine, source: in.source}
 	r.current.Store(&loaded{engine: engine, source: source, previous: previous})
 	r.lastErr = nil
-	r.logger.Info("policy bundle loaded", "source", source, "digest", b.Digest, "previous", previous.engine.Digest())
+	r.logger.Info("policy bundle loaded", "source", source, "digest", b.Digest, "revision", b.Revision, "previous", previous.engine.Digest())
 	return nil
 }
 

@@ -52,10 +52,11 @@ func Step(ctx context.Context, engine *Engine, view *state.View, node string) (o
 }
 
 // Changed reports whether next asks for something previous does not: other
-// container settings, other carried state, another bundle. The time, the
+// container settings, other carried state, another bundle or the same
+// bundle from another revision. The time, the
 // revision and the reasons do not count.
 func Changed(previous, next state.Decision) bool {
-	return previous.BundleDigest != next.BundleDigest ||
+	return previous.BundleDigest != next.BundleDigest || previous.BundleRevision != next.BundleRevision ||
 		!maps.EqualFunc(previous.Containers, next.Containers, sameContainerDecision) ||
 		!reflect.DeepEqual(normalCarry(previous.Carry), normalCarry(next.Carry))
 }

@@ -17,8 +17,10 @@ type Core struct {
 	node           string
 	restartBackoff state.Backoff
 	backoffReset   time.Duration
-	random         io.Reader
-	apps           map[string]*appState
+	// retention is how long a terminated app's status stays.
+	retention time.Duration
+	random    io.Reader
+	apps      map[string]*appState
 	// guidFallback numbers GUIDs when random fails, so a broken source
 	// degrades to unique names instead of stopping every create.
 	guidFallback int
@@ -42,6 +44,21 @@ func WithBackoffReset(d time.Duration) Option {
 	return func(c *Core) { c.backoffReset = d }
 }
 
+// DefaultTerminatedRetention is how long a terminated app stays listed
+// (its status kept) before the core purges it: long enough to see how it
+// ended, short enough that deleted apps do not pile up.
+const DefaultTerminatedRetention = time.Hour
+
+// WithTerminatedRetention sets how long a terminated app's status stays
+// before it is purged; zero or less keeps the default.
+func WithTerminatedRetention(d time.Duration) Option {
+	return func(c *Core) {
+		if d > 0 {
+			c.retention = d
+		}
+	}
+}
+
 // WithRandom sets the source of GUID suffixes. The simulator passes a seeded
 // source so that its runs repeat; the default is crypto/rand.
 func WithRandom(random io.Reader) Option {
@@ -56,6 +73,7 @@ func NewCore(node string, opts ...Option) *Core {
 		node:           node,
 		restartBackoff: DefaultRestartBackoff,
 		backoffReset:   10 * time.Minute,
+		retention:      DefaultTerminatedRetention,
 		random:         rand.Reader,
 		apps:           map[string]*appState{},
 	}
@@ -115,6 +133,10 @@ type Ready struct {
 	// Statuses are lifecycle transitions, one per app at most, to write
 	// under state.Keys.Status(node, app), sorted by app.
 	Statuses []state.AppStatus
+	// Purged are the apps whose status to delete: terminated for longer
+	// than the retention, with no spec and no container left. The core
+	// has forgotten them; one whose delete fails is purged again.
+	Purged []string
 	// WakeAt, when not zero, is the earliest time a Step would do
 	// something new even if nothing else changes (a restart backoff ends).
 	WakeAt time.Time
@@ -125,7 +147,9 @@ type Ready struct {
 }
 
 // Converged reports whether the Ready asks for nothing.
-func (r Ready) Converged() bool { return len(r.Actions) == 0 && len(r.Statuses) == 0 }
+func (r Ready) Converged() bool {
+	return len(r.Actions) == 0 && len(r.Statuses) == 0 && len(r.Purged) == 0
+}
 
 // Forget drops what the core holds of app, so that the next Step adopts it
 // again from its stored status: the caller learnt that the status moved on
@@ -166,6 +190,11 @@ func (c *Core) Step(in Input) Ready {
 func (c *Core) stepApp(in Input, app *appView, ready *Ready) {
 	a := c.track(app, in.View)
 	a.forgetGone(app)
+	if c.expired(in, a, app) {
+		ready.Purged = append(ready.Purged, app.name)
+		c.Forget(app.name)
+		return
+	}
 	if status, ok := c.transition(in, a, app); ok {
 		ready.Statuses = append(ready.Statuses, status)
 	}
@@ -191,10 +220,24 @@ func (c *Core) track(app *appView, view *state.View) *appState {
 	return a
 }
 
-// wakeAt is when a failed app's backoff ends, if it is waiting for one.
+// wakeAt is when a failed app's backoff ends, or a terminated app's
+// retention, if it is waiting for one.
 func (c *Core) wakeAt(a *appState, app *appView) time.Time {
-	if a.life.phase() != state.Failed || app.spec == nil {
+	switch {
+	case c.purgeable(a, app):
+		return a.since.Add(c.retention)
+	case a.life.phase() != state.Failed || app.spec == nil:
 		return time.Time{}
 	}
 	return a.restartAt(c.restartBackoff)
+}
+
+// purgeable says app is over: terminated, with nothing left of it.
+func (c *Core) purgeable(a *appState, app *appView) bool {
+	return a.life.phase() == state.Terminated && app.spec == nil && app.rejected == nil && len(app.all) == 0 && !a.since.IsZero()
+}
+
+// expired says app has been purgeable for the retention.
+func (c *Core) expired(in Input, a *appState, app *appView) bool {
+	return c.purgeable(a, app) && !in.Now.Before(a.since.Add(c.retention))
 }

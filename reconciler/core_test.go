@@ -222,6 +222,9 @@ func (h *coreHarness) step(dry, full bool) (string, error) {
 			fmt.Fprintf(&out, "  spec revision %d, containers %s\n", status.SpecRevision, formatContainers(status.Containers))
 		}
 	}
+	for _, app := range ready.Purged {
+		fmt.Fprintf(&out, "purged: %s\n", app)
+	}
 	for _, held := range ready.Held {
 		fmt.Fprintf(&out, "held: %s\n", held)
 	}

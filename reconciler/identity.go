@@ -11,13 +11,13 @@ import (
 	"github.com/sluice-io/sluice/state"
 )
 
-// SpecHash is a stable digest of a container spec. The runtime labels each
-// container with the hash it was created from, so the core can tell an
-// adopted container that still matches its spec from one that must be
-// recreated. encoding/json writes struct fields in declaration order and map
-// keys sorted, so equal specs always hash alike.
+// SpecHash is a stable digest of what a container is made of (identityOf
+// its spec). The runtime labels each container with the hash it was created
+// from, so the core can tell a container that still matches its spec from
+// one that must be recreated. encoding/json writes struct fields in
+// declaration order and map keys sorted, so equal specs always hash alike.
 func SpecHash(spec state.ContainerSpec) string {
-	data, err := json.Marshal(spec)
+	data, err := json.Marshal(identityOf(spec))
 	if err != nil {
 		// A ContainerSpec holds only strings, numbers, maps and slices of
 		// them; Marshal cannot fail on it. Hash the Go syntax as a fallback
@@ -26,6 +26,26 @@ func SpecHash(spec state.ContainerSpec) string {
 	}
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:8])
+}
+
+// identityOf is spec without the settings the reconciler changes on a
+// running container (resourceActions): the values of its CPU quota, shares
+// and cpuset and its bandwidth limit, and the SLO, which only the policy
+// reads. An edit of those keeps the container, its ID and its GUID (and so
+// its traces' service name). Adding or removing shares or a cpuset still
+// recreates it: unset, they mean "leave alone", so the running container
+// would keep the old value where a new one gets the runtime's default. A
+// quota or a bandwidth limit unset means no limit, which can be applied in
+// place. Memory is not an actuator's setting and recreates too.
+func identityOf(spec state.ContainerSpec) state.ContainerSpec {
+	if spec.CPUSet != "" {
+		spec.CPUSet = "set"
+	}
+	if spec.Resources.CPUShares != nil {
+		spec.Resources.CPUShares = new(uint64)
+	}
+	spec.Resources.CPUQuotaCores, spec.Resources.NetMbit, spec.SLO = nil, nil, nil
+	return spec
 }
 
 // NewGUID names a container instance: the image's short name, "-", and eight

@@ -26,15 +26,41 @@ func TestSpecHashIsStableAndSensitive(t *testing.T) {
 		t.Fatalf("hash %q is not 16 hex digits", got)
 	}
 	changed := spec
-	otherQuota := 0.25
-	changed.Resources.CPUQuotaCores = &otherQuota
-	if SpecHash(spec) == SpecHash(changed) {
-		t.Fatal("a changed quota kept the hash")
-	}
-	changed = spec
 	changed.Image = "nginx:2"
 	if SpecHash(spec) == SpecHash(changed) {
 		t.Fatal("a changed image kept the hash")
+	}
+	changed = spec
+	changed.Resources.MemoryBytes = new(int64(1 << 30))
+	if SpecHash(spec) == SpecHash(changed) {
+		t.Fatal("a changed memory limit kept the hash")
+	}
+}
+
+// What the reconciler applies to a running container is no part of its
+// identity: changing it must not recreate the container.
+func TestSpecHashLeavesOutInPlaceSettings(t *testing.T) {
+	shares := uint64(512)
+	spec := state.ContainerSpec{
+		Name: "api", Image: "nginx", Class: state.LatencyCritical, CPUSet: "0",
+		Resources: state.Resources{CPUQuotaCores: new(0.5), CPUShares: &shares},
+	}
+	changed := spec
+	otherShares := uint64(64)
+	changed.CPUSet = "1"
+	changed.Resources = state.Resources{CPUShares: &otherShares, NetMbit: new(10.0)}
+	changed.SLO = &state.SLOSpec{LatencyP99Ms: 20}
+	if SpecHash(spec) != SpecHash(changed) {
+		t.Fatal("new quota, shares, cpuset, bandwidth and SLO values changed the hash")
+	}
+	changed.CPUSet = ""
+	if SpecHash(spec) == SpecHash(changed) {
+		t.Fatal("removing the cpuset kept the hash: the running container would stay pinned")
+	}
+	changed = spec
+	changed.Resources.CPUShares = nil
+	if SpecHash(spec) == SpecHash(changed) {
+		t.Fatal("removing the shares kept the hash: the running container would keep them")
 	}
 }
 

@@ -19,7 +19,8 @@ const (
 	EventCreate = "create"
 	// EventAllRunning: every container of the spec runs with the spec's
 	// hash. From ready it only records that afresh, over a stale status
-	// adopted from an earlier agent.
+	// adopted from an earlier agent or for a spec revision whose edit was
+	// applied to the running containers in place.
 	EventAllRunning = "all-running"
 	// EventContainerMissing: a ready app lost a container, or its spec
 	// changed so that a container must be recreated.

@@ -55,6 +55,9 @@ type RunnerConfig struct {
 	Logger *slog.Logger
 	// RestartBackoff paces the restarts of a failed app.
 	RestartBackoff state.Backoff
+	// TerminatedRetention is how long a terminated app stays listed
+	// before its status is deleted [DefaultTerminatedRetention].
+	TerminatedRetention time.Duration
 	// BackoffReset is how long an app must stay ready for its next failure
 	// to start the restart backoff over; default 10 minutes.
 	BackoffReset time.Duration
@@ -154,7 +157,7 @@ func NewRunner(cfg RunnerConfig) *Runner {
 	if clock == nil {
 		clock = WallClock
 	}
-	opts := []Option{WithRestartBackoff(cfg.RestartBackoff), WithBackoffReset(cfg.BackoffReset)}
+	opts := []Option{WithRestartBackoff(cfg.RestartBackoff), WithBackoffReset(cfg.BackoffReset), WithTerminatedRetention(cfg.TerminatedRetention)}
 	if cfg.Random != nil {
 		opts = append(opts, WithRandom(cfg.Random))
 	}
@@ -279,7 +282,34 @@ func (r *Runner) pass(ctx context.Context) (passOutcome, error) {
 	executed := r.execute(ctx, now, ready.Actions)
 	r.wakeAt = ready.WakeAt
 	written, err := r.writeStatuses(ctx, r.pending(ready.Statuses))
-	return passOutcome{worked: executed > 0 || written > 0}, err
+	if err != nil {
+		return passOutcome{worked: executed > 0 || written > 0}, err
+	}
+	err = r.purge(ctx, ready.Purged)
+	return passOutcome{worked: executed > 0 || written > 0 || len(ready.Purged) > 0}, err
+}
+
+// purge deletes the statuses of the apps the core purged, in transactions
+// within etcd's limits. What fails is purged again by a later pass: the
+// core adopts the app anew from the status still in the view.
+func (r *Runner) purge(ctx context.Context, apps []string) error {
+	if len(apps) == 0 {
+		return nil
+	}
+	ops := make([]state.Op, len(apps))
+	for i, app := range apps {
+		ops[i] = state.Delete(state.Keys.Status(r.cfg.Node, app))
+	}
+	store := state.Bounded(r.cfg.Store, r.cfg.StoreTimeout)
+	err := state.TxnBatched(ctx, store, ops, func(batch []state.Op, _ int64) {
+		for _, op := range batch {
+			r.log.Info("terminated app purged", "key", op.Key)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("purge %d terminated apps of node %s: %w", len(apps), r.cfg.Node, err)
+	}
+	return nil
 }
 
 // readSettings reads the CPU and bandwidth settings of each running

@@ -244,6 +244,9 @@ func decideRejection(a *appState, app *appView) (change, bool) {
 	return change{event: EventSpecAccepted, reason: fmt.Sprintf("no spec rejected any more; revision %d in force", app.specRevision)}, true
 }
 
+// endsRejection says the app's spec was rejected and no longer is.
+func endsRejection(a *appState, app *appView) bool { return a.rejected != nil && app.rejected == nil }
+
 // decideWithSpec picks the event an app with a spec in force calls for in
 // its phase.
 func (c *Core) decideWithSpec(in Input, a *appState, app *appView) (change, bool) {
@@ -263,6 +266,14 @@ func (c *Core) decideWithSpec(in Input, a *appState, app *appView) (change, bool
 		if a.stale != "" {
 			n := len(app.spec.Containers)
 			return change{event: EventAllRunning, reason: fmt.Sprintf("%d/%d containers running; the adopted status was stale: %s", n, n, a.stale)}, true
+		}
+		if app.specRevision != a.specRevision && !endsRejection(a, app) {
+			// Every container runs with the new spec's hash: the edit
+			// changed only settings applied in place. The status must
+			// still answer the spec now in force. A good spec that ends
+			// a rejection says so instead (decideRejection).
+			n := len(app.spec.Containers)
+			return change{event: EventAllRunning, reason: fmt.Sprintf("%d/%d containers running; spec revision %d applied in place", n, n, app.specRevision)}, true
 		}
 	case state.Failed:
 		if app.specRevision != a.specRevision {

@@ -236,6 +236,9 @@ type Decision struct {
 	// Carry is state the policy hands to its next evaluation (an AIMD step,
 	// a release counter); it travels through the log, not through memory.
 	Carry map[string]any `json:"carry,omitempty"`
+	// BundleRevision is where the bundle came from (the git commit
+	// `sluice policy push` recorded), empty when it does not say.
+	BundleRevision string `json:"bundle_revision,omitempty"`
 }
 
 // ContainerDecision is the desired resource state of one container. Nil

@@ -50,7 +50,7 @@ func (s *Server) logStream(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-cache")
 	reader, writer := io.Pipe()
 	go func() {
-		writer.CloseWithError(s.cfg.Logs.Tail(r.Context(), containers[0], tailLines, true, writer))
+		writer.CloseWithError(s.cfg.Logs.TailLogs(r.Context(), containers[0], tailLines, true, writer))
 	}()
 	defer reader.Close()
 	lines := bufio.NewScanner(reader)

@@ -34,9 +34,9 @@ type TraceSource interface {
 // LogSource reads containers' logs (the Docker runtime).
 type LogSource interface {
 	AppContainers(ctx context.Context, app, only string) ([]state.Container, error)
-	// Tail copies the last lines of the log to w, and with follow the
+	// TailLogs copies the last lines of the log to w, and with follow the
 	// lines that come after until ctx ends.
-	Tail(ctx context.Context, c state.Container, lines int, follow bool, w io.Writer) error
+	TailLogs(ctx context.Context, c state.Container, lines int, follow bool, w io.Writer) error
 }
 
 // Config is what the pages read. Zero values take the defaults in brackets.

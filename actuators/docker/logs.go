@@ -16,16 +16,22 @@ import (
 // copying until the container stops or ctx ends, and an ended ctx is not an
 // error (it is how a follower stops).
 func (r *Runtime) Logs(ctx context.Context, c state.Container, follow bool, w io.Writer) error {
-	return r.Tail(ctx, c, 0, follow, w)
+	return r.TailLogs(ctx, c, -1, follow, w)
 }
 
-// Tail is Logs from the container's last lines lines on; 0 is its whole log.
-func (r *Runtime) Tail(ctx context.Context, c state.Container, lines int, follow bool, w io.Writer) error {
-	opts := client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Follow: follow}
-	if lines > 0 {
-		opts.Tail = strconv.Itoa(lines)
+// TailLogs is Logs starting at the last lines lines of the output; a
+// negative lines starts at the beginning.
+func (r *Runtime) TailLogs(ctx context.Context, c state.Container, lines int, follow bool, w io.Writer) error {
+	tail := "all"
+	if lines >= 0 {
+		tail = strconv.Itoa(lines)
 	}
-	rc, err := r.cli.ContainerLogs(ctx, c.RuntimeID, opts)
+	rc, err := r.cli.ContainerLogs(ctx, c.RuntimeID, client.ContainerLogsOptions{
+		ShowStdout: true,
+		ShowStderr: true,
+		Follow:     follow,
+		Tail:       tail,
+	})
 	if err != nil {
 		return fmt.Errorf("read the logs of container %s (%s): %w", c.ID, state.ShortRuntimeID(c.RuntimeID), err)
 	}

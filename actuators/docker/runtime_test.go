@@ -139,7 +139,7 @@ func TestIntegrationLifecycle(t *testing.T) {
 	}
 	assertWorkReports(t, stoppedLogs.String())
 	var tail bytes.Buffer
-	if err := rt.Tail(ctx, c, 1, false, &tail); err != nil {
+	if err := rt.TailLogs(ctx, c, 1, false, &tail); err != nil {
 		t.Fatalf("tail of the logs: %v", err)
 	}
 	if lines := strings.Count(strings.TrimSpace(tail.String()), "\n") + 1; lines != 1 {

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-io/sluice/agent"
+	"github.com/sluice-io/sluice/reconciler"
 	"github.com/sluice-io/sluice/state"
 	"github.com/sluice-io/sluice/ui"
 )
@@ -32,8 +33,10 @@ type agentOptions struct {
 	policyDir     string
 	metricsAddr   string
 	heartbeatTTL  time.Duration
-	simCPUs       int
-	traces        bool
+	// keepTerminated is agent.Config.TerminatedRetention.
+	keepTerminated time.Duration
+	simCPUs        int
+	traces         bool
 	// tracesHost, tracesPorts and tracesForward configure the trace
 	// receivers (traces.IntakeConfig).
 	tracesHost    string
@@ -76,9 +79,10 @@ engine answers, and otherwise runs a simulated node and says so.`,
 	flags.Var(&ao.history, "history", "how much of the event log the embedded etcd keeps: a duration (5m) or a number of revisions (1200); sluice record reads only what is kept")
 	flags.DurationVar(&ao.interval, "interval", time.Second, "how often the node is observed")
 	flags.DurationVar(&ao.policyTimeout, "policy-timeout", 0, "how long one evaluation of the policy may run before it is cancelled and its bundle rejected (0: a quarter of --interval)")
-	flags.StringVar(&ao.policyDir, "policy-dir", "policies", "the Rego policy directory (overridden by keys under /sluice/policies/)")
+	flags.StringVar(&ao.policyDir, "policy-dir", "", "a Rego policy directory to run, re-read when it changes (default: the policy built into sluice); keys under /sluice/policies/ (sluice policy push) override either")
 	flags.StringVar(&ao.metricsAddr, "metrics-addr", "127.0.0.1:9464", "where Prometheus metrics and the web pages are served; empty to disable")
 	flags.DurationVar(&ao.heartbeatTTL, "heartbeat-ttl", 10*time.Second, "the node's lease: its apps are lost after this long without a heartbeat")
+	flags.DurationVar(&ao.keepTerminated, "keep-terminated", reconciler.DefaultTerminatedRetention, "how long a terminated app stays listed before its status is deleted (sluice delete app NAME purges it at once)")
 	flags.IntVar(&ao.simCPUs, "sim-cpus", 2, "CPUs of the simulated node (--runtime sim)")
 	flags.BoolVar(&ao.traces, "traces", true, "receive the containers' spans on the Docker bridge (OTLP 4317/4318, Jaeger 6831/6832 udp) and add their latency to observations")
 	flags.StringVar(&ao.tracesHost, "traces-host", "", "address the trace receivers bind (default: the Docker bridge's gateway, which the node's containers reach)")
@@ -114,10 +118,18 @@ func runAgent(ctx context.Context, opts *globalOptions, ao *agentOptions, extern
 		return err
 	}
 	logger.Info("agent started", "node", ao.node, "runtime", node.Runtime(), "etcd", storeDescription(opts, ao, external), "store", storeID,
-		"interval", ao.interval, "policy_dir", ao.policyDir, "metrics", ao.metricsAddr)
+		"interval", ao.interval, "policy", policySource(ao.policyDir), "metrics", ao.metricsAddr, "traces", node.traces)
 	err = a.Run(ctx)
 	logger.Info("agent stopped; containers keep running for the next agent to adopt", "node", ao.node)
 	return err
+}
+
+// policySource says which policy the agent starts with.
+func policySource(dir string) string {
+	if dir == "" {
+		return "built in"
+	}
+	return dir
 }
 
 // config is the agent's configuration from the flags.
@@ -125,6 +137,7 @@ func (ao *agentOptions) config(logger *slog.Logger) agent.Config {
 	return agent.Config{
 		Node: ao.node, Version: version, Interval: ao.interval, PolicyTimeout: ao.policyTimeout, HeartbeatTTL: ao.heartbeatTTL,
 		PolicyDir: ao.policyDir, MetricsAddr: ao.metricsAddr, ClaimContainers: ao.claimContainers, Logger: logger,
+		TerminatedRetention: ao.keepTerminated,
 	}
 }
 

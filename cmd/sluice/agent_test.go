@@ -14,8 +14,9 @@ import (
 )
 
 // startAgent runs a real agent (embedded etcd, simulated node) in the test
-// and returns its etcd endpoint; the agent stops when the test ends.
-func startAgent(t *testing.T) string {
+// and returns its etcd endpoint; adjust changes its options first. The
+// agent stops when the test ends.
+func startAgent(t *testing.T, adjust ...func(*agentOptions)) string {
 	t.Helper()
 	endpoint := "http://" + freeTCPAddr(t)
 	ao := &agentOptions{
@@ -23,6 +24,9 @@ func startAgent(t *testing.T) string {
 		clientURL: endpoint, peerURL: "http://" + freeTCPAddr(t),
 		interval: 100 * time.Millisecond, policyDir: "../../policies",
 		heartbeatTTL: 10 * time.Second, simCPUs: 2,
+	}
+	for _, f := range adjust {
+		f(ao)
 	}
 	var logs bytes.Buffer
 	opts := &globalOptions{endpoints: []string{endpoint}, logLevel: "warn", stdout: &logs, stderr: &logs}

@@ -28,14 +28,14 @@ type experimentOptions struct {
 }
 
 func newExperimentCommand(opts *globalOptions) *cobra.Command {
-	cmd := &cobra.Command{Use: "experiment", Short: "Run interference experiments"}
+	cmd := groupCommand("experiment", "Run interference experiments")
 	cmd.AddCommand(newExperimentRunCommand(opts, "run FILE", "Run a scenario's phases and write timeseries.csv, plot.svg, events.jsonl and summary.json", "sim"),
 		newExperimentViewCommand(opts))
 	return cmd
 }
 
 func newSimCommand(opts *globalOptions) *cobra.Command {
-	cmd := &cobra.Command{Use: "sim", Short: "Run scenarios on the simulated node"}
+	cmd := groupCommand("sim", "Run scenarios on the simulated node")
 	run := newExperimentRunCommand(opts, "run FILE", "Run a scenario in the simulator (experiment run --mode sim)", "sim")
 	run.Flags().Lookup("mode").Hidden = true
 	cmd.AddCommand(run)
@@ -87,6 +87,7 @@ func runExperiment(cmd *cobra.Command, opts *globalOptions, eo *experimentOption
 	start := time.Now()
 	cfg := experiment.Config{
 		Scenario: &scaled, Bundle: bundle, Stores: stores, Logger: opts.quietLogger(cmd), Progress: opts.stderr,
+		Live: isTerminal(opts.stderr),
 	}
 	res, err := runMode(cmd.Context(), eo, cfg)
 	if err != nil {

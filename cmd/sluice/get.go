@@ -11,32 +11,46 @@ import (
 
 func newGetCommand(opts *globalOptions) *cobra.Command {
 	var output string
+	var watch bool
 	cmd := &cobra.Command{
-		Use:       "get nodes|apps|decisions",
-		Short:     "List nodes, apps or the latest decisions",
+		Use:   "get nodes|apps|decisions [NAME...]",
+		Short: "List nodes, apps or the latest decisions",
+		Long: `List nodes, apps or the latest decisions. Apps may be named, and
+watched: with -w, get apps prints the apps as they are, then each app again
+whenever its spec or status changes, until interrupted.`,
+		Example: `  sluice get apps web -o yaml
+  sluice get apps -w`,
 		ValidArgs: []string{"nodes", "apps", "decisions"},
-		Args:      cobra.ExactArgs(1),
+		Args:      cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			list, ok := listers[strings.TrimSuffix(args[0], "s")+"s"]
-			if !ok {
+			resource := strings.TrimSuffix(args[0], "s") + "s"
+			list, ok := listers[resource]
+			switch {
+			case !ok:
 				return fmt.Errorf("get %s: unknown resource (want nodes, apps or decisions)", args[0])
+			case resource != "apps" && (len(args) > 1 || watch):
+				return fmt.Errorf("get %s: names and -w are for apps only", args[0])
+			case watch:
+				return watchApps(cmd.Context(), opts, output, args[1:])
 			}
 			return opts.withCluster(cmd.Context(), func(cluster state.ClusterView) error {
-				return list(opts, output, cluster)
+				return list(opts, output, cluster, args[1:])
 			})
 		},
 	}
 	addOutputFlag(cmd, &output)
+	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "after listing, print each app again when it changes (apps only)")
 	return cmd
 }
 
-var listers = map[string]func(*globalOptions, string, state.ClusterView) error{
+// A lister prints one resource; names, when given, pick apps.
+var listers = map[string]func(opts *globalOptions, output string, cluster state.ClusterView, names []string) error{
 	"nodes":     listNodes,
 	"apps":      listApps,
 	"decisions": listDecisions,
 }
 
-func listNodes(opts *globalOptions, output string, cluster state.ClusterView) error {
+func listNodes(opts *globalOptions, output string, cluster state.ClusterView, _ []string) error {
 	registered := cluster.Unscoped.Nodes
 	nodes := make([]state.NodeInfo, 0, len(registered))
 	for _, name := range state.SortedKeys(registered) {
@@ -169,14 +183,24 @@ func appError(view *state.View, name string) string {
 	return view.Errors[state.Keys.App("", name)]
 }
 
-func listApps(opts *globalOptions, output string, cluster state.ClusterView) error {
-	rows := appRows(cluster)
-	return render(opts.stdout, output, rows, func(t *table) {
+func listApps(opts *globalOptions, output string, cluster state.ClusterView, names []string) error {
+	rows, err := namedRows(appRows(cluster), names)
+	if err != nil {
+		return err
+	}
+	if len(names) == 1 && len(rows) == 1 && output != "table" && output != "" {
+		return render(opts.stdout, output, rows[0], nil) // one app, as kubectl gets one object
+	}
+	return render(opts.stdout, output, rows, func(t *table) { fillAppRows(t, rows, true) })
+}
+
+func fillAppRows(t *table, rows []appRow, header bool) {
+	if header {
 		t.row("NAME", "NODE", "PHASE", "SPEC", "CONTAINERS", "ERROR")
-		for _, r := range rows {
-			t.row(r.Name, dash(r.Node), r.Phase, specState(r.Rejected), dash(r.Containers), dash(r.Error))
-		}
-	})
+	}
+	for _, r := range rows {
+		t.row(r.Name, dash(r.Node), r.Phase, specState(r.Rejected), dash(r.Containers), dash(r.Error))
+	}
 }
 
 // specState says whether the app's latest spec was taken: "ok", or
@@ -188,7 +212,28 @@ func specState(rejected *state.SpecRejection) string {
 	return fmt.Sprintf("rejected@%d", rejected.Revision)
 }
 
-func listDecisions(opts *globalOptions, output string, cluster state.ClusterView) error {
+// namedRows keeps the rows of the apps named, in the order named; no names
+// keeps every row. An app named but not found is an error.
+func namedRows(rows []appRow, names []string) ([]appRow, error) {
+	if len(names) == 0 {
+		return rows, nil
+	}
+	var out []appRow
+	for _, name := range names {
+		found := false
+		for _, r := range rows {
+			if r.Name == name {
+				out, found = append(out, r), true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("app %s: not found (sluice get apps lists them)", name)
+		}
+	}
+	return out, nil
+}
+
+func listDecisions(opts *globalOptions, output string, cluster state.ClusterView, _ []string) error {
 	decisions := []state.Decision{}
 	for _, node := range cluster.Nodes() {
 		if d, ok := cluster.Views[node].Decisions[node]; ok {

@@ -13,22 +13,24 @@ import (
 func newLogsCommand(opts *globalOptions) *cobra.Command {
 	var follow bool
 	var container string
+	var tail int
 	cmd := &cobra.Command{
 		Use:   "logs APP",
 		Short: "Print (or follow) the logs of an app's containers on this host's Docker engine",
-		Example: `  sluice logs victim -f
+		Example: `  sluice logs victim -f --tail 20
   sluice logs web --container frontend`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return appLogs(cmd.Context(), opts, args[0], container, follow)
+			return appLogs(cmd.Context(), opts, args[0], container, tail, follow)
 		},
 	}
+	cmd.Flags().IntVar(&tail, "tail", -1, "only the last N lines of each container's output (-1: all)")
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new lines until interrupted")
 	cmd.Flags().StringVar(&container, "container", "", "only this container of the app")
 	return cmd
 }
 
-func appLogs(ctx context.Context, opts *globalOptions, app, only string, follow bool) error {
+func appLogs(ctx context.Context, opts *globalOptions, app, only string, tail int, follow bool) error {
 	var node string
 	if err := opts.withAppView(ctx, app, "", func(_ state.Store, view *state.View) error {
 		status, ok := view.Statuses[app]
@@ -57,7 +59,7 @@ func appLogs(ctx context.Context, opts *globalOptions, app, only string, follow 
 		if len(containers) > 1 {
 			fmt.Fprintf(opts.stdout, "==> %s (%s) <==\n", printable(c.ID), printable(c.GUID))
 		}
-		if err := rt.Logs(ctx, c, follow, opts.stdout); err != nil {
+		if err := rt.TailLogs(ctx, c, tail, follow, opts.stdout); err != nil {
 			return err
 		}
 	}

@@ -16,6 +16,8 @@ import (
 type node struct {
 	agent.Node
 	closeAll func() error
+	// traces says where the node's trace receivers listen: "off" for none.
+	traces string
 }
 
 func (n node) Close() error { return n.closeAll() }
@@ -55,7 +57,7 @@ func openSimNode(ao *agentOptions, logger *slog.Logger) (node, error) {
 		return node{}, err
 	}
 	n := agent.NewSimNode(simNode, ao.interval)
-	return node{Node: n, closeAll: n.Close}, nil
+	return node{Node: n, closeAll: n.Close, traces: "off"}, nil
 }
 
 // openDockerNode builds the real node on engine rt, which it closes if it
@@ -76,11 +78,18 @@ func openDockerNode(ctx context.Context, rt *docker.Runtime, ao *agentOptions, m
 		rt.Close()
 		return node{}, err
 	}
-	return node{Node: d, closeAll: func() error {
+	return node{Node: d, traces: intakeDescription(intake), closeAll: func() error {
 		// The logs the node follows go before the engine's client does.
 		d.Close()
 		return rt.Close()
 	}}, nil
+}
+
+func intakeDescription(intake *traces.Intake) string {
+	if intake == nil {
+		return "off"
+	}
+	return intake.Addrs().String()
 }
 
 // intakeConfig is the trace intake the flags ask for.

@@ -13,10 +13,7 @@ import (
 )
 
 func newNodeCommand(opts *globalOptions) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "node",
-		Short: "Act on a node's relation to this store",
-	}
+	cmd := groupCommand("node", "Act on a node's relation to this store")
 	cmd.AddCommand(newNodeResetCommand(opts))
 	return cmd
 }

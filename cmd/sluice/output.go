@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -13,11 +14,23 @@ import (
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
 )
 
 // addOutputFlag gives a command the -o flag every listing takes.
 func addOutputFlag(cmd *cobra.Command, output *string) {
-	cmd.Flags().StringVarP(output, "output", "o", "table", "output format: table or json")
+	cmd.Flags().StringVarP(output, "output", "o", "table", "output format: table, json or yaml")
+}
+
+// isTerminal says whether w is a terminal, where progress may be
+// rewritten in place.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }
 
 // table writes aligned columns.
@@ -84,7 +97,8 @@ func escapeJSON(data []byte) []byte {
 // its values are not.
 func escapedInJSON(r rune) bool { return unprintable(r) && r != '\n' }
 
-// render writes value as indented JSON, or as a table drawn by fill.
+// render writes value as indented JSON, as YAML with the same field names,
+// or as a table drawn by fill.
 func render(w io.Writer, output string, value any, fill func(*table)) error {
 	switch output {
 	case "json":
@@ -94,11 +108,20 @@ func render(w io.Writer, output string, value any, fill func(*table)) error {
 		}
 		_, err = fmt.Fprintf(w, "%s\n", escapeJSON(data))
 		return err
+	case "yaml":
+		// The YAML encoder quotes a string that holds a control character
+		// and escapes the character.
+		data, err := yaml.Marshal(value)
+		if err != nil {
+			return fmt.Errorf("-o yaml: %w", err)
+		}
+		_, err = w.Write(data)
+		return err
 	case "table", "":
 		t := &table{w: tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)}
 		fill(t)
 		return t.w.Flush()
 	default:
-		return fmt.Errorf("-o %s: unknown output format (want table or json)", output)
+		return fmt.Errorf("-o %s: unknown output format (want table, json or yaml)", output)
 	}
 }

@@ -26,7 +26,8 @@ func newRecordCommand(opts *globalOptions) *cobra.Command {
 		Long: `Record reads the store's history between --from and --to and writes it
 with the policy in force, so that sluice replay can re-derive every decision
 from the file alone. The policy is the one stored under /sluice/policies/,
-else the --policy directory.
+else the --policy directory, else the policy built into sluice, which an
+agent without --policy-dir runs.
 
 The history is only what etcd has not compacted: the embedded etcd of
 sluice agent keeps its --history window (10 minutes by default), so record
@@ -41,7 +42,7 @@ where the history now starts.`,
 	flags.Int64Var(&ro.from, "from", 1, "first revision")
 	flags.Int64Var(&ro.to, "to", 0, "last revision (default: the current one)")
 	flags.StringVar(&ro.out, "out", "-", "output file, - for standard output")
-	flags.StringVar(&ro.policyDir, "policy", "policies", "policy directory, when the store holds none")
+	flags.StringVar(&ro.policyDir, "policy", "", "policy directory the agents run, when the store holds none (default: the built-in policy)")
 	return cmd
 }
 
@@ -85,10 +86,13 @@ func recordingPolicy(view *state.View, dir string) (state.RecordingHeader, error
 }
 
 // activeBundle is the bundle the agents evaluate: the store's policy files
-// when there are any, else the directory.
+// when there are any, else the directory, else the built-in bundle.
 func activeBundle(view *state.View, dir string) (*policies.Bundle, error) {
-	if len(view.Policies) > 0 {
+	switch {
+	case len(view.Policies) > 0:
 		return policies.LoadFiles(view.Policies)
+	case dir == "":
+		return policies.Default()
 	}
 	return policies.LoadDir(dir)
 }

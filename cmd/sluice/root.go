@@ -56,6 +56,18 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	return root
 }
 
+// groupCommand is a command that only groups others: run alone it prints
+// its help, and with an unknown subcommand it fails, so that a typo in a
+// script does not pass as success.
+func groupCommand(use, short string) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+}
+
 func (o *globalOptions) logger() *slog.Logger {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(strings.ToUpper(o.logLevel))); err != nil {

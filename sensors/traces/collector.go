@@ -22,6 +22,14 @@ type Receivers struct {
 	JaegerBinary  string // 6832/udp
 }
 
+// String lists the addresses as a start-up log shows them, each with its
+// receiver's name and protocol.
+func (r Receivers) String() string {
+	return fmt.Sprintf("%s=%s/tcp %s=%s/tcp %s=%s/udp %s=%s/udp",
+		ReceiverOTLPGRPC, r.OTLPGRPC, ReceiverOTLPHTTP, r.OTLPHTTP,
+		ReceiverJaegerCompact, r.JaegerCompact, ReceiverJaegerBinary, r.JaegerBinary)
+}
+
 // DefaultReceivers are the standard ports on host: "127.0.0.1" by
 // default, or the container bridge's address so that containers reach
 // the agent.

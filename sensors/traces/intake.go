@@ -97,6 +97,9 @@ func (in *Intake) Env() map[string]string {
 	return map[string]string{OTLPEndpointEnv: "http://" + in.collector.Addrs().OTLPGRPC}
 }
 
+// Addrs are the addresses the receivers are bound to.
+func (in *Intake) Addrs() Receivers { return in.collector.Addrs() }
+
 // Run serves the receivers until ctx ends, then flushes what they took in.
 func (in *Intake) Run(ctx context.Context) error { return in.collector.Start(ctx) }
 
