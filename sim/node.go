@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sluice-io/sluice/reconciler"
+	"github.com/sluice-io/sluice/sim/cfs"
 	"github.com/sluice-io/sluice/sim/cpu"
 	"github.com/sluice-io/sluice/sim/demand"
 	"github.com/sluice-io/sluice/state"
@@ -52,6 +53,10 @@ type NodeConfig struct {
 	// DemandNoise is the standard deviation of a multiplicative Gaussian
 	// noise on every generator's demand, per tick (0.05 for ±5%); 0 is off.
 	DemandNoise float64
+	// Profile, when set, runs the containers on the timed CPU model
+	// (sim/cfs) with this machine's parameters; nil runs the fluid model
+	// (sim/cpu). Its defaults must be filled (cfs.Profile.WithDefaults).
+	Profile *cfs.Profile
 	// Files is where csv demand files are read from; nil if none is used.
 	Files fs.FS
 	// Logger receives the node's lifecycle events; nil discards them.
@@ -73,6 +78,7 @@ type Node struct {
 	created   int
 	all       []*container // sorted by ID
 	allocator cpu.Allocator
+	machine   *cfs.Machine // the timed model; nil runs the fluid one
 	tasks     []cpu.Task
 	shares    []cpu.Share
 	last      []ContainerTick
@@ -116,14 +122,23 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	var machine *cfs.Machine
+	if cfg.Profile != nil {
+		m, err := cfs.NewMachine(cfg.CPUs, *cfg.Profile, cfg.Seed)
+		if err != nil {
+			return nil, fmt.Errorf("sim node %s: %w", cfg.Name, err)
+		}
+		machine = m
+	}
 	return &Node{
-		name:  cfg.Name,
-		cpus:  cfg.CPUs,
-		clock: clock,
-		files: cfg.Files,
-		noise: cfg.DemandNoise,
-		rng:   rand.New(rand.NewPCG(cfg.Seed, 0x51_1ce)),
-		log:   logger.With("node", cfg.Name),
+		machine: machine,
+		name:    cfg.Name,
+		cpus:    cfg.CPUs,
+		clock:   clock,
+		files:   cfg.Files,
+		noise:   cfg.DemandNoise,
+		rng:     rand.New(rand.NewPCG(cfg.Seed, 0x51_1ce)),
+		log:     logger.With("node", cfg.Name),
 	}, nil
 }
 

@@ -1,0 +1,76 @@
+package cfs
+
+import (
+	"math"
+	"testing"
+
+	"github.com/sluice-io/sluice/sim/cpu"
+)
+
+// runFor runs seconds in ticks of a second and returns the last tick.
+func runFor(t *testing.T, m *Machine, tasks []Task, seconds float64) []Result {
+	t.Helper()
+	var last []Result
+	for range int(seconds) {
+		var err error
+		if last, err = m.Run(tasks, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return last
+}
+
+func newMachine(t *testing.T, cpus int, p Profile) *Machine {
+	t.Helper()
+	m, err := NewMachine(cpus, p.WithDefaults(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestVictimAndHogShareACPUByWeight(t *testing.T) {
+	m := newMachine(t, 1, Profile{})
+	got := runFor(t, m, []Task{
+		{Key: "a-victim", Demand: 0.8, RequestSeconds: 0.001},
+		{Key: "b-hog", Demand: 1},
+	}, 5)
+	if math.Abs(got[0].Usage-0.5) > 0.02 || math.Abs(got[1].Usage-0.5) > 0.02 {
+		t.Fatalf("usage %.3f / %.3f, want 0.5 each", got[0].Usage, got[1].Usage)
+	}
+	if got[0].Work.Backlog < 0.5 {
+		t.Errorf("victim backlog %.3f CPU-s after 5 s short of 0.3 cores, want it growing", got[0].Work.Backlog)
+	}
+}
+
+func TestAloneVictimServesEveryRequestInItsServiceTime(t *testing.T) {
+	m := newMachine(t, 1, Profile{WakeupLatencyMs: 0.1})
+	got := runFor(t, m, []Task{{Key: "victim", Demand: 0.5, RequestSeconds: 0.001}}, 2)
+	l := got[0].Latency
+	if l == nil || l.Count < 120 || l.P99Ms > 1.21 || got[0].Work.Backlog > 0.002 {
+		t.Fatalf("latency %+v backlog %g, want ~125 requests of 1.1-1.2 ms", l, got[0].Work.Backlog)
+	}
+}
+
+func TestThrottledHogBurstsUnderCFSNotEEVDF(t *testing.T) {
+	// The hog's quota is 0.3 of the CPU: it gets no more. Under CFS it comes
+	// back from throttling far behind in virtual runtime and spends its
+	// refilled budget in one burst, which the victim's requests wait out;
+	// EEVDF bounds its lag and lets it run a slice at a time.
+	for _, c := range []struct {
+		scheduler    string
+		minMs, maxMs float64
+	}{{SchedulerCFS, 15, 40}, {SchedulerEEVDF, 1, 15}} {
+		m := newMachine(t, 1, Profile{Scheduler: c.scheduler})
+		got := runFor(t, m, []Task{
+			{Key: "a-victim", Demand: 0.6, RequestSeconds: 0.001},
+			{Key: "b-hog", Demand: 1, QuotaCores: 0.3},
+		}, 5)
+		if math.Abs(got[1].Usage-0.3) > 0.02 || got[1].Limit != cpu.LimitQuota {
+			t.Fatalf("%s: hog %+v, want 0.3 cores limited by its quota", c.scheduler, got[1])
+		}
+		if l := got[0].Latency; l == nil || l.MaxMs < c.minMs || l.MaxMs > c.maxMs {
+			t.Errorf("%s: victim latency %+v, want the longest wait within [%g, %g] ms", c.scheduler, l, c.minMs, c.maxMs)
+		}
+	}
+}
