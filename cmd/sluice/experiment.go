@@ -29,6 +29,7 @@ type experimentOptions struct {
 func newExperimentCommand(opts *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{Use: "experiment", Short: "Run interference experiments"}
 	cmd.AddCommand(newExperimentRunCommand(opts, "run FILE", "Run a scenario's phases and write timeseries.csv, plot.svg, events.jsonl and summary.json", "sim"))
+	cmd.AddCommand(newExperimentCompareCommand(opts), newExperimentCalibrateCommand(opts))
 	return cmd
 }
 
