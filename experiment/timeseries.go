@@ -15,7 +15,6 @@ import (
 // ticks, far beyond any experiment.
 const maxTimeseriesRows = 400_000
 
-
 // ReadTimeseries reads a run's timeseries.csv back into rows, as the run
 // measured them, so that a real run can be summarised again or fitted.
 func ReadTimeseries(dir string) ([]report.Row, error) {

@@ -2,6 +2,7 @@ package cfs
 
 import (
 	"math"
+	"reflect"
 	"testing"
 
 	"github.com/sluice-io/sluice/sim/cpu"
@@ -72,5 +73,34 @@ func TestThrottledHogBurstsUnderCFSNotEEVDF(t *testing.T) {
 		if l := got[0].Latency; l == nil || l.MaxMs < c.minMs || l.MaxMs > c.maxMs {
 			t.Errorf("%s: victim latency %+v, want the longest wait within [%g, %g] ms", c.scheduler, l, c.minMs, c.maxMs)
 		}
+	}
+}
+
+func TestSameSeedSameTimeline(t *testing.T) {
+	run := func(seed uint64) []Result {
+		m, err := NewMachine(2, Profile{NoiseCores: 0.05, WakeupLatencyMs: 0.3}.WithDefaults(), seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var all []Result
+		for k := range 20 {
+			tasks := []Task{
+				{Key: "hog", CPUs: 1, Demand: 1, QuotaCores: 0.25},
+				{Key: "spread", Demand: 1.5, Threads: 2},
+				{Key: "victim", CPUs: 1, Demand: 0.3 + 0.02*float64(k), RequestSeconds: 0.001},
+			}
+			got, err := m.Run(tasks, 0.25)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, got...)
+		}
+		return all
+	}
+	if a, b := run(7), run(7); !reflect.DeepEqual(a, b) {
+		t.Fatal("two runs with seed 7 differ")
+	}
+	if a, b := run(7), run(8); reflect.DeepEqual(a, b) {
+		t.Fatal("seeds 7 and 8 give the same timeline: the noise is not seeded")
 	}
 }
