@@ -79,9 +79,12 @@ type Node struct {
 	all       []*container // sorted by ID
 	allocator cpu.Allocator
 	machine   *cfs.Machine // the timed model; nil runs the fluid one
-	tasks     []cpu.Task
-	shares    []cpu.Share
-	last      []ContainerTick
+	// startLatency is how long a container's workload takes to run after
+	// its start, on the timed model.
+	startLatency time.Duration
+	tasks        []cpu.Task
+	shares       []cpu.Share
+	last         []ContainerTick
 }
 
 // container is one simulated container: what Docker's labels and cgroups
@@ -123,7 +126,9 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	var machine *cfs.Machine
+	var startLatency time.Duration
 	if cfg.Profile != nil {
+		startLatency = time.Duration(cfg.Profile.StartLatencyMs * float64(time.Millisecond))
 		m, err := cfs.NewMachine(cfg.CPUs, *cfg.Profile, cfg.Seed)
 		if err != nil {
 			return nil, fmt.Errorf("sim node %s: %w", cfg.Name, err)
@@ -131,14 +136,14 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		machine = m
 	}
 	return &Node{
-		machine: machine,
-		name:    cfg.Name,
-		cpus:    cfg.CPUs,
-		clock:   clock,
-		files:   cfg.Files,
-		noise:   cfg.DemandNoise,
-		rng:     rand.New(rand.NewPCG(cfg.Seed, 0x51_1ce)),
-		log:     logger.With("node", cfg.Name),
+		machine: machine, startLatency: startLatency,
+		name:  cfg.Name,
+		cpus:  cfg.CPUs,
+		clock: clock,
+		files: cfg.Files,
+		noise: cfg.DemandNoise,
+		rng:   rand.New(rand.NewPCG(cfg.Seed, 0x51_1ce)),
+		log:   logger.With("node", cfg.Name),
 	}, nil
 }
 

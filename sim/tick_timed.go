@@ -19,6 +19,8 @@ func (n *Node) tickTimed(running []*container, start time.Time, dt time.Duration
 	for i, c := range running {
 		ticks[i] = n.demand(c, start.Add(dt/2))
 		tasks[i] = n.timedTask(c, ticks[i].Demand)
+		running := c.started.Add(n.startLatency).Sub(start).Seconds()
+		tasks[i].FromSeconds = min(max(0, running), seconds)
 	}
 	results, err := n.machine.Run(tasks, seconds)
 	if err != nil {

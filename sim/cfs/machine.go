@@ -31,6 +31,9 @@ type Task struct {
 	RequestSeconds float64
 	// Threads is how many CPUs a fluid task may run on at once; 0 is 1.
 	Threads int
+	// FromSeconds is when, after the tick's start, work begins to arrive:
+	// later than 0 for a container still starting.
+	FromSeconds float64
 }
 
 // Result is what a task did over the tick.
@@ -103,6 +106,7 @@ type Machine struct {
 	tasks      []*taskState // sorted by key
 	rng        *rand.Rand
 	step       int64 // steps run since the machine started
+	tickStart  int64 // the step the tick began at
 	h          float64
 	minVR      float64 // CFS: the run queue's minimum virtual runtime
 	avgVR      float64 // EEVDF: the weighted average virtual runtime
@@ -150,6 +154,7 @@ func (m *Machine) Run(tasks []Task, seconds float64) ([]Result, error) {
 		return nil, err
 	}
 	steps := int(math.Round(seconds / m.h))
+	m.tickStart = m.step
 	for range steps {
 		m.advance()
 	}
@@ -226,8 +231,11 @@ func (m *Machine) advance() {
 	schedTick := m.step%m.tickEvery == 0
 	m.step++
 	woke := false
+	sinceTick := float64(m.step-1-m.tickStart) * m.h
 	for _, t := range m.tasks {
-		t.arrive(now, m.h)
+		if sinceTick+1e-12 >= t.FromSeconds {
+			t.arrive(now, m.h)
+		}
 		woke = m.requeue(t, now) || woke
 		t.running = 0
 	}

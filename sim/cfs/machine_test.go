@@ -104,3 +104,14 @@ func TestSameSeedSameTimeline(t *testing.T) {
 		t.Fatal("seeds 7 and 8 give the same timeline: the noise is not seeded")
 	}
 }
+
+func TestNoWorkArrivesBeforeTheWorkloadRuns(t *testing.T) {
+	m := newMachine(t, 1, Profile{})
+	got, err := m.Run([]Task{{Key: "hog", Demand: 1, FromSeconds: 0.1}}, 0.25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(got[0].Usage-0.6) > 0.01 || math.Abs(got[0].Work.Arrived-0.15) > 1e-6 {
+		t.Errorf("usage %.4f, arrived %.4f: want 0.6 cores over the tick, 0.15 CPU-s from 0.1 s on", got[0].Usage, got[0].Work.Arrived)
+	}
+}

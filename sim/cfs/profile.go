@@ -57,6 +57,10 @@ type Profile struct {
 	// as a fraction (0.05: a 1 ms request takes 1.05 ms of CPU): the
 	// service's runtime, system calls, tracing. Fitted.
 	VictimOverhead float64 `json:"victim_overhead,omitempty"`
+	// StartLatencyMs is the time from a container's start to its workload
+	// running (the runtime's start path, the process's own start-up); no
+	// work arrives at it before.
+	StartLatencyMs float64 `json:"start_latency_ms,omitempty"`
 	// StepMs is the model's time step; finer is slower and no different
 	// once well below the granularities.
 	StepMs float64 `json:"step_ms,omitempty"`
@@ -117,6 +121,7 @@ func (p Profile) Validate() error {
 		{"noise_cores", p.NoiseCores, 0, 0.9},
 		{"noise_burst_ms", p.NoiseBurstMs, 0.01, 1000},
 		{"victim_overhead", p.VictimOverhead, 0, 10},
+		{"start_latency_ms", p.StartLatencyMs, 0, 10000},
 		{"step_ms", p.StepMs, 0.01, 1},
 	}
 	for _, f := range fields {
