@@ -358,14 +358,29 @@ func (m *Machine) runCPU(c int, now float64, event bool) {
 	} else {
 		cur = m.pickCFS(cur, now-cs.since, weights, event)
 	}
-	if cur != cs.current {
-		cs.current, cs.since = cur, now
-	}
-	if cur != nil {
+	m.fill(cs, cur, now)
+}
+
+// fill runs cur on the CPU for the step; when it runs out of work or
+// budget before the step ends, the CPU is free and the next task in the
+// scheduler's order takes the rest, so a light task does not idle it.
+func (m *Machine) fill(cs *cpuState, cur *taskState, now float64) {
+	at, left := now, m.h
+	for cur != nil {
+		if cur != cs.current {
+			cs.current, cs.since = cur, at
+		}
 		cur.woke = false
 		cur.running++
-		cur.run(now, m.h)
+		used := cur.run(at, left)
+		at, left = at+used, left-used
+		if left <= 1e-12 {
+			return
+		}
+		m.candidates = slices.DeleteFunc(m.candidates, func(t *taskState) bool { return t == cur })
+		cur = m.pickFree()
 	}
+	cs.current = nil
 }
 
 // gather collects the tasks that may run on CPU c now and their weight.
@@ -413,6 +428,16 @@ func (m *Machine) pickEEVDF(cs *cpuState, cur *taskState, event bool) *taskState
 		return cur
 	}
 	cs.resched = false
+	return m.pickFree()
+}
+
+// pickFree is the candidate a free CPU takes: under EEVDF the eligible one
+// (not ahead of the average) with the earliest deadline, under CFS (or when
+// none is eligible) the lowest virtual runtime.
+func (m *Machine) pickFree() *taskState {
+	if m.p.Scheduler != SchedulerEEVDF {
+		return m.lowestVR(nil)
+	}
 	var best *taskState
 	for _, t := range m.candidates {
 		if t.vruntime > m.avgVR+1e-12 {
@@ -449,8 +474,9 @@ func (m *Machine) flipNoise(cs *cpuState) {
 }
 
 // run gives the task h of one CPU, less if its work runs out or its budget
-// does; a budget spent throttles it until the next period.
-func (t *taskState) run(now, h float64) {
+// does, and returns what it used; a budget spent throttles it until the
+// next period.
+func (t *taskState) run(now, h float64) float64 {
 	avail := h
 	if t.QuotaCores > 0 {
 		avail = min(avail, max(0, t.budget))
@@ -469,6 +495,7 @@ func (t *taskState) run(now, h float64) {
 		t.budget -= used
 		t.throttled = t.budget <= 1e-12
 	}
+	return used
 }
 
 // serve runs the queue's requests in order for up to avail seconds and
