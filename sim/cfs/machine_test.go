@@ -115,3 +115,22 @@ func TestNoWorkArrivesBeforeTheWorkloadRuns(t *testing.T) {
 		t.Errorf("usage %.4f, arrived %.4f: want 0.6 cores over the tick, 0.15 CPU-s from 0.1 s on", got[0].Usage, got[0].Work.Arrived)
 	}
 }
+
+// BenchmarkMachineTick is one 250 ms tick of the shield scenarios' node: a
+// victim's requests and a quota-bound hog on one CPU of two, with noise.
+func BenchmarkMachineTick(b *testing.B) {
+	m, err := NewMachine(2, Profile{NoiseCores: 0.01, WakeupLatencyMs: 0.5, VictimOverhead: 0.05}.WithDefaults(), 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tasks := []Task{
+		{Key: "hog", CPUs: 1, Shares: 2, Demand: 1, QuotaCores: 0.3},
+		{Key: "victim", CPUs: 1, Shares: 10000, Demand: 0.7, RequestSeconds: 0.001},
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.Run(tasks, 0.25); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
