@@ -95,8 +95,9 @@ type cpuState struct {
 	noiseBusy bool
 }
 
-// Machine runs tasks on a node's CPUs in small time steps, as CFS does:
-// virtual runtimes by weight, slices, wake-up preemption, quota periods
+// Machine runs tasks on a node's CPUs in small time steps, as Linux's fair
+// scheduler (EEVDF or CFS) does: virtual runtimes by weight, slices,
+// preemption, quota periods
 // with throttling and refill, a scheduling latency and seeded background
 // load. It keeps its state between ticks; it is not safe for concurrent
 // use.
@@ -179,7 +180,12 @@ func (m *Machine) admit(tasks []Task) error {
 		}
 		s := m.find(t.Key)
 		if s == nil {
-			s = &taskState{vruntime: max(m.minVR, m.avgVR), budget: t.QuotaCores * m.p.PeriodMs / 1e3}
+			s = &taskState{vruntime: max(m.minVR, m.avgVR), Task: Task{QuotaCores: -1}}
+		}
+		if s.QuotaCores != t.QuotaCores {
+			// Setting a quota refills the budget at once, as writing
+			// cpu.cfs_quota_us does.
+			s.budget, s.throttled = t.QuotaCores*m.p.PeriodMs/1e3, false
 		}
 		s.Task = t
 		s.mask, s.weight, s.threads = t.CPUs, float64(t.Shares), max(1, t.Threads)

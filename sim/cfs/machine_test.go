@@ -134,3 +134,21 @@ func BenchmarkMachineTick(b *testing.B) {
 		}
 	}
 }
+
+func TestSettingAQuotaRefillsTheBudget(t *testing.T) {
+	m := newMachine(t, 1, Profile{})
+	hog := Task{Key: "hog", Demand: 1}
+	if _, err := m.Run([]Task{hog}, 0.05); err != nil {
+		t.Fatal(err)
+	}
+	// 50 ms into a period the hog gets a quota of 0.5: 50 ms of budget at
+	// once, which it spends in the 50 ms left of the period.
+	hog.QuotaCores = 0.5
+	got, err := m.Run([]Task{hog}, 0.05)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(got[0].Usage-1) > 0.01 {
+		t.Errorf("usage %.3f after the quota was set mid-period, want a whole core", got[0].Usage)
+	}
+}
