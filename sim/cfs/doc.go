@@ -1,5 +1,6 @@
 // Package cfs is the simulator's CPU model with time in it: a Machine runs
-// a node's containers in small time steps the way Linux's CFS does, so that
+// a node's containers in small time steps the way Linux's fair scheduler
+// (EEVDF, or CFS before Linux 6.6) does, so that
 // what happens within a tick (a hog's slice, a throttled group's burst after
 // its quota refills, a service waking up to a request) shows in the
 // requests' latency, not only in the tick's averages.
@@ -12,11 +13,12 @@
 // and queued requests from one tick to the next, under each task's key.
 //
 // Per step, on each CPU: background load (seeded on/off bursts) takes the
-// CPU first; then the task that ran keeps it unless a waking task is more
-// than the wake-up granularity behind it in virtual runtime, or its slice
-// (its weight's part of the target latency, at least the minimum
-// granularity) is over at a scheduler tick and another runnable task is
-// behind it. A task that gets work after having none is runnable only after
+// CPU first; then the task that ran keeps it while its slice lasts. Under
+// EEVDF the eligible task with the earliest virtual deadline runs next;
+// under CFS a waking task more than the wake-up granularity behind
+// preempts at once, and otherwise the lowest virtual runtime runs once the
+// slice is over at a scheduler tick. A CPU a task leaves part way through a
+// step goes to the next task. A task that gets work after having none is runnable only after
 // the scheduling latency. Quota budgets refill every period; a task that
 // spends its budget is throttled until the next one, and comes back with
 // the virtual runtime it left with, so it runs in a burst.
