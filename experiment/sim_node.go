@@ -9,6 +9,7 @@ import (
 	"github.com/sluice-io/sluice/agent"
 	"github.com/sluice-io/sluice/reconciler"
 	"github.com/sluice-io/sluice/sim"
+	"github.com/sluice-io/sluice/sim/cfs"
 	"github.com/sluice-io/sluice/sim/report"
 	"github.com/sluice-io/sluice/sim/scenario"
 	"github.com/sluice-io/sluice/state"
@@ -21,14 +22,38 @@ const NodeName = "sim-node"
 var Epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Run runs every phase of the scenario in order on a fresh simulated node
-// and a clean store.
+// and a clean store: on the timed CPU model with the scenario's node
+// profile when it names one, on the fluid model otherwise.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
+	profile, err := ScenarioProfile(*cfg.Scenario)
+	if err != nil {
+		return nil, err
+	}
+	return runSim(ctx, cfg, profile)
+}
+
+// ScenarioProfile loads the node profile the scenario names; nil when it
+// names none.
+func ScenarioProfile(sc scenario.Scenario) (*cfs.Profile, error) {
+	path := sc.ProfilePath()
+	if path == "" {
+		return nil, nil
+	}
+	p, err := cfs.LoadProfile(path)
+	if err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
+	}
+	return &p, nil
+}
+
+// runSim is Run with the profile given (nil: the fluid model).
+func runSim(ctx context.Context, cfg Config, profile *cfs.Profile) (*Result, error) {
 	return runLoop(ctx, cfg, mode{
 		// The simulator starts a container within the tick it is asked to.
 		absenceLimit: time.Second,
 		name:         report.ModeSim,
 		node: func(_ context.Context, index int, _ state.Store) (phaseNode, error) {
-			return newSimPhaseNode(cfg, index)
+			return newSimPhaseNode(cfg, index, profile)
 		},
 		progress: func(phase scenario.Phase, events int) string {
 			return fmt.Sprintf("%5.0f s simulated, %d events", phase.DurationSeconds, events)
@@ -45,10 +70,10 @@ type simPhaseNode struct {
 	k    int
 }
 
-func newSimPhaseNode(cfg Config, index int) (*simPhaseNode, error) {
+func newSimPhaseNode(cfg Config, index int, profile *cfs.Profile) (*simPhaseNode, error) {
 	sc := *cfg.Scenario
 	seed := uint64(sc.Seed)*1000 + uint64(index)
-	node, err := sim.NewNode(sim.NodeConfig{Name: NodeName, CPUs: sc.Node.CPUs, Epoch: Epoch, Seed: seed, Logger: cfg.Logger})
+	node, err := sim.NewNode(sim.NodeConfig{Name: NodeName, CPUs: sc.Node.CPUs, Epoch: Epoch, Seed: seed, Profile: profile, Logger: cfg.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("simulated node: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/sluice-io/sluice/sim/cfs"
 	"github.com/sluice-io/sluice/state"
 )
 
@@ -15,8 +16,12 @@ import (
 // quotas changing, a crash) and returns every observation and every tick's
 // ground truth as JSON lines.
 func recordRun(t *testing.T, seed uint64, ticks int) []byte {
+	return recordRunOn(t, NodeConfig{Name: "sim-1", CPUs: 2, Epoch: epoch, Seed: seed, DemandNoise: 0.05}, ticks)
+}
+
+func recordRunOn(t *testing.T, cfg NodeConfig, ticks int) []byte {
 	t.Helper()
-	n, err := NewNode(NodeConfig{Name: "sim-1", CPUs: 2, Epoch: epoch, Seed: seed, DemandNoise: 0.05})
+	n, err := NewNode(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,3 +72,21 @@ func TestSameSeedSameBytes(t *testing.T) {
 }
 
 func digest(b []byte) string { return fmt.Sprintf("%x (%d bytes)", sha256.Sum256(b), len(b)) }
+
+func TestSameSeedSameBytesOnTheTimedModel(t *testing.T) {
+	const ticks = 400 // 100 s of virtual time
+	profile := cfs.Profile{NoiseCores: 0.02, WakeupLatencyMs: 0.3, VictimOverhead: 0.05, StartLatencyMs: 100}.WithDefaults()
+	run := func(seed uint64) []byte {
+		return recordRunOn(t, NodeConfig{Name: "sim-1", CPUs: 2, Epoch: epoch, Seed: seed, Profile: &profile}, ticks)
+	}
+	first, second := run(42), run(42)
+	if !bytes.Equal(first, second) {
+		t.Fatalf("two timed runs with seed 42 differ: %s vs %s", digest(first), digest(second))
+	}
+	if bytes.Count(first, []byte(`"p99_ms"`)) < ticks {
+		t.Fatal("the timed run's latency is missing")
+	}
+	if other := run(43); bytes.Equal(first, other) {
+		t.Fatal("seeds 42 and 43 gave identical timed runs: the background load does not depend on the seed")
+	}
+}

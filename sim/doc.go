@@ -22,7 +22,8 @@
 //  1. obs := node.Tick(dt). The clock advances by dt. Each running
 //     container's demand is taken at the middle of the interval; a work
 //     queue adds the work that arrived to its backlog and asks for enough
-//     CPU to serve all of it. The CPU model (package sim/cpu) shares the
+//     CPU to serve all of it. The CPU model (package sim/cpu, or sim/cfs
+//     when NodeConfig.Profile is set) shares the
 //     CPUs by CFS shares, quotas and cpusets; queues are served, the rest
 //     stays as backlog; the link model sends what each uplink allows. A
 //     work queue's requests (demand.request_cpu_ms of CPU each) get a

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sluice-io/sluice/reconciler"
+	"github.com/sluice-io/sluice/sim/cfs"
 	"github.com/sluice-io/sluice/sim/cpu"
 	"github.com/sluice-io/sluice/sim/demand"
 	"github.com/sluice-io/sluice/state"
@@ -52,6 +53,10 @@ type NodeConfig struct {
 	// DemandNoise is the standard deviation of a multiplicative Gaussian
 	// noise on every generator's demand, per tick (0.05 for ±5%); 0 is off.
 	DemandNoise float64
+	// Profile, when set, runs the containers on the timed CPU model
+	// (sim/cfs) with this machine's parameters; nil runs the fluid model
+	// (sim/cpu). Its defaults must be filled (cfs.Profile.WithDefaults).
+	Profile *cfs.Profile
 	// Files is where csv demand files are read from; nil if none is used.
 	Files fs.FS
 	// Logger receives the node's lifecycle events; nil discards them.
@@ -73,9 +78,13 @@ type Node struct {
 	created   int
 	all       []*container // sorted by ID
 	allocator cpu.Allocator
-	tasks     []cpu.Task
-	shares    []cpu.Share
-	last      []ContainerTick
+	machine   *cfs.Machine // the timed model; nil runs the fluid one
+	// startLatency is how long a container's workload takes to run after
+	// its start, on the timed model.
+	startLatency time.Duration
+	tasks        []cpu.Task
+	shares       []cpu.Share
+	last         []ContainerTick
 }
 
 // container is one simulated container: what Docker's labels and cgroups
@@ -116,7 +125,18 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	var machine *cfs.Machine
+	var startLatency time.Duration
+	if cfg.Profile != nil {
+		startLatency = time.Duration(cfg.Profile.StartLatencyMs * float64(time.Millisecond))
+		m, err := cfs.NewMachine(cfg.CPUs, *cfg.Profile, cfg.Seed)
+		if err != nil {
+			return nil, fmt.Errorf("sim node %s: %w", cfg.Name, err)
+		}
+		machine = m
+	}
 	return &Node{
+		machine: machine, startLatency: startLatency,
 		name:  cfg.Name,
 		cpus:  cfg.CPUs,
 		clock: clock,

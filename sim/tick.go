@@ -61,6 +61,9 @@ func (n *Node) Tick(dt time.Duration) state.Observation {
 	n.clock.Advance(dt)
 	seconds := dt.Seconds()
 	running := n.running()
+	if n.machine != nil {
+		return n.tickTimed(running, start, dt)
+	}
 	ticks := make([]ContainerTick, len(running))
 	n.tasks = n.tasks[:0]
 	for i, c := range running {
@@ -68,13 +71,21 @@ func (n *Node) Tick(dt time.Duration) state.Observation {
 		n.tasks = append(n.tasks, cpu.Task{CPUs: c.mask, Shares: c.shares, QuotaCores: quotaOrZero(c.quota), Demand: ticks[i].Offered})
 	}
 	n.allocate()
+	for i, c := range running {
+		n.settle(c, &ticks[i], n.shares[i], seconds)
+	}
+	return n.observeAll(running, ticks, seconds)
+}
+
+// observeAll turns the tick's ground truth into the observation and keeps
+// it for LastTick.
+func (n *Node) observeAll(running []*container, ticks []ContainerTick, seconds float64) state.Observation {
 	obs := state.Observation{
 		Node: n.name, Time: n.clock.Now(), IntervalSeconds: seconds,
 		Host:       state.HostObservation{CPUs: n.cpus},
 		Containers: make([]state.ContainerObservation, len(running)),
 	}
 	for i, c := range running {
-		n.settle(c, &ticks[i], n.shares[i], seconds)
 		obs.Containers[i] = observe(c, ticks[i])
 		obs.Host.CPUUsageCores += ticks[i].Usage
 		obs.Host.NetTxBytes += ticks[i].NetTxBytes
@@ -103,22 +114,28 @@ func (n *Node) running() []*container {
 
 // offer works out what a container asks of the CPU over the tick.
 func (n *Node) offer(c *container, middle time.Time, seconds float64) ContainerTick {
-	d := c.load.Demand(max(0, middle.Sub(c.started)))
-	if n.noise > 0 {
-		d *= max(0, 1+n.noise*n.rng.NormFloat64())
-	}
-	t := ContainerTick{
-		ID: c.id, Class: c.class, Demand: d, Offered: d,
-		QuotaCores: copyFloat(c.quota), Shares: c.shares, CPUSet: c.cpuset,
-	}
+	t := n.demand(c, middle)
 	if c.queue != nil {
 		cores := c.mask.Count()
 		if c.mask == 0 {
 			cores = n.cpus
 		}
-		t.Offered = c.queue.Offer(d*seconds, seconds, cores)
+		t.Offered = c.queue.Offer(t.Demand*seconds, seconds, cores)
 	}
 	return t
+}
+
+// demand reads a container's generator at the middle of the tick, with the
+// node's optional noise.
+func (n *Node) demand(c *container, middle time.Time) ContainerTick {
+	d := c.load.Demand(max(0, middle.Sub(c.started)))
+	if n.noise > 0 {
+		d *= max(0, 1+n.noise*n.rng.NormFloat64())
+	}
+	return ContainerTick{
+		ID: c.id, Class: c.class, Demand: d, Offered: d,
+		QuotaCores: copyFloat(c.quota), Shares: c.shares, CPUSet: c.cpuset,
+	}
 }
 
 // allocate runs the CPU model over n.tasks into n.shares. The node checks

@@ -30,7 +30,7 @@ type experimentOptions struct {
 func newExperimentCommand(opts *globalOptions) *cobra.Command {
 	cmd := groupCommand("experiment", "Run interference experiments")
 	cmd.AddCommand(newExperimentRunCommand(opts, "run FILE", "Run a scenario's phases and write timeseries.csv, plot.svg, events.jsonl and summary.json", "sim"),
-		newExperimentViewCommand(opts))
+		newExperimentViewCommand(opts), newExperimentCompareCommand(opts), newExperimentCalibrateCommand(opts))
 	return cmd
 }
 

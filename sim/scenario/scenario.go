@@ -18,6 +18,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -66,8 +67,12 @@ type Scenario struct {
 	Node        Node    `json:"node"`
 	// PolicyDir is the policy bundle for policy phases, relative to the
 	// working directory like every other directory the sluice command takes.
-	PolicyDir string      `json:"policy_dir,omitempty"`
-	Apps      []AppSource `json:"apps"`
+	PolicyDir string `json:"policy_dir,omitempty"`
+	// Profile is the simulator's node profile (sim/cfs.Profile), relative
+	// to the scenario file; empty runs the fluid CPU model. A real run
+	// ignores it: the real node is what a profile describes.
+	Profile string      `json:"profile,omitempty"`
+	Apps    []AppSource `json:"apps"`
 	// Victim and Hog are container IDs, "<app>/<container>".
 	Victim string  `json:"victim"`
 	Hog    string  `json:"hog"`
@@ -167,6 +172,15 @@ func (s Scenario) Container(id string) (state.ContainerSpec, bool) {
 		}
 	}
 	return state.ContainerSpec{}, false
+}
+
+// ProfilePath is the node profile's path, resolved against the scenario's
+// directory; "" when the scenario names none.
+func (s Scenario) ProfilePath() string {
+	if s.Profile == "" || filepath.IsAbs(s.Profile) {
+		return s.Profile
+	}
+	return filepath.Join(filepath.Dir(s.Path), s.Profile)
 }
 
 // VictimSLO returns the victim's latency SLO, or nil when its spec has none.
