@@ -137,6 +137,12 @@ func (e *Engine) Decide(ctx context.Context, view *state.View, node string) (sta
 func (e *Engine) eval(ctx context.Context, input ast.Value, now time.Time) (rego.ResultSet, error) {
 	bounded, stop := withHeapBound(ctx, DefaultEvalHeapBytes)
 	defer stop()
+	// OPA learns of a cancellation from a goroutine of its own, so a short
+	// evaluation may finish before it notices a deadline that has passed
+	// already: one is not started at all.
+	if err := bounded.Err(); err != nil {
+		return nil, boundError(bounded, err)
+	}
 	results, err := e.query.Eval(bounded, rego.EvalParsedInput(input), rego.EvalTime(now))
 	if err != nil {
 		return nil, boundError(bounded, err)

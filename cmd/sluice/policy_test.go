@@ -121,7 +121,7 @@ func waitForDecision(t *testing.T, endpoint, digest, revision string) {
 func TestPolicyDiffSummarisesARecordedRun(t *testing.T) {
 	out := t.TempDir()
 	if _, err := sluice(t, "", "sim", "run", "../../examples/experiments/shield-sine.yaml",
-		"--policy", "../../policies", "--duration-scale", "0.1", "--out", out); err != nil {
+		"--policy", "../../policies", "--duration-scale", "0.2", "--out", out); err != nil {
 		t.Fatal(err)
 	}
 	dir := copyPolicy(t)
