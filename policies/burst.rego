@@ -36,23 +36,28 @@ burst_spare := max([0, ((input.node.cpus * 1000) - committed) - t.burst_node_hea
 
 # The quota each container would want, where that is above its limit.
 # Throttled (at least burst_throttled_min_us over the tick), it wants its
-# demand, usage + run-queue wait + the time its quota held it back, plus
+# demand, usage + the time its quota held it back, plus
 # burst_headroom_millicores, and at least burst_step_millicores more than
 # it had: a throttled container's usage is its quota, so the throttled time
 # is what says how much more it wanted. Calm, it keeps what it had while it
-# uses it (less the headroom), and returns to its limit as its use falls.
-# Never more than its CPUs.
+# uses it (less the headroom), and returns to its limit as its use falls:
+# at once when its use fits within the limit.
+# Never more than its CPUs. Run-queue wait does not count: it is time
+# spent behind other tasks, which no quota gives back (beside a hog, a
+# server at rest waits as long as it runs).
 burst_wanted := {id: wanted |
 	some id, limit in burst_limits
 	c := input.containers[id]
 	had := object.get(input, ["previous", "containers", id, "cpu_quota_millicores"], limit)
-	demand := (c.usage_millicores + c.wait_millicores) + burst_throttled_millicores(c.throttled_us)
-	wanted := min([count(c.cpus) * 1000, burst_want(c.throttled_us, had, demand)])
+	demand := c.usage_millicores + burst_throttled_millicores(c.throttled_us)
+	wanted := min([count(c.cpus) * 1000, burst_want(c.throttled_us, had, demand, limit)])
 	wanted > limit
 }
 
-burst_want(throttled_us, had, demand) := max([had + t.burst_step_millicores, demand + t.burst_headroom_millicores]) if {
+burst_want(throttled_us, had, demand, limit) := max([had + t.burst_step_millicores, demand + t.burst_headroom_millicores]) if {
 	throttled_us >= t.burst_throttled_min_us
+} else := limit if {
+	demand <= limit
 } else := min([had, demand + t.burst_headroom_millicores])
 
 # Time held back by the quota over the tick, as millicores: µs per second
