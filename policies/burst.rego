@@ -41,8 +41,8 @@ burst_spare := max([0, ((input.node.cpus * 1000) - committed) - t.burst_node_hea
 # it had: a throttled container's usage is its quota, so the throttled time
 # is what says how much more it wanted. Calm, it keeps what it had while it
 # uses it (less the headroom), and returns to its limit as its use falls:
-# at once when its use fits within the limit.
-# Never more than its CPUs. Run-queue wait does not count: it is time
+# at once when its use fits within the limit. Never more than its CPUs.
+# Run-queue wait does not count: it is time
 # spent behind other tasks, which no quota gives back (beside a hog, a
 # server at rest waits as long as it runs).
 burst_wanted := {id: wanted |
@@ -61,8 +61,12 @@ burst_want(throttled_us, had, demand, limit) := max([had + t.burst_step_millicor
 } else := min([had, demand + t.burst_headroom_millicores])
 
 # Time held back by the quota over the tick, as millicores: µs per second
-# of the interval, over a thousand.
-burst_throttled_millicores(throttled_us) := floor(throttled_us / (input.observation.interval_seconds * 1000))
+# of the interval, over a thousand. An interval of no length says nothing
+# (and a division by it would fail the whole decision).
+burst_throttled_millicores(throttled_us) := floor(throttled_us / (interval * 1000)) if {
+	interval := input.observation.interval_seconds
+	interval > 0
+} else := 0
 
 # The quotas lent: the spare split evenly among the containers that want
 # more than their limit, so that the lent quota together never exceeds it.

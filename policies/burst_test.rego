@@ -114,3 +114,11 @@ test_burst_leaves_an_unobserved_container_alone if {
 	d := burst_decision(burst_node({"shop/victim": gone, "batch/hog": hog(600)}, 1000))
 	not d.containers["shop/victim"]
 }
+
+test_burst_reads_no_throttling_from_an_interval_of_no_length if {
+	doc := burst_node({"shop/victim": limited(400, 150000), "batch/hog": hog(600)}, 1000)
+	instant := object.union(doc, {"observation": {"time": "2030-01-02T03:04:05Z", "interval_seconds": 0, "host": {"cpus": 2, "usage_millicores": 1000}}})
+
+	# Throttled, it still grows by a step: 400 + 100.
+	quota_of(burst_decision(instant), "shop/victim") == 500
+}
