@@ -69,12 +69,12 @@ func seriesOf(rows []Row) []series {
 
 // WriteSVG writes plot.svg: the victim's demand and usage (and its quota
 // when it had one), the hog's usage and quota and the shared capacity, in
-// cores, over the scenario's phases
-// laid end to end. Each phase is a shaded band with its name and control,
-// its time axis starting from 0 as the phase starts from a clean node, and
-// a dotted line where the hog starts. When the rows measured the victim's
-// latency or the victim has an SLO, a second panel below shows its p99
-// latency per tick on a log scale, with the SLO as a dashed line.
+// cores, over the scenario's phases laid end to end. Each phase is a
+// shaded band with its name and control, its time axis starting from 0 as
+// the phase starts from a clean node, and a dotted line where the hog
+// starts. When the rows measured the victim's latency or the victim has an
+// SLO, a second panel below shows its p99 latency per tick on a log scale,
+// with the SLO as a dashed line.
 func WriteSVG(w io.Writer, s scenario.Scenario, rows []Row) error {
 	lines := seriesOf(rows)
 	plot := newPlotArea(s, rows, lines)
