@@ -354,6 +354,7 @@ func (p *phaseRun) row(m tickMeasure) report.Row {
 		VictimDemandCores:   m.Victim.DemandCores,
 		VictimUsageCores:    m.Victim.UsageCores,
 		VictimWaitCores:     m.Victim.WaitCores,
+		VictimQuotaCores:    m.Victim.QuotaCores,
 		HogUsageCores:       m.Hog.UsageCores,
 		HogQuotaCores:       m.Hog.QuotaCores,
 		BestEffort:          m.BestEffort,

@@ -301,6 +301,7 @@ func (r *realPhaseNode) Measure(obs state.Observation) (tickMeasure, bool, error
 		Victim: containerMeasure{
 			DemandCores: victim.Work.Arrived / p.seconds, UsageCores: p.victimUsage / p.seconds,
 			WaitCores: p.victimWait / p.seconds, Work: victim.Work, Latency: victim.Latency,
+			QuotaCores: victim.CPUQuotaCores,
 		},
 		Hog:        containerMeasure{UsageCores: p.hogUsage / p.seconds, QuotaCores: quota},
 		BestEffort: p.bestEffortRates(),

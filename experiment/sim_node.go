@@ -107,7 +107,10 @@ func (s *simPhaseNode) Measure(state.Observation) (tickMeasure, bool, error) {
 		usage[c.ID] = c.Usage
 		switch c.ID {
 		case s.sc.Victim:
-			m.Victim = containerMeasure{DemandCores: c.Demand, UsageCores: c.Usage, WaitCores: c.Wait, Work: c.Work, Latency: c.Latency}
+			m.Victim = containerMeasure{
+				DemandCores: c.Demand, UsageCores: c.Usage, WaitCores: c.Wait,
+				Work: c.Work, Latency: c.Latency, QuotaCores: c.QuotaCores,
+			}
 		case s.sc.Hog:
 			m.Hog = containerMeasure{UsageCores: c.Usage, QuotaCores: c.QuotaCores}
 		}

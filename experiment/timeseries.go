@@ -81,6 +81,10 @@ func parseRow(column map[string]int, rec []string) (report.Row, error) {
 	r.SharedCapacityCores = number("shared_capacity_cores")
 	r.VictimLatencyP50Ms, r.VictimLatencyP99Ms = optional("victim_latency_p50_ms"), optional("victim_latency_p99_ms")
 	r.VictimSLOP99Ms = optional("victim_slo_p99_ms")
+	// Runs written before the victim's quota was a column have none.
+	if _, ok := column["victim_quota_cores"]; ok {
+		r.VictimQuotaCores = optional("victim_quota_cores")
+	}
 	if len(errs) > 0 {
 		return report.Row{}, errs[0]
 	}

@@ -56,14 +56,14 @@ type manifest struct {
 	Revision string `json:"revision"`
 }
 
-//go:embed shield.rego data.json
+//go:embed shield.rego burst.rego data.json
 var defaultFS embed.FS
 
-// Default returns the bundle that ships with sluice: shield.rego and its
-// data.json, without the tests.
+// Default returns the bundle that ships with sluice: shield.rego,
+// burst.rego and their data.json, without the tests.
 func Default() (*Bundle, error) {
 	files := map[string][]byte{}
-	for _, name := range []string{"shield.rego", DataFile} {
+	for _, name := range []string{"shield.rego", "burst.rego", DataFile} {
 		content, err := defaultFS.ReadFile(name)
 		if err != nil {
 			return nil, fmt.Errorf("read embedded policy %s: %w", name, err)

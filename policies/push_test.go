@@ -25,7 +25,7 @@ func TestPushOpsReplaceTheStoredBundle(t *testing.T) {
 		}
 		got = append(got, verb+" "+strings.TrimPrefix(op.Key, state.PoliciesPrefix))
 	}
-	want := "delete old.rego,put .manifest,put data.json,put shield.rego"
+	want := "delete old.rego,put .manifest,put burst.rego,put data.json,put shield.rego"
 	if strings.Join(got, ",") != want {
 		t.Fatalf("ops = %v, want %s", got, want)
 	}

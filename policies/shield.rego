@@ -312,8 +312,10 @@ spec_quotas := {id: {"cpu_quota_millicores": quota} |
 # ---------------------------------------------------------------------------
 # Output. Containers the policy leaves out keep their spec's resources.
 
+# Latency-critical containers appear only with quota lent above their
+# spec's limit (bursts, burst.rego).
 decision := {
-	"containers": best_effort,
+	"containers": object.union(best_effort, bursts),
 	"reasons": reasons,
 	"carry": {"victims": carry},
 }

@@ -91,6 +91,10 @@ thresholds := {
 	"min_quota_millicores": 50,
 	"release_step_millicores": 100,
 	"best_effort_shares": 2,
+	"burst_throttled_min_us": 1000,
+	"burst_headroom_millicores": 100,
+	"burst_step_millicores": 100,
+	"burst_node_headroom_millicores": 200,
 }
 
 test_the_shipped_thresholds_have_every_key if {

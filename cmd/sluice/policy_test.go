@@ -18,7 +18,7 @@ import (
 func copyPolicy(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, name := range []string{"shield.rego", "shield_test.rego", "data.json"} {
+	for _, name := range []string{"shield.rego", "shield_test.rego", "burst.rego", "burst_test.rego", "data.json"} {
 		content, err := os.ReadFile(filepath.Join("../../policies", name))
 		if err != nil {
 			t.Fatal(err)

@@ -32,6 +32,7 @@ var csvColumns = []column{
 	{"victim_latency_p50_ms", func(r Row) string { return formatOptional(r.VictimLatencyP50Ms) }},
 	{"victim_latency_p99_ms", func(r Row) string { return formatOptional(r.VictimLatencyP99Ms) }},
 	{"victim_slo_p99_ms", func(r Row) string { return formatOptional(r.VictimSLOP99Ms) }},
+	{"victim_quota_cores", func(r Row) string { return formatOptional(r.VictimQuotaCores) }},
 }
 
 // CSVHeader returns the column names of timeseries.csv, in order.

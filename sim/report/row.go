@@ -51,6 +51,9 @@ type Row struct {
 	// VictimWaitCores is the victim's run-queue wait: time runnable but not
 	// running, per second.
 	VictimWaitCores float64
+	// VictimQuotaCores is the victim's CFS quota in force; nil when
+	// unlimited.
+	VictimQuotaCores *float64
 
 	HogUsageCores float64
 	// HogQuotaCores is the hog's CFS quota in force; nil when unlimited.

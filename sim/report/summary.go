@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	"github.com/sluice-io/sluice/sim/scenario"
+	"github.com/sluice-io/sluice/state"
 )
 
 // The modes an experiment runs in, for Summary.Mode.
@@ -71,6 +72,13 @@ type PhaseSummary struct {
 	// BestEffort is every best-effort container that ran in the phase, by
 	// name (its container ID).
 	BestEffort []BestEffortSummary `json:"best_effort"`
+
+	// VictimQuotaMeanCores is the mean quota in force on the victim over
+	// the phase's ticks that had one; absent when none did.
+	VictimQuotaMeanCores *float64 `json:"victim_quota_mean_cores,omitempty"`
+	// VictimQuotaLimitCores is the quota the victim's spec sets in the
+	// phase (its limit); absent when it sets none.
+	VictimQuotaLimitCores *float64 `json:"victim_quota_limit_cores,omitempty"`
 }
 
 // BestEffortSummary is one best-effort container over a phase.
@@ -109,6 +117,10 @@ type BestEffortSummary struct {
 //   - slo_violation_ratio: the share of the phase's ticks whose p99 was
 //     above the SLO (Row.ViolatesSLO); a tick without a measured request does
 //     not violate it. Null when the victim has no SLO.
+//   - victim_quota_mean_cores: Σ quota × seconds / Σ seconds over the
+//     ticks in which the victim had a quota; absent when none had.
+//     victim_quota_limit_cores: the quota of the victim's spec in the
+//     phase (scenario.PhaseApps); absent when it has none.
 //   - best_effort: per best-effort container, over the ticks it ran in,
 //     cpu_cores = Σ used / Σ seconds and share_of_available_cpu = Σ used /
 //     Σ available (Row.BestEffort), sorted by name.
@@ -126,14 +138,16 @@ func Summarize(s scenario.Scenario, rows []Row) Summary {
 	if slo := s.VictimSLO(); slo != nil {
 		summary.VictimSLOP99Ms = some(slo.LatencyP99Ms)
 	}
-	for _, p := range s.Phases {
-		summary.Phases = append(summary.Phases, summarizePhase(s, p, byPhase[p.Name]))
+	for i, p := range s.Phases {
+		summary.Phases = append(summary.Phases, summarizePhase(s, i, byPhase[p.Name]))
 	}
 	return summary
 }
 
-func summarizePhase(s scenario.Scenario, p scenario.Phase, rows []Row) PhaseSummary {
+func summarizePhase(s scenario.Scenario, i int, rows []Row) PhaseSummary {
+	p := s.Phases[i]
 	out := PhaseSummary{Name: p.Name, Control: p.Control, Ticks: len(rows), BestEffort: summarizeBestEffort(rows)}
+	out.VictimQuotaLimitCores = victimQuotaLimit(s, i)
 	if len(rows) == 0 {
 		return out
 	}
@@ -142,6 +156,7 @@ func summarizePhase(s scenario.Scenario, p scenario.Phase, rows []Row) PhaseSumm
 	out.VictimWaitRatioP99 = round6(Percentile(collect(rows, Row.VictimWaitRatio), 99))
 	out.SharedCPUUtilization = round6(sharedUtilization(rows))
 	out.VictimLatencyP50Ms, out.VictimLatencyP99Ms = latencyQuantiles(rows)
+	out.VictimQuotaMeanCores = roundPtr(meanVictimQuota(rows))
 	if slo := s.VictimSLO(); slo != nil {
 		out.SLOViolationRatio = roundPtr(some(sloViolationRatio(rows, slo.LatencyP99Ms)))
 	}
@@ -201,6 +216,34 @@ func sloViolationRatio(rows []Row, boundMs float64) float64 {
 		}
 	}
 	return float64(violations) / float64(len(rows))
+}
+
+// meanVictimQuota weighs each tick with a quota by its length.
+func meanVictimQuota(rows []Row) *float64 {
+	var quota, seconds float64
+	for _, r := range rows {
+		if r.VictimQuotaCores != nil {
+			quota += *r.VictimQuotaCores * r.IntervalSeconds
+			seconds += r.IntervalSeconds
+		}
+	}
+	if seconds <= 0 {
+		return nil
+	}
+	return some(quota / seconds)
+}
+
+// victimQuotaLimit is the quota the victim's spec sets in phase i, the
+// phase's static resources merged in.
+func victimQuotaLimit(s scenario.Scenario, i int) *float64 {
+	for _, app := range s.PhaseApps(i) {
+		for _, c := range app.Spec.Containers {
+			if state.ContainerID(app.Spec.Name, c.Name) == s.Victim {
+				return roundPtr(c.Resources.CPUQuotaCores)
+			}
+		}
+	}
+	return nil
 }
 
 func sharedUtilization(rows []Row) float64 {

@@ -327,3 +327,35 @@ func TestSummaryJSONShape(t *testing.T) {
 		t.Errorf("summary.json = %s", out.String())
 	}
 }
+
+// The victim's quota: its limit from the phase's spec (static resources
+// over the app's), and the mean in force over the ticks that had one,
+// each weighed by its length.
+func TestSummarizeVictimQuota(t *testing.T) {
+	s := sloScenario()
+	limit := 0.4
+	s.Apps[0].Spec.Containers[0].Resources.CPUQuotaCores = &limit
+	s.Phases[0].Control = scenario.ControlStaticQuota
+	s.Phases[0].Resources = map[string]state.Resources{"v/main": {CPUQuotaCores: ptr(0.9)}}
+	rows := handRows()
+	rows[0].VictimQuotaCores = ptr(0.4)
+	rows[1].VictimQuotaCores = ptr(1)
+	rows[2].IntervalSeconds = 1
+	rows[2].VictimQuotaCores = ptr(0.7)
+	got := Summarize(s, rows)
+	p, solo := got.Phases[0], got.Phases[1]
+	if show(p.VictimQuotaLimitCores) != "0.9" || show(solo.VictimQuotaLimitCores) != "0.4" {
+		t.Errorf("limits = %s, %s, want 0.9 (the phase's) and 0.4 (the spec's)", show(p.VictimQuotaLimitCores), show(solo.VictimQuotaLimitCores))
+	}
+	// (0.4·0.5 + 1·0.5 + 0.7·1) / 2; the last tick, unlimited, does not count.
+	if show(p.VictimQuotaMeanCores) != "0.7" {
+		t.Errorf("mean quota = %s, want 0.7", show(p.VictimQuotaMeanCores))
+	}
+	if solo.VictimQuotaMeanCores != nil {
+		t.Errorf("a phase without rows has a mean quota %s", show(solo.VictimQuotaMeanCores))
+	}
+	data, err := json.Marshal(Summarize(handScenario(), rows[3:]).Phases[0])
+	if err != nil || strings.Contains(string(data), "victim_quota") {
+		t.Errorf("a victim without a quota has quota fields: %s (%v)", data, err)
+	}
+}

@@ -51,15 +51,33 @@ var plotSeries = []series{
 		value: func(r Row) *float64 { return r.HogQuotaCores }},
 }
 
-// WriteSVG writes plot.svg: the victim's demand and usage, the hog's usage
-// and quota and the shared capacity, in cores, over the scenario's phases
-// laid end to end. Each phase is a shaded band with its name and control,
-// its time axis starting from 0 as the phase starts from a clean node, and
-// a dotted line where the hog starts. When the rows measured the victim's
-// latency or the victim has an SLO, a second panel below shows its p99
-// latency per tick on a log scale, with the SLO as a dashed line.
+// victimQuotaSeries is drawn, and named in the legend, only when the
+// victim had a quota in some tick, so that the plots of victims without
+// one stay as they were.
+var victimQuotaSeries = series{id: "victim-quota", label: "victim quota", color: "#0d7a5f", dash: "4 3", width: 1.3, step: true,
+	value: func(r Row) *float64 { return r.VictimQuotaCores }}
+
+// seriesOf returns the series the rows plot.
+func seriesOf(rows []Row) []series {
+	for _, r := range rows {
+		if r.VictimQuotaCores != nil {
+			return append(slices.Clip(plotSeries), victimQuotaSeries)
+		}
+	}
+	return plotSeries
+}
+
+// WriteSVG writes plot.svg: the victim's demand and usage (and its quota
+// when it had one), the hog's usage and quota and the shared capacity, in
+// cores, over the scenario's phases laid end to end. Each phase is a
+// shaded band with its name and control, its time axis starting from 0 as
+// the phase starts from a clean node, and a dotted line where the hog
+// starts. When the rows measured the victim's latency or the victim has an
+// SLO, a second panel below shows its p99 latency per tick on a log scale,
+// with the SLO as a dashed line.
 func WriteSVG(w io.Writer, s scenario.Scenario, rows []Row) error {
-	plot := newPlotArea(s, rows)
+	lines := seriesOf(rows)
+	plot := newPlotArea(s, rows, lines)
 	latency, withLatency := newLatencyPanel(plot, s, rows)
 	height := svgHeight
 	if withLatency {
@@ -73,11 +91,11 @@ func WriteSVG(w io.Writer, s scenario.Scenario, rows []Row) error {
 	plot.drawPhases(&b, s)
 	plot.drawYAxis(&b)
 	byPhase := rowsByPhase(rows)
-	for _, line := range plotSeries {
+	for _, line := range lines {
 		plot.drawSeries(&b, s, line, byPhase, plot.y)
 	}
 	plot.drawFrame(&b)
-	drawLegend(&b)
+	drawLegend(&b, lines)
 	if withLatency {
 		latency.draw(&b, s, byPhase)
 	}
@@ -96,7 +114,7 @@ type plotArea struct {
 	phaseStart               map[string]float64
 }
 
-func newPlotArea(s scenario.Scenario, rows []Row) plotArea {
+func newPlotArea(s scenario.Scenario, rows []Row, lines []series) plotArea {
 	p := plotArea{
 		left: marginLeft, top: marginTop,
 		width:      svgWidth - marginLeft - marginRight,
@@ -112,7 +130,7 @@ func newPlotArea(s scenario.Scenario, rows []Row) plotArea {
 	}
 	highest := 0.0
 	for _, r := range rows {
-		for _, line := range plotSeries {
+		for _, line := range lines {
 			if v := line.value(r); v != nil && !math.IsInf(*v, 0) && !math.IsNaN(*v) {
 				highest = max(highest, *v)
 			}
@@ -279,11 +297,11 @@ func (p plotArea) drawSeries(b *svgBuilder, s scenario.Scenario, line series, by
 	b.printf("</g>\n")
 }
 
-func drawLegend(b *svgBuilder) {
+func drawLegend(b *svgBuilder, lines []series) {
 	x := float64(marginLeft)
 	const y = 56.0
 	b.printf(`<g id="legend">` + "\n")
-	for _, line := range plotSeries {
+	for _, line := range lines {
 		if line.area {
 			b.printf(`<rect x="%s" y="%s" width="28" height="8" fill="%s" fill-opacity="0.22"/>`+"\n", num(x), num(y-4), line.color)
 		}

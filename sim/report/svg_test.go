@@ -261,3 +261,23 @@ func TestNiceStep(t *testing.T) {
 		}
 	}
 }
+
+// The victim's quota is drawn, and named, only when it had one.
+func TestWriteSVGDrawsTheVictimQuotaOnlyWhenSet(t *testing.T) {
+	s, rows := plausibleRows(t)
+	var without bytes.Buffer
+	if err := WriteSVG(&without, s, rows); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(without.String(), "victim quota") || strings.Contains(without.String(), `id="victim-quota"`) {
+		t.Error("a victim without a quota has a quota series")
+	}
+	rows[3].VictimQuotaCores = ptr(0.35)
+	var with bytes.Buffer
+	if err := WriteSVG(&with, s, rows); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(with.String(), ">victim quota</text>") || !strings.Contains(with.String(), `id="victim-quota"`) {
+		t.Error("the victim's quota is neither drawn nor named")
+	}
+}

@@ -47,13 +47,16 @@ const (
 	// ControlStaticSplit applies a fixed CPU quota to the hog, a partition
 	// that does not follow the victim's demand.
 	ControlStaticSplit Control = "static-split"
+	// ControlStaticQuota applies a fixed CPU quota to the victim, the limit
+	// an operator sets on a service (at its mean demand, or its peak).
+	ControlStaticQuota Control = "static-quota"
 )
 
-var controls = []Control{ControlNone, ControlPolicy, ControlStaticShares, ControlStaticSplit}
+var controls = []Control{ControlNone, ControlPolicy, ControlStaticShares, ControlStaticSplit, ControlStaticQuota}
 
 // IsStatic reports whether the control applies fixed resources at start-up.
 func (c Control) IsStatic() bool {
-	return c == ControlStaticShares || c == ControlStaticSplit
+	return c == ControlStaticShares || c == ControlStaticSplit || c == ControlStaticQuota
 }
 
 // Scenario is one experiment file.

@@ -199,7 +199,7 @@ func (s Scenario) validateStops(p Phase) error {
 func (s Scenario) validateResources(p Phase) error {
 	if !p.Control.IsStatic() {
 		if len(p.Resources) > 0 {
-			return fmt.Errorf("resources: only static-shares and static-split phases take resources, this one is %q", p.Control)
+			return fmt.Errorf("resources: only static phases (static-shares, static-split, static-quota) take resources, this one is %q", p.Control)
 		}
 		return nil
 	}
@@ -214,8 +214,11 @@ func (s Scenario) validateResources(p Phase) error {
 	if _, runs := p.Start[s.HogApp()]; !runs {
 		return fmt.Errorf("start: a %s phase needs the hog's app %q to start", p.Control, s.HogApp())
 	}
-	if p.Control == ControlStaticShares {
+	switch p.Control {
+	case ControlStaticShares:
 		return s.validateStaticShares(p)
+	case ControlStaticQuota:
+		return s.validateStaticQuota(p)
 	}
 	return s.validateStaticSplit(p)
 }
@@ -238,6 +241,13 @@ func (s Scenario) validateStaticSplit(p Phase) error {
 	}
 	if shared := float64(len(s.SharedCPUs())); *quota >= shared {
 		return fmt.Errorf("resources[%q]: cpu_quota_cores %g leaves nothing of the %g shared CPUs to the victim", s.Hog, *quota, shared)
+	}
+	return nil
+}
+
+func (s Scenario) validateStaticQuota(p Phase) error {
+	if p.Resources[s.Victim].CPUQuotaCores == nil {
+		return fmt.Errorf("resources[%q]: static-quota needs the victim's cpu_quota_cores", s.Victim)
 	}
 	return nil
 }
