@@ -52,6 +52,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newDeleteCommand(opts),
 		newNodeCommand(opts),
 		newBenchCommand(opts),
+		newEtcdCommand(opts),
 		newExperimentCommand(opts),
 		newSimCommand(opts),
 		newReplayCommand(opts),
