@@ -87,6 +87,11 @@ type Hooks struct {
 	// ActionDone is called after the reconciler carried out an action, with
 	// the view it acted on.
 	ActionDone func(action reconciler.Action, view *state.View)
+	// Stepped is called after each Step that wrote its
+	// observation, with the time from that write's return to the policy
+	// step's outcome recorded (a changed decision written, or an unchanged
+	// one found).
+	Stepped func(result StepResult, decisionLatency time.Duration)
 }
 
 // Option adjusts an Agent beyond its Config.

@@ -157,7 +157,7 @@ func embedConfig(cfg EmbeddedConfig, closing *atomic.Bool) (*embed.Config, *zap.
 	if err := history.validate(); err != nil {
 		return nil, nil, fmt.Errorf("embedded etcd history %v: %w", history, err)
 	}
-	etcdCfg.AutoCompactionMode, etcdCfg.AutoCompactionRetention = history.autoCompaction()
+	etcdCfg.AutoCompactionMode, etcdCfg.AutoCompactionRetention = history.AutoCompaction()
 	zapLogger := zapToSlog(cfg.Logger, closing)
 	etcdCfg.Logger = "zap"
 	etcdCfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zapLogger)

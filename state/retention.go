@@ -93,10 +93,11 @@ func (r *Retention) Set(s string) error {
 // Type names the flag's value in help text.
 func (r *Retention) Type() string { return "history" }
 
-// autoCompaction is etcd's own compactor setting for the history: periodic
+// AutoCompaction is etcd's own compactor setting for the history, as the
+// members' --auto-compaction-mode and --auto-compaction-retention: periodic
 // compacts every Age (every hour when longer) to the revision of Age ago;
 // revision compacts every five minutes to Revisions before the current one.
-func (r Retention) autoCompaction() (mode, retention string) {
+func (r Retention) AutoCompaction() (mode, retention string) {
 	if r.Revisions > 0 {
 		return embed.CompactorModeRevision, strconv.FormatInt(r.Revisions, 10)
 	}

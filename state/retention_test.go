@@ -29,7 +29,7 @@ func TestParseRetention(t *testing.T) {
 		if again, err := ParseRetention(got.String()); err != nil || again != got {
 			t.Errorf("ParseRetention(%q.String() = %q) = %+v, %v; want it back", tc.in, got.String(), again, err)
 		}
-		if mode, retention := got.autoCompaction(); mode != tc.mode || retention != tc.etcdRetention {
+		if mode, retention := got.AutoCompaction(); mode != tc.mode || retention != tc.etcdRetention {
 			t.Errorf("%q: etcd compaction %s %s, want %s %s", tc.in, mode, retention, tc.mode, tc.etcdRetention)
 		}
 		if every := got.checkEvery(); every != tc.checkEvery {

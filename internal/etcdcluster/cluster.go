@@ -5,6 +5,7 @@
 package etcdcluster
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
@@ -48,6 +49,9 @@ type Config struct {
 	// TLS serves clients and peers over https with client-certificate
 	// authentication; empty serves plain HTTP on loopback.
 	TLS state.ServerTLS
+	// History is how much of the event log the members keep when they
+	// compact [state.DefaultRetention], as the embedded server does.
+	History state.Retention
 }
 
 // Cluster is a running etcd cluster of member processes, driven by one
@@ -77,9 +81,11 @@ func Start(cfg Config) (*Cluster, error) {
 		url := func(port int) string { return fmt.Sprintf("%s://127.0.0.1:%d", scheme, port) }
 		c.members = append(c.members, newMember(cfg.Dir, i, url(ports[2*i]), url(ports[2*i+1]), cfg.TLS))
 	}
+	mode, retention := cmp.Or(cfg.History, state.DefaultRetention).AutoCompaction()
 	initial := c.initialCluster()
 	for _, m := range c.members {
-		m.args = append(m.args, "--initial-cluster", initial)
+		m.args = append(m.args, "--initial-cluster", initial,
+			"--auto-compaction-mode", mode, "--auto-compaction-retention", retention)
 	}
 	for _, m := range c.members {
 		if err := m.start(cfg.Binary); err != nil {
