@@ -70,7 +70,7 @@ type benchSummary struct {
 
 func newBenchCommand(opts *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{Use: "bench", Short: "Work with benchmark results, and measure a cluster"}
-	cmd.AddCommand(newBenchClusterCommand(opts))
+	cmd.AddCommand(newBenchClusterCommand(opts), newBenchClusterPlotCommand(opts))
 	cmd.AddCommand(&cobra.Command{
 		Use:   "summarize FILE",
 		Short: "Turn `go test -bench` output into JSON, with the project's targets checked",

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/signal"
@@ -109,4 +110,25 @@ func renderClusterBench(opts *globalOptions, output string, r clusterbench.Resul
 			fmt.Sprintf("%.0f", r.PerNodeEtcdReadBytesPerSecond), fmt.Sprintf("%.2f", r.PerNodeEtcdWritesPerSecond),
 			fmt.Sprintf("%.2f", r.PerNodeWatchEventsPerSecond), fmt.Sprintf("%.2f", r.EtcdCPUCores), fmt.Sprintf("%.2f", r.AgentsCPUCores))
 	})
+}
+
+func newBenchClusterPlotCommand(opts *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "cluster-plot RESULT.json...",
+		Short: "Draw results of sluice bench cluster -o json as SVG: per-node reads and decision p99 against nodes",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			results := make([]clusterbench.Result, len(args))
+			for i, path := range args {
+				data, err := os.ReadFile(path)
+				if err != nil {
+					return err
+				}
+				if err := json.Unmarshal(data, &results[i]); err != nil {
+					return fmt.Errorf("%s: %w", path, err)
+				}
+			}
+			return clusterbench.WritePlot(opts.stdout, results)
+		},
+	}
 }
