@@ -37,8 +37,6 @@ type Config struct {
 	Binary, Dir string
 	// History is the members' compaction schedule [state.DefaultRetention].
 	History state.Retention
-	// AgentsPerClient is how many agents share one etcd client [50].
-	AgentsPerClient int
 	// ReadyTimeout bounds the wait for every app to be ready [10 min].
 	ReadyTimeout time.Duration
 	// Progress receives a line at each stage and every ten seconds.
@@ -91,9 +89,6 @@ func (cfg *Config) defaults() {
 	cfg.Members = max(cfg.Members, 1)
 	if cfg.Interval <= 0 {
 		cfg.Interval = time.Second
-	}
-	if cfg.AgentsPerClient <= 0 {
-		cfg.AgentsPerClient = 50
 	}
 	if cfg.ReadyTimeout <= 0 {
 		cfg.ReadyTimeout = 10 * time.Minute
@@ -181,33 +176,37 @@ func (b *bench) run(ctx context.Context, admin *clientv3.Client) (Result, error)
 	return result, nil
 }
 
-// startAgents starts one agent per node, AgentsPerClient to a client.
+// startAgents starts one agent per node, each with its own etcd client as
+// on a machine of its own. Clients shared between agents would share their
+// watch streams, and every agent's progress requests would reach the
+// watches of all the others.
 func (b *bench) startAgents(ctx context.Context, group *errgroup.Group, nodes []string) error {
-	var store state.Store
 	for i, node := range nodes {
-		if i%b.cfg.AgentsPerClient == 0 {
-			cli, err := state.Dial(state.ClientConfig{
-				Endpoints: b.cluster.Endpoints(), DialOptions: []grpc.DialOption{grpc.WithStatsHandler(b.counter)},
-			})
-			if err != nil {
-				return err
-			}
-			etcdStore := state.NewEtcdStore(cli)
-			group.Go(func() error {
-				<-ctx.Done()
-				etcdStore.Close()
-				return cli.Close()
-			})
-			store = state.Bounded(etcdStore, state.DefaultCallTimeout)
+		cli, err := state.Dial(state.ClientConfig{
+			Endpoints: b.cluster.Endpoints(), DialOptions: []grpc.DialOption{grpc.WithStatsHandler(b.counter)},
+		})
+		if err != nil {
+			return err
 		}
-		if err := b.startAgent(ctx, group, store, node); err != nil {
+		etcdStore := state.NewEtcdStore(cli)
+		group.Go(func() error {
+			<-ctx.Done()
+			etcdStore.Close()
+			return cli.Close()
+		})
+		store := state.Bounded(etcdStore, state.DefaultCallTimeout)
+		// Nodes on their own machines tick in no particular phase; started
+		// at once, these would all tick at the same instant and queue for
+		// this machine's cores. Their starts spread over one interval.
+		offset := time.Duration(i) * b.cfg.Interval / time.Duration(len(nodes))
+		if err := b.startAgent(ctx, group, store, node, offset); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (b *bench) startAgent(ctx context.Context, group *errgroup.Group, store state.Store, node string) error {
+func (b *bench) startAgent(ctx context.Context, group *errgroup.Group, store state.Store, node string, offset time.Duration) error {
 	simNode, err := sim.NewNode(sim.NodeConfig{Name: node, CPUs: 2, Epoch: time.Now().UTC().Truncate(time.Second), Seed: 1})
 	if err != nil {
 		return err
@@ -219,6 +218,11 @@ func (b *bench) startAgent(ctx context.Context, group *errgroup.Group, store sta
 		return err
 	}
 	group.Go(func() error {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(offset):
+		}
 		if err := a.Run(ctx); err != nil {
 			return fmt.Errorf("the agent of %s: %w", node, err)
 		}
