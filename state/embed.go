@@ -96,7 +96,7 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		endpoints[i] = u.String()
 	}
 	logger := cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
-	defrag := startDefragmenter(server.Server, cfg.history().checkEvery(), logger)
+	defrag := startDefragmenter(server.Server, cfg.history().CheckEvery(), logger)
 	return &Embedded{etcd: server, endpoints: endpoints, clientTLS: cfg.ClientTLS, zap: zapLogger, closing: closing, defrag: defrag}, nil
 }
 

@@ -32,7 +32,7 @@ func TestParseRetention(t *testing.T) {
 		if mode, retention := got.AutoCompaction(); mode != tc.mode || retention != tc.etcdRetention {
 			t.Errorf("%q: etcd compaction %s %s, want %s %s", tc.in, mode, retention, tc.mode, tc.etcdRetention)
 		}
-		if every := got.checkEvery(); every != tc.checkEvery {
+		if every := got.CheckEvery(); every != tc.checkEvery {
 			t.Errorf("%q: checked every %v, want %v", tc.in, every, tc.checkEvery)
 		}
 	}

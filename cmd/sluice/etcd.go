@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -87,7 +88,23 @@ func runEtcdCluster(cmd *cobra.Command, opts *globalOptions, eo *etcdClusterOpti
 	}
 	fmt.Fprintf(opts.stdout, "etcd cluster of %d members serving; data and logs in %s\n", eo.members, eo.dataDir)
 	fmt.Fprintf(opts.stdout, "--etcd-endpoints %s\n", strings.Join(cluster.Endpoints(), ","))
-	<-ctx.Done()
+	// The members compact on the default history's schedule; this cluster
+	// is sluice's own, so it defragments them too, presenting the members'
+	// certificate when they require one.
+	cli, err := state.Dial(state.ClientConfig{Endpoints: cluster.Endpoints(), TLS: memberClientTLS(eo.tls)})
+	if err != nil {
+		return errors.Join(err, cluster.Close())
+	}
+	defer cli.Close()
+	state.DefragmentMembers(ctx, cli, cluster.Endpoints(), state.DefaultRetention.CheckEvery(), opts.logger())
 	fmt.Fprintln(opts.stderr, "stopping the members")
 	return cluster.Close()
+}
+
+// memberClientTLS is a client that presents the members' own certificate.
+func memberClientTLS(tls state.ServerTLS) state.ClientTLS {
+	if tls.Empty() {
+		return state.ClientTLS{}
+	}
+	return state.ClientTLS{CACert: tls.ClientCA, Cert: tls.Cert, Key: tls.Key}
 }

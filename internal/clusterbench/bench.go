@@ -5,6 +5,7 @@
 package clusterbench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -35,7 +36,8 @@ type Config struct {
 	Duration time.Duration
 	// Binary is the etcd server; Dir holds the members' data and logs.
 	Binary, Dir string
-	// History is the members' compaction schedule [state.DefaultRetention].
+	// History is the members' compaction schedule [state.DefaultRetention];
+	// they are defragmented when that frees half their database.
 	History state.Retention
 	// ReadyTimeout bounds the wait for every app to be ready [10 min].
 	ReadyTimeout time.Duration
@@ -119,6 +121,14 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	defer admin.Close()
 	b.admin = state.NewEtcdStore(admin)
 	defer b.admin.Close()
+	var defrag sync.WaitGroup
+	defer defrag.Wait()
+	defragCtx, stopDefrag := context.WithCancel(ctx)
+	defer stopDefrag()
+	defrag.Go(func() {
+		state.DefragmentMembers(defragCtx, admin, cluster.Endpoints(),
+			cmp.Or(cfg.History, state.DefaultRetention).CheckEvery(), slog.New(slog.DiscardHandler))
+	})
 	return b.run(ctx, admin)
 }
 
