@@ -40,15 +40,15 @@ func TestArchiveLogOutlivesCompaction(t *testing.T) {
 	}
 	want, err := state.ReadLog(ctx, store, state.Root, 1, last)
 	must(t, err)
+	waitArchived(t, dir, len(want))
 	must(t, store.Compact(ctx, last))
-	deadline := time.Now().Add(5 * time.Second)
-	var got state.Recording
-	for time.Now().Before(deadline) {
-		if got, err = state.ReadArchive(dir); err == nil && len(got.Segments[0].Events) == len(want) {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
+	for i := 12; i < 15; i++ {
+		put(i)
 	}
+	after, err := state.ReadLog(ctx, store, state.Root, last+1, last+3)
+	must(t, err)
+	want = append(want, after...)
+	got := waitArchived(t, dir, len(want))
 	stop()
 	must(t, <-done)
 	if !reflect.DeepEqual(got.Segments[0].Events, want) {
@@ -61,5 +61,21 @@ func TestArchiveLogOutlivesCompaction(t *testing.T) {
 	// From a compacted revision, nothing is archived: a gap could not be replayed.
 	if err := state.ArchiveLog(ctx, store, 1, state.ArchiveConfig{Dir: t.TempDir()}); err == nil {
 		t.Fatal("archived from a compacted revision")
+	}
+}
+
+// waitArchived waits until the archive in dir holds n events, and returns it.
+func waitArchived(t *testing.T, dir string, n int) state.Recording {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got, err := state.ReadArchive(dir)
+		if err == nil && len(got.Segments[0].Events) >= n {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the archive holds no %d events after 5 s (%v)", n, err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
