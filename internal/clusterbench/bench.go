@@ -169,6 +169,7 @@ func (b *bench) run(ctx context.Context, admin *clientv3.Client) (Result, error)
 		stopAgents()
 		_ = group.Wait()
 	}()
+	b.progress("starting %d agents", len(nodes))
 	if err := b.startAgents(agentsCtx, group, nodes); err != nil {
 		return Result{}, err
 	}
@@ -192,6 +193,9 @@ func (b *bench) run(ctx context.Context, admin *clientv3.Client) (Result, error)
 // watches of all the others.
 func (b *bench) startAgents(ctx context.Context, group *errgroup.Group, nodes []string) error {
 	for i, node := range nodes {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
 		cli, err := state.Dial(state.ClientConfig{
 			Endpoints: b.cluster.Endpoints(), DialOptions: []grpc.DialOption{grpc.WithStatsHandler(b.counter)},
 		})
