@@ -65,9 +65,6 @@ func runEtcdCluster(cmd *cobra.Command, opts *globalOptions, eo *etcdClusterOpti
 	if eo.members < 1 {
 		return fmt.Errorf("--members %d: want at least 1", eo.members)
 	}
-	if !eo.tls.Empty() && (eo.tls.Cert == "" || eo.tls.Key == "" || eo.tls.ClientCA == "") {
-		return fmt.Errorf("--etcd-server-cert, --etcd-server-key and --etcd-client-ca go together")
-	}
 	binary := eo.binary
 	if binary == "" {
 		var err error

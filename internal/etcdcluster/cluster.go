@@ -65,6 +65,9 @@ type Cluster struct {
 // failure, what it started is stopped.
 func Start(cfg Config) (*Cluster, error) {
 	count := max(cfg.Members, 1)
+	if tls := cfg.TLS; !tls.Empty() && (tls.Cert == "" || tls.Key == "" || tls.ClientCA == "") {
+		return nil, fmt.Errorf("etcd cluster TLS: a certificate (%q), its key (%q) and a client CA (%q) go together", tls.Cert, tls.Key, tls.ClientCA)
+	}
 	ports, err := cfg.ports(count)
 	if err != nil {
 		return nil, err
