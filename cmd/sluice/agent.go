@@ -18,13 +18,12 @@ import (
 )
 
 type agentOptions struct {
-	node      string
-	runtime   string
-	dataDir   string
-	clientURL string
-	peerURL   string
-	// serverTLS secures the embedded etcd's client port.
-	serverTLS    state.ServerTLS
+	node         string
+	runtime      string
+	dataDir      string
+	clientURL    string
+	peerURL      string
+	serverTLS    state.ServerTLS // secures the embedded etcd's client port
 	history      state.Retention
 	interval     time.Duration
 	policyDir    string
