@@ -13,6 +13,7 @@ import (
 
 	"github.com/sluice-io/sluice/internal/clusterbench"
 	"github.com/sluice-io/sluice/internal/etcdcluster"
+	"github.com/sluice-io/sluice/state"
 )
 
 type benchClusterOptions struct {
@@ -67,6 +68,8 @@ a batch job), all in this process. Once every app is ready it measures for
 	flags.DurationVar(&bo.cfg.Duration, "duration", time.Minute, "how long to measure once every app is ready")
 	flags.StringVar(&bo.cfg.Binary, "etcd-binary", "", "the etcd server to run (default: the one pinned in go.mod, built with `go tool`)")
 	flags.StringVar(&bo.cfg.Dir, "data-dir", "", "where the members keep their data and logs (default: a temporary directory, removed after)")
+	bo.cfg.History = state.DefaultRetention
+	flags.Var(&bo.cfg.History, "history", "how much of the event log the members keep when they compact: a duration or a number of revisions")
 	flags.StringVar(&bo.cpuProfile, "cpu-profile", "", "write a CPU profile of the agents' process to this file")
 	addOutputFlag(cmd, &bo.output)
 	return cmd

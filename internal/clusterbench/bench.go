@@ -52,10 +52,12 @@ type Latency struct {
 	Max float64 `json:"max"`
 }
 
-// Span is a value at the start and the end of the stretch.
+// Span is a value at the start and the end of the stretch, and the
+// largest of the samples taken every ten seconds in between.
 type Span struct {
 	Start int64 `json:"start"`
 	End   int64 `json:"end"`
+	Max   int64 `json:"max"`
 }
 
 // Result is what `sluice bench cluster -o json` prints.
@@ -306,6 +308,7 @@ func (b *bench) measure(ctx context.Context, admin *clientv3.Client) (Result, er
 	if err != nil {
 		return Result{}, err
 	}
+	maxDB := startDB
 	startEtcdCPU, startSelfCPU := b.etcdCPU(), selfCPU()
 	b.mu.Lock()
 	b.measuring = true
@@ -319,8 +322,13 @@ func (b *bench) measure(ctx context.Context, admin *clientv3.Client) (Result, er
 			return Result{}, fmt.Errorf("an agent stopped: %w", context.Cause(ctx))
 		case <-time.After(min(10*time.Second, b.cfg.Duration-elapsed)):
 		}
+		size, err := b.dbSize(ctx, admin)
+		if err != nil {
+			return Result{}, err
+		}
+		maxDB = max(maxDB, size)
 		b.mu.Lock()
-		b.progress("%3.0fs: %d ticks observed", time.Since(began).Seconds(), b.ticks)
+		b.progress("%3.0fs: %d ticks observed, etcd database %.1f MB", time.Since(began).Seconds(), b.ticks, float64(size)/1e6)
 		b.mu.Unlock()
 	}
 	reads := b.counter.Stop()
@@ -348,7 +356,7 @@ func (b *bench) measure(ctx context.Context, admin *clientv3.Client) (Result, er
 		PerNodeEtcdReadBytesPerSecond: reads.Bytes / n / seconds,
 		PerNodeEtcdWritesPerSecond:    float64(endRev-startRev) / n / seconds,
 		PerNodeWatchEventsPerSecond:   reads.Events / n / seconds,
-		EtcdDBBytes:                   Span{Start: startDB, End: endDB},
+		EtcdDBBytes:                   Span{Start: startDB, End: endDB, Max: max(maxDB, endDB)},
 		EtcdCPUCores:                  (b.etcdCPU() - startEtcdCPU) / seconds,
 		AgentsCPUCores:                (selfCPU() - startSelfCPU) / seconds,
 		RSSBytes:                      RSS{Etcd: etcdRSS, Agents: agentsRSS},
