@@ -53,7 +53,7 @@ it: sluice replay DIR.`,
 	flags.Int64Var(&ro.from, "from", 1, "first revision")
 	flags.Int64Var(&ro.to, "to", 0, "last revision (default: the current one)")
 	flags.StringVar(&ro.out, "out", "-", "output file, - for standard output")
-	flags.StringVar(&ro.policyDir, "policy", "policies", "policy directory, when the store holds none")
+	flags.StringVar(&ro.policyDir, "policy", "policies", "policy directory, when the store holds none; empty: the policy compiled into sluice")
 	flags.StringVar(&ro.follow, "follow", "", "archive the log continuously into this directory, until interrupted")
 	flags.IntVar(&ro.maxEvents, "rotate-events", state.DefaultArchiveEvents, "with --follow: events per file")
 	return cmd
@@ -122,10 +122,14 @@ func recordingPolicy(view *state.View, dir string) (state.RecordingHeader, error
 }
 
 // activeBundle is the bundle the agents evaluate: the store's policy files
-// when there are any, else the directory.
+// when there are any, else the directory, else (an empty dir, as the
+// agent's empty --policy-dir) the bundle compiled into sluice.
 func activeBundle(view *state.View, dir string) (*policies.Bundle, error) {
-	if len(view.Policies) > 0 {
+	switch {
+	case len(view.Policies) > 0:
 		return policies.LoadFiles(view.Policies)
+	case dir == "":
+		return policies.Default()
 	}
 	return policies.LoadDir(dir)
 }
