@@ -98,6 +98,11 @@ type Hooks struct {
 	// ActionDone is called after the reconciler carried out an action, with
 	// the view it acted on.
 	ActionDone func(action reconciler.Action, view *state.View)
+	// Stepped is called after each Step that wrote its
+	// observation, with the time from that write's return to the policy
+	// step's outcome recorded (a changed decision written, or an unchanged
+	// one found).
+	Stepped func(result StepResult, decisionLatency time.Duration)
 }
 
 // Option adjusts an Agent beyond its Config.
@@ -225,6 +230,10 @@ func (a *Agent) runnerConfig() reconciler.RunnerConfig {
 	return rc
 }
 
+func (a *Agent) lostNodes() *lostNodes {
+	return &lostNodes{store: a.store, self: a.cfg.Node, timeout: a.cfg.StoreTimeout, clock: a.node.Clock(), log: a.log}
+}
+
 // storeIdentityTimeout bounds the read, or creation, of the identity.
 const storeIdentityTimeout = 10 * time.Second
 
@@ -254,7 +263,8 @@ func (a *Agent) Register(ctx context.Context) error {
 
 // Run registers the node and runs its loops until ctx ends: the follower,
 // the heartbeat, the policy reload, the reconciler, the node's own work,
-// the metrics server and one Step per interval. On return the buffered
+// the metrics server, one Step per interval, and the marking of other
+// nodes lost when their registration goes (lostNodes). On return the buffered
 // observations have been flushed (within a deadline) and the lease
 // revoked; the containers keep running for the next agent to adopt.
 func (a *Agent) Run(ctx context.Context) error {
@@ -269,6 +279,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	group.Go(func() error { return a.runner.Run(ctx) })
 	group.Go(func() error { return a.node.Run(ctx) })
 	group.Go(func() error { return a.tick(ctx) })
+	group.Go(func() error { return a.lostNodes().run(ctx, a.follower) })
 	if a.cfg.MetricsAddr != "" {
 		group.Go(func() error { return a.metrics.serve(ctx, a.cfg.MetricsAddr, a.node.TraceHandler(), a.pages, a.log) })
 		if a.pages != nil {

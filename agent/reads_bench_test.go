@@ -2,22 +2,18 @@ package agent_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"go.etcd.io/etcd/api/v3/etcdserverpb"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/stats"
 
 	"github.com/sluice-io/sluice/agent"
+	"github.com/sluice-io/sluice/internal/clusterbench"
 	"github.com/sluice-io/sluice/sim"
 	"github.com/sluice-io/sluice/state"
 )
@@ -99,7 +95,7 @@ func measureReads(b *testing.B, others int) readRates {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { server.Close() })
-	counter := newReadCounter(state.FollowedPrefixes(measuredNode))
+	counter := clusterbench.NewReadCounter(state.FollowedPrefixes(measuredNode))
 	measuredStore := openStore(b, server, grpc.WithStatsHandler(counter))
 	// The other agents share one client: only the measured one is counted.
 	othersStore := openStore(b, server)
@@ -128,20 +124,20 @@ func measureReads(b *testing.B, others int) readRates {
 	}
 
 	firstRev, firstCPU := storeRevision(b, othersStore), processCPU(b)
-	counter.start()
+	counter.Start()
 	time.Sleep(readsStretch)
-	got := counter.stop()
-	writes := float64(storeRevision(b, othersStore)-firstRev) / got.seconds
-	got.log(b)
+	got := counter.Stop()
+	writes := float64(storeRevision(b, othersStore)-firstRev) / got.Seconds
+	logReads(b, got)
 	b.Logf("%d nodes wrote %.0f times a second; this process used %.2f cores",
-		len(nodes), writes, (processCPU(b)-firstCPU).Seconds()/got.seconds)
+		len(nodes), writes, (processCPU(b)-firstCPU).Seconds()/got.Seconds)
 	// Each node writes its observation every interval: fewer writes mean
 	// the other agents are not running at their pace, and the load the
 	// benchmark is about is missing.
 	if writes < float64(len(nodes))/2 {
 		b.Fatalf("%d nodes wrote only %.0f times a second", len(nodes), writes)
 	}
-	return readRates{bytesPerSecond: got.bytes / got.seconds, eventsPerSecond: got.events / got.seconds, storeWrites: writes}
+	return readRates{bytesPerSecond: got.Bytes / got.Seconds, eventsPerSecond: got.Events / got.Seconds, storeWrites: writes}
 }
 
 // storeRevision is the store's current revision.
@@ -198,49 +194,16 @@ func startAgent(ctx context.Context, b *testing.B, group *errgroup.Group, store 
 	})
 }
 
-// nodeApps is a realistic mix for one node: a latency-critical service
-// and a CPU hog sharing CPU 0, and a batch job on CPU 1.
-func nodeApps() []state.AppSpec {
-	return []state.AppSpec{
-		{Name: "web", Containers: []state.ContainerSpec{{
-			Name: "server", Image: "sluice/sineload:dev", Class: state.LatencyCritical, CPUSet: "0",
-			Demand: &state.DemandSpec{Kind: "sine", Base: 0.5, Amplitude: 0.3, PeriodSeconds: 20},
-		}}},
-		{Name: "hog", Containers: []state.ContainerSpec{{
-			Name: "cpuhog", Image: "sluice/cpuhog:dev", Class: state.BestEffort, CPUSet: "0",
-			Demand: &state.DemandSpec{Kind: "constant", Value: 1},
-		}}},
-		{Name: "batch", Containers: []state.ContainerSpec{{
-			Name: "worker", Image: "sluice/cpuhog:dev", Class: state.BestEffort, CPUSet: "1",
-			Demand: &state.DemandSpec{Kind: "square", Base: 0.5, Amplitude: 0.4, PeriodSeconds: 30},
-		}}},
-	}
-}
-
 // applyApps pins every node's apps to it, as `sluice apply` would.
 func applyApps(b *testing.B, store state.Store, nodes []string) {
-	var ops []state.Op
-	for _, node := range nodes {
-		for _, spec := range nodeApps() {
-			spec.Node = node
-			value, err := json.Marshal(spec)
-			if err != nil {
-				b.Fatal(err)
-			}
-			ops = append(ops, state.Put(state.Keys.App(node, spec.Name), value))
-		}
-	}
-	batches, err := state.Batches(ops)
+	ops, err := clusterbench.PinOps(nodes)
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, batch := range batches {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_, err := store.Txn(ctx, batch...)
-		cancel()
-		if err != nil {
-			b.Fatal(err)
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := state.TxnBatched(ctx, store, ops, func([]state.Op, int64) {}); err != nil {
+		b.Fatal(err)
 	}
 }
 
@@ -274,7 +237,7 @@ func notReady(b *testing.B, store state.Store, nodes []string) []string {
 	var waiting []string
 	for _, node := range nodes {
 		view := cluster.Views[node]
-		for _, spec := range nodeApps() {
+		for _, spec := range clusterbench.NodeApps() {
 			if view == nil || view.Statuses[spec.Name].Phase != state.Ready {
 				waiting = append(waiting, node+"/"+spec.Name)
 			}
@@ -283,117 +246,13 @@ func notReady(b *testing.B, store state.Store, nodes []string) []string {
 	return waiting
 }
 
-// readCounter is a gRPC stats handler that counts what one etcd client
-// receives while it is on: the wire length of every message (gRPC framing
-// and payload) and of the HTTP/2 header and trailer frames, by call; and
-// the events of the watch responses, by the followed prefix their key
-// falls under.
-type readCounter struct {
-	prefixes []string
-
-	mu          sync.Mutex
-	on          bool
-	since       time.Time
-	bytes       map[string]int64 // by method
-	events      map[string]int64 // by prefix
-	eventsBytes map[string]int64 // by prefix, keys and values
-}
-
-var _ stats.Handler = (*readCounter)(nil)
-
-type methodKey struct{}
-
-func newReadCounter(prefixes []string) *readCounter {
-	return &readCounter{prefixes: prefixes}
-}
-
-func (c *readCounter) start() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.on, c.since = true, time.Now()
-	c.bytes, c.events, c.eventsBytes = map[string]int64{}, map[string]int64{}, map[string]int64{}
-}
-
-// readCount is what a readCounter counted over one stretch.
-type readCount struct {
-	seconds, bytes, events float64
-	byMethod, byPrefix     map[string]int64
-	prefixBytes            map[string]int64
-}
-
-func (c *readCounter) stop() readCount {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.on = false
-	got := readCount{seconds: time.Since(c.since).Seconds(), byMethod: c.bytes, byPrefix: c.events, prefixBytes: c.eventsBytes}
-	for _, n := range c.bytes {
-		got.bytes += float64(n)
+// logReads says where the reads came from.
+func logReads(b *testing.B, got clusterbench.ReadCount) {
+	for _, method := range slices.Sorted(maps.Keys(got.ByMethod)) {
+		b.Logf("%-40s %10.0f bytes/s", method, float64(got.ByMethod[method])/got.Seconds)
 	}
-	for _, n := range c.events {
-		got.events += float64(n)
-	}
-	return got
-}
-
-// log says where the reads came from.
-func (got readCount) log(b *testing.B) {
-	for _, method := range slices.Sorted(maps.Keys(got.byMethod)) {
-		b.Logf("%-40s %10.0f bytes/s", method, float64(got.byMethod[method])/got.seconds)
-	}
-	for _, prefix := range slices.Sorted(maps.Keys(got.byPrefix)) {
+	for _, prefix := range slices.Sorted(maps.Keys(got.ByPrefix)) {
 		b.Logf("watch %-34s %10.2f events/s %10.0f key+value bytes/s", prefix,
-			float64(got.byPrefix[prefix])/got.seconds, float64(got.prefixBytes[prefix])/got.seconds)
+			float64(got.ByPrefix[prefix])/got.Seconds, float64(got.PrefixBytes[prefix])/got.Seconds)
 	}
 }
-
-func (c *readCounter) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
-	return context.WithValue(ctx, methodKey{}, info.FullMethodName)
-}
-
-func (c *readCounter) HandleRPC(ctx context.Context, s stats.RPCStats) {
-	var wire int
-	switch s := s.(type) {
-	case *stats.InHeader:
-		wire = s.WireLength
-	case *stats.InTrailer:
-		wire = s.WireLength
-	case *stats.InPayload:
-		wire = s.WireLength
-		if resp, ok := s.Payload.(*etcdserverpb.WatchResponse); ok {
-			c.countEvents(resp)
-		}
-	default:
-		return
-	}
-	method, _ := ctx.Value(methodKey{}).(string)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.on {
-		c.bytes[method] += int64(wire)
-	}
-}
-
-func (c *readCounter) countEvents(resp *etcdserverpb.WatchResponse) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.on {
-		return
-	}
-	for _, ev := range resp.Events {
-		prefix := c.prefixOf(string(ev.Kv.Key))
-		c.events[prefix]++
-		c.eventsBytes[prefix] += int64(len(ev.Kv.Key) + len(ev.Kv.Value))
-	}
-}
-
-func (c *readCounter) prefixOf(key string) string {
-	for _, p := range c.prefixes {
-		if strings.HasPrefix(key, p) {
-			return p
-		}
-	}
-	return "(other)"
-}
-
-func (c *readCounter) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context { return ctx }
-func (c *readCounter) HandleConn(context.Context, stats.ConnStats)                       {}

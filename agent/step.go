@@ -45,6 +45,7 @@ func (a *Agent) Step(ctx context.Context) (StepResult, error) {
 		a.log.Warn("observation buffered; the store is unreachable", "err", err, "buffered", a.writer.Buffered())
 		return result, nil
 	}
+	written := time.Now()
 	view, err := a.view(ctx, result.Revision)
 	if err != nil {
 		return result, err
@@ -53,6 +54,9 @@ func (a *Agent) Step(ctx context.Context) (StepResult, error) {
 		if result.Decided, err = a.decide(ctx, view); err != nil {
 			return result, err
 		}
+	}
+	if a.hooks.Stepped != nil {
+		a.hooks.Stepped(result, time.Since(written))
 	}
 	if !a.running && result.Decided {
 		return result, a.Reconcile(ctx)

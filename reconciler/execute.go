@@ -196,8 +196,9 @@ func (r *Runner) writeRun(ctx context.Context, store state.Store, run []pendingS
 		return 0, err
 	}
 	written := 0
-	err = state.TxnBatched(ctx, store, ops, func(batch []state.Op, _ int64) {
+	err = state.TxnBatched(ctx, store, ops, func(batch []state.Op, rev int64) {
 		for _, p := range r.unwritten[:len(batch)] {
+			r.ownWrites[p.status.App] = rev
 			r.logTransition(p.status)
 		}
 		written += len(batch)
@@ -214,7 +215,7 @@ func (r *Runner) writeGuarded(ctx context.Context, store state.Store, p pendingS
 	if err != nil {
 		return 0, err
 	}
-	put, _, err := store.PutIf(ctx, ops[0].Key, ops[0].Value, p.guard)
+	put, rev, err := store.PutIf(ctx, ops[0].Key, ops[0].Value, p.guard)
 	if err != nil {
 		return 0, err
 	}
@@ -225,6 +226,7 @@ func (r *Runner) writeGuarded(ctx context.Context, store state.Store, p pendingS
 		r.core.Forget(p.status.App)
 		return 0, nil
 	}
+	r.ownWrites[p.status.App] = rev
 	r.logTransition(p.status)
 	return 1, nil
 }

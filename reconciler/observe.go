@@ -48,8 +48,15 @@ func (c *Core) observe(in Input) world {
 		return app
 	}
 	view := in.View
+	unpinnedRefused := unpinnedRefusal(view)
 	for _, spec := range view.AppsOn() {
 		app := get(spec.Name)
+		if spec.Node == "" && unpinnedRefused != "" {
+			// Refused like a spec that fails validation: whatever runs
+			// of it is held as it is, and nothing more is started.
+			app.rejected = &state.SpecRejection{Key: state.Keys.App("", spec.Name), Revision: view.AppRevisions[spec.Name], Error: unpinnedRefused}
+			continue
+		}
 		app.spec = &spec
 		app.specRevision = view.AppRevisions[spec.Name]
 	}
@@ -158,4 +165,20 @@ func duplicated(containers []state.Container) map[string]bool {
 		}
 	}
 	return dups
+}
+
+// errUnpinned is why an app that names no node runs nowhere once more than
+// one node is registered: such an app means "the only node there is". sluice
+// does not schedule; every node reports the refusal in its own status, and
+// the operator pins the app. The text names no nodes, so that a node coming
+// or going rewrites no status.
+const errUnpinned = `the app names no node and more than one node is registered: sluice does not schedule, so pin the app to one with "node" in its spec`
+
+// unpinnedRefusal is errUnpinned when the view's store has more than one
+// node registered, or empty when an unpinned app may run here.
+func unpinnedRefusal(view *state.View) string {
+	if len(view.Nodes) <= 1 {
+		return ""
+	}
+	return errUnpinned
 }

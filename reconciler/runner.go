@@ -119,12 +119,15 @@ type Runner struct {
 
 	// mu is held by a pass and by anything that touches the view, so
 	// ReconcileOnce and Apply are safe to call from another goroutine.
-	mu        sync.Mutex
-	core      *Core
-	view      *state.View
-	items     map[string]itemBackoff
-	failures  []ActionFailure
-	lastDone  map[string]string
+	mu       sync.Mutex
+	core     *Core
+	view     *state.View
+	items    map[string]itemBackoff
+	failures []ActionFailure
+	lastDone map[string]string
+	// ownWrites is the revision of each app's last status this runner
+	// wrote, to tell its own writes from another agent's.
+	ownWrites map[string]int64
 	unwritten []pendingStatus
 	wakeAt    time.Time
 }
@@ -162,12 +165,13 @@ func NewRunner(cfg RunnerConfig) *Runner {
 		opts = append(opts, WithRandom(cfg.Random))
 	}
 	return &Runner{
-		cfg:      cfg,
-		log:      log.With("component", "reconciler", "node", cfg.Node),
-		clock:    clock,
-		core:     NewCore(cfg.Node, opts...),
-		items:    map[string]itemBackoff{},
-		lastDone: map[string]string{},
+		cfg:       cfg,
+		log:       log.With("component", "reconciler", "node", cfg.Node),
+		clock:     clock,
+		core:      NewCore(cfg.Node, opts...),
+		items:     map[string]itemBackoff{},
+		lastDone:  map[string]string{},
+		ownWrites: map[string]int64{},
 	}
 }
 
@@ -274,6 +278,7 @@ func (r *Runner) pass(ctx context.Context) (passOutcome, error) {
 	if r.cfg.NodeLost != nil {
 		in.NodeLost = r.cfg.NodeLost(r.view, now)
 	}
+	r.forgetLostElsewhere(in.NodeLost)
 	in.CPU, in.Bandwidth = r.readSettings(ctx, containers)
 	wasClaimed := r.core.claimed
 	ready := r.core.Step(in)

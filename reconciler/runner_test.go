@@ -548,3 +548,50 @@ func TestRunnerWritesLostOnlyOverTheStatusItSaw(t *testing.T) {
 		})
 	}
 }
+
+// A lost status another agent wrote while this node kept running (its
+// lease lapsed and came back between two of its passes) is adopted, and the
+// app brought back, once and for good: the runner's own writes after it
+// are not taken for another agent's.
+func TestRunnerBringsBackAppsMarkedLostElsewhere(t *testing.T) {
+	n := newNode(t, state.NewMemoryStore(), fake.NewRuntime(), func(cfg *reconciler.RunnerConfig) {
+		cfg.NodeLost = reconciler.LostWhenUnregistered("n1")
+	})
+	put(t, n.store, state.Keys.Node("n1"), `{"name":"n1"}`)
+	put(t, n.store, state.Keys.App("n1", "web"), webSpec)
+	for range 3 {
+		n.mustPass()
+	}
+	ready, _ := currentStatus(t, n.store, "web")
+	lost, ok := reconciler.MarkLost(ready, "n1", "n2", scriptStart)
+	if !ok {
+		t.Fatalf("MarkLost refused a %s app", ready.Phase)
+	}
+	value, err := json.Marshal(lost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, n.store, state.Keys.Status("n1", "web"), string(value))
+	for range 4 {
+		n.mustPass()
+	}
+	wantTransitions(t, n.store, "web",
+		"->pending:create", "pending->ready:all-running", "ready->lost:node-lost",
+		"lost->pending:node-back", "pending->ready:all-running")
+}
+
+// MarkLost moves only the phases the lifecycle lets a lost node leave.
+func TestMarkLost(t *testing.T) {
+	for phase, want := range map[state.Phase]bool{
+		state.Pending: true, state.Ready: true, state.Failed: true, state.Terminating: true,
+		state.Lost: false, state.Terminated: false, "unknown": false,
+	} {
+		got, ok := reconciler.MarkLost(state.AppStatus{App: "web", Phase: phase}, "n1", "n2", scriptStart)
+		if ok != want {
+			t.Fatalf("MarkLost from %s: %v, want %v", phase, ok, want)
+		}
+		if ok && (got.Phase != state.Lost || got.Transition.From != phase || got.Transition.Event != reconciler.EventNodeLost) {
+			t.Fatalf("MarkLost from %s: %+v", phase, got)
+		}
+	}
+}

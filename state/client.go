@@ -25,6 +25,8 @@ type ClientConfig struct {
 	DialTimeout time.Duration
 	// Logger receives the client's own logs; nil discards them.
 	Logger *zap.Logger
+	// TLS secures the connections; empty is plain HTTP.
+	TLS ClientTLS
 	// DialOptions are added after sluice's own: a stats handler that
 	// counts what the client receives (BenchmarkAgentReads) goes here.
 	DialOptions []grpc.DialOption
@@ -76,8 +78,13 @@ func Dial(cfg ClientConfig) (*clientv3.Client, error) {
 	if logger == nil {
 		logger = zap.NewNop()
 	}
+	tlsConfig, err := cfg.TLS.config()
+	if err != nil {
+		return nil, err
+	}
 	cli, err := clientv3.New(clientv3.Config{
 		Endpoints:            cfg.Endpoints,
+		TLS:                  tlsConfig,
 		DialTimeout:          cmp.Or(cfg.DialTimeout, DefaultDialTimeout),
 		DialKeepAliveTime:    keepAliveTime,
 		DialKeepAliveTimeout: keepAliveTimeout,

@@ -28,10 +28,15 @@ const (
 type EmbeddedConfig struct {
 	// DataDir holds the server's data; it survives restarts. Required.
 	DataDir string
-	// ClientURL is where clients (sluice, etcdctl) connect; PeerURL is the
-	// raft port a single node still binds. Port 0 picks a free port.
+	// ClientURL is where clients (sluice, etcdctl) connect: http:// on
+	// loopback, or https:// with TLS anywhere. PeerURL is the raft port a
+	// single node still binds, on loopback. Port 0 picks a free port.
 	ClientURL string
 	PeerURL   string
+	// TLS secures the client port; ClientTLS is what the server's own
+	// clients (Client) present to it.
+	TLS       ServerTLS
+	ClientTLS ClientTLS
 	// Name is the member's name.
 	Name string
 	// Logger receives etcd's warnings and errors, and at debug level each
@@ -55,6 +60,7 @@ func (cfg EmbeddedConfig) history() Retention { return cmp.Or(cfg.History, Defau
 type Embedded struct {
 	etcd      *embed.Etcd
 	endpoints []string
+	clientTLS ClientTLS
 	zap       *zap.Logger
 	closing   *atomic.Bool
 	defrag    *defragmenter
@@ -90,19 +96,27 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		endpoints[i] = u.String()
 	}
 	logger := cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
-	defrag := startDefragmenter(server.Server, cfg.history().checkEvery(), logger)
-	return &Embedded{etcd: server, endpoints: endpoints, zap: zapLogger, closing: closing, defrag: defrag}, nil
+	defrag := startDefragmenter(server.Server, cfg.history().CheckEvery(), logger)
+	return &Embedded{etcd: server, endpoints: endpoints, clientTLS: cfg.ClientTLS, zap: zapLogger, closing: closing, defrag: defrag}, nil
 }
 
 func embedConfig(cfg EmbeddedConfig, closing *atomic.Bool) (*embed.Config, *zap.Logger, error) {
 	if cfg.DataDir == "" {
 		return nil, nil, errors.New("embedded etcd: a data dir is required")
 	}
-	clientURL, err := listenURL("client", cfg.ClientURL, DefaultClientURL)
+	secured := !cfg.TLS.Empty()
+	if secured {
+		if err := cfg.TLS.check(); err != nil {
+			return nil, nil, err
+		}
+	}
+	clientURL, err := listenURL("client", cfg.ClientURL, DefaultClientURL, secured)
 	if err != nil {
 		return nil, nil, err
 	}
-	peerURL, err := listenURL("peer", cfg.PeerURL, DefaultPeerURL)
+	// A lone member has no peer to talk to: its peer port never needs to
+	// be reachable, so it is never secured.
+	peerURL, err := listenURL("peer", cfg.PeerURL, DefaultPeerURL, false)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -114,6 +128,8 @@ func embedConfig(cfg EmbeddedConfig, closing *atomic.Bool) (*embed.Config, *zap.
 	etcdCfg.Dir = cfg.DataDir
 	etcdCfg.ListenClientUrls = []url.URL{*clientURL}
 	etcdCfg.AdvertiseClientUrls = []url.URL{*clientURL}
+	etcdCfg.ClientTLSInfo = cfg.TLS.info()
+	etcdCfg.ClientAutoTLS = false
 	etcdCfg.ListenPeerUrls = []url.URL{*peerURL}
 	etcdCfg.AdvertisePeerUrls = []url.URL{*peerURL}
 	etcdCfg.InitialCluster = etcdCfg.InitialClusterFromName(etcdCfg.Name)
@@ -141,17 +157,19 @@ func embedConfig(cfg EmbeddedConfig, closing *atomic.Bool) (*embed.Config, *zap.
 	if err := history.validate(); err != nil {
 		return nil, nil, fmt.Errorf("embedded etcd history %v: %w", history, err)
 	}
-	etcdCfg.AutoCompactionMode, etcdCfg.AutoCompactionRetention = history.autoCompaction()
+	etcdCfg.AutoCompactionMode, etcdCfg.AutoCompactionRetention = history.AutoCompaction()
 	zapLogger := zapToSlog(cfg.Logger, closing)
 	etcdCfg.Logger = "zap"
 	etcdCfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zapLogger)
 	return etcdCfg, zapLogger, nil
 }
 
-// listenURL parses a URL and replaces port 0 by a free port, because etcd
-// must advertise the port it listens on. Another process could take the
-// port between the probe and etcd's bind; the start then fails cleanly.
-func listenURL(which, raw, fallback string) (*url.URL, error) {
+// listenURL parses a URL, checks that it is https exactly when the port
+// is secured and that plain HTTP stays on loopback, and replaces port 0 by
+// a free port, because etcd must advertise the port it listens on. Another
+// process could take the port between the probe and etcd's bind; the start
+// then fails cleanly.
+func listenURL(which, raw, fallback string, secured bool) (*url.URL, error) {
 	if raw == "" {
 		raw = fallback
 	}
@@ -159,8 +177,15 @@ func listenURL(which, raw, fallback string) (*url.URL, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded etcd %s URL %q: %w", which, raw, err)
 	}
-	if u.Scheme != "http" || u.Port() == "" {
-		return nil, fmt.Errorf("embedded etcd %s URL %q: want http://host:port", which, raw)
+	scheme := "http"
+	if secured {
+		scheme = "https"
+	}
+	if u.Scheme != scheme || u.Port() == "" {
+		return nil, fmt.Errorf("embedded etcd %s URL %q: want %s://host:port", which, raw, scheme)
+	}
+	if err := checkExposure(which, u, secured); err != nil {
+		return nil, err
 	}
 	if u.Port() != "0" {
 		return u, nil
@@ -179,7 +204,7 @@ func (e *Embedded) Endpoints() []string { return append([]string(nil), e.endpoin
 
 // Client connects a new client to the server; the caller closes it.
 func (e *Embedded) Client() (*clientv3.Client, error) {
-	return Dial(ClientConfig{Endpoints: e.endpoints, Logger: e.zap})
+	return Dial(ClientConfig{Endpoints: e.endpoints, TLS: e.clientTLS, Logger: e.zap})
 }
 
 // Err reports a failure of the running server.

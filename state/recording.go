@@ -73,6 +73,34 @@ func WriteRecording(w io.Writer, rec Recording) error {
 	return nil
 }
 
+// RecordingWriter writes a recording line by line, for a log that is still
+// growing: the header and one segment line, then each event as it comes.
+type RecordingWriter struct {
+	enc     *json.Encoder
+	segment string
+}
+
+// NewRecordingWriter writes the header and the segment line to w.
+func NewRecordingWriter(w io.Writer, header RecordingHeader, segment string) (*RecordingWriter, error) {
+	enc := json.NewEncoder(w)
+	header.Format = RecordingFormat
+	if err := enc.Encode(recordLine{Type: "header", Header: &header}); err != nil {
+		return nil, fmt.Errorf("write recording header: %w", err)
+	}
+	if err := enc.Encode(recordLine{Type: "segment", Segment: segment}); err != nil {
+		return nil, fmt.Errorf("write segment %s: %w", segment, err)
+	}
+	return &RecordingWriter{enc: enc, segment: segment}, nil
+}
+
+// Event writes one event, which must not precede the last one written.
+func (rw *RecordingWriter) Event(ev Event) error {
+	if err := rw.enc.Encode(eventLine(rw.segment, ev)); err != nil {
+		return fmt.Errorf("write segment %s revision %d: %w", rw.segment, ev.Revision, err)
+	}
+	return nil
+}
+
 func eventLine(segment string, ev Event) recordLine {
 	line := recordLine{Type: "event", Segment: segment, Revision: ev.Revision, Key: ev.Key, Deleted: ev.Deleted}
 	switch {

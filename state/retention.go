@@ -93,19 +93,20 @@ func (r *Retention) Set(s string) error {
 // Type names the flag's value in help text.
 func (r *Retention) Type() string { return "history" }
 
-// autoCompaction is etcd's own compactor setting for the history: periodic
+// AutoCompaction is etcd's own compactor setting for the history, as the
+// members' --auto-compaction-mode and --auto-compaction-retention: periodic
 // compacts every Age (every hour when longer) to the revision of Age ago;
 // revision compacts every five minutes to Revisions before the current one.
-func (r Retention) autoCompaction() (mode, retention string) {
+func (r Retention) AutoCompaction() (mode, retention string) {
 	if r.Revisions > 0 {
 		return embed.CompactorModeRevision, strconv.FormatInt(r.Revisions, 10)
 	}
 	return embed.CompactorModePeriodic, r.Age.String()
 }
 
-// checkEvery is how often the defragmenter looks at the database: often
+// CheckEvery is how often a defragmenter looks at the database: often
 // enough to follow each of etcd's compactions within a minute.
-func (r Retention) checkEvery() time.Duration {
+func (r Retention) CheckEvery() time.Duration {
 	if r.Revisions > 0 {
 		return time.Minute
 	}
@@ -118,6 +119,13 @@ func (r Retention) checkEvery() time.Duration {
 // the server's reads and writes while it copies, so it runs only when the
 // free pages are at least minDefragFree and half the file.
 const minDefragFree = 8 << 20
+
+// worthDefragmenting says whether a database of size bytes, inUse of them
+// holding data, has enough free pages to be worth a defragmentation.
+func worthDefragmenting(size, inUse int64) bool {
+	free := size - inUse
+	return free >= minDefragFree && 2*free >= size
+}
 
 // defragmenter follows etcd's compactions of a member's history and
 // defragments the database after them when that frees enough space. It
@@ -176,8 +184,7 @@ func (d *defragmenter) noteCompaction() {
 func (d *defragmenter) defragIfWorthIt() {
 	backend := d.server.Backend()
 	size, inUse := backend.Size(), backend.SizeInUse()
-	free := size - inUse
-	if free < minDefragFree || 2*free < size {
+	if !worthDefragmenting(size, inUse) {
 		return
 	}
 	start := time.Now()

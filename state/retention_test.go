@@ -29,10 +29,10 @@ func TestParseRetention(t *testing.T) {
 		if again, err := ParseRetention(got.String()); err != nil || again != got {
 			t.Errorf("ParseRetention(%q.String() = %q) = %+v, %v; want it back", tc.in, got.String(), again, err)
 		}
-		if mode, retention := got.autoCompaction(); mode != tc.mode || retention != tc.etcdRetention {
+		if mode, retention := got.AutoCompaction(); mode != tc.mode || retention != tc.etcdRetention {
 			t.Errorf("%q: etcd compaction %s %s, want %s %s", tc.in, mode, retention, tc.mode, tc.etcdRetention)
 		}
-		if every := got.checkEvery(); every != tc.checkEvery {
+		if every := got.CheckEvery(); every != tc.checkEvery {
 			t.Errorf("%q: checked every %v, want %v", tc.in, every, tc.checkEvery)
 		}
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -27,6 +28,7 @@ type agentOptions struct {
 	dataDir       string
 	clientURL     string
 	peerURL       string
+	serverTLS     state.ServerTLS // secures the embedded etcd's client port
 	history       state.Retention
 	interval      time.Duration
 	policyTimeout time.Duration
@@ -75,6 +77,9 @@ engine answers, and otherwise runs a simulated node and says so.`,
 	flags.StringVar(&ao.dataDir, "data-dir", ".sluice", "where the embedded etcd keeps its data")
 	flags.StringVar(&ao.clientURL, "listen-client", defaultEndpoint, "the embedded etcd's client URL")
 	flags.StringVar(&ao.peerURL, "listen-peer", state.DefaultPeerURL, "the embedded etcd's peer URL")
+	flags.StringVar(&ao.serverTLS.Cert, "etcd-server-cert", "", "serve the embedded etcd over https with this certificate (--listen-client https://...)")
+	flags.StringVar(&ao.serverTLS.Key, "etcd-server-key", "", "the key of --etcd-server-cert")
+	flags.StringVar(&ao.serverTLS.ClientCA, "etcd-client-ca", "", "accept only clients whose certificate this CA signed; the agent itself presents --etcd-cert")
 	ao.history = state.DefaultRetention
 	flags.Var(&ao.history, "history", "how much of the event log the embedded etcd keeps: a duration (5m) or a number of revisions (1200); sluice record reads only what is kept")
 	flags.DurationVar(&ao.interval, "interval", time.Second, "how often the node is observed")
@@ -152,8 +157,11 @@ func openAgentStore(opts *globalOptions, ao *agentOptions, external bool, logger
 	}
 	server, err := state.StartEmbedded(state.EmbeddedConfig{
 		DataDir: filepath.Join(ao.dataDir, "etcd"), ClientURL: ao.clientURL, PeerURL: ao.peerURL, Logger: logger,
-		History: ao.history,
+		History: ao.history, TLS: ao.serverTLS, ClientTLS: opts.tls,
 	})
+	if errors.Is(err, state.ErrPlainNonLoopback) {
+		return nil, nil, err
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("start the embedded etcd (is another agent running? --data-dir and --listen-client choose another): %w", err)
 	}

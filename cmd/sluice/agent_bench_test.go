@@ -137,7 +137,8 @@ func startProcess(tb testing.TB, bin string, args []string, what string, ready f
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case err := <-exited:
-			if err != nil {
+			// A SIGKILL is a test's own kill -9.
+			if err != nil && !killedBySIGKILL(cmd) {
 				tb.Errorf("%s exited with %v", args[0], err)
 			}
 		case <-time.After(15 * time.Second):
@@ -161,6 +162,11 @@ func startProcess(tb testing.TB, bin string, args []string, what string, ready f
 		return ready()
 	})
 	return cmd, stop
+}
+
+func killedBySIGKILL(cmd *exec.Cmd) bool {
+	status, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	return ok && status.Signaled() && status.Signal() == syscall.SIGKILL
 }
 
 // snapshotPolicies copies the policy bundle of dir (its *.rego and

@@ -69,7 +69,8 @@ type benchSummary struct {
 }
 
 func newBenchCommand(opts *globalOptions) *cobra.Command {
-	cmd := groupCommand("bench", "Work with benchmark results")
+	cmd := groupCommand("bench", "Work with benchmark results, and measure a cluster")
+	cmd.AddCommand(newBenchClusterCommand(opts), newBenchClusterPlotCommand(opts))
 	cmd.AddCommand(&cobra.Command{
 		Use:   "summarize FILE",
 		Short: "Turn `go test -bench` output into JSON, with the project's targets checked",

@@ -20,7 +20,7 @@ const dialTimeout = 5 * time.Second
 // that a command fails with a clear message instead of hanging; each later
 // call but a watch has a deadline, for the same reason.
 func (o *globalOptions) openStore(ctx context.Context) (state.Store, error) {
-	cli, err := state.Dial(state.ClientConfig{Endpoints: o.endpoints, DialTimeout: dialTimeout})
+	cli, err := state.Dial(state.ClientConfig{Endpoints: o.endpoints, TLS: o.tls, DialTimeout: dialTimeout})
 	if err != nil {
 		return nil, err
 	}

@@ -15,10 +15,11 @@ import (
 func newReplayCommand(opts *globalOptions) *cobra.Command {
 	var policyDir, output string
 	cmd := &cobra.Command{
-		Use:   "replay FILE",
+		Use:   "replay FILE|DIR",
 		Short: "Re-derive every recorded decision from its recorded inputs",
 		Long: `Replay folds a recording's events and re-evaluates every decision on the
-view it was made on. With the recording's own policy (the default) every
+view it was made on; a directory is an archive of sluice record --follow,
+replayed as one recording. With the recording's own policy (the default) every
 decision must come out identical; with --policy DIR it shows what another
 policy would have decided on the same inputs.`,
 		Example: `  sluice replay out/shield-sine/events.jsonl
@@ -53,7 +54,12 @@ policy would have decided on the same inputs.`,
 	return cmd
 }
 
+// readRecording reads a recording file, or an archive directory that
+// sluice record --follow wrote.
 func readRecording(path string) (state.Recording, error) {
+	if info, err := os.Stat(path); err == nil && info.IsDir() {
+		return state.ReadArchive(path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return state.Recording{}, err

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/sluice-io/sluice/state"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -14,9 +16,11 @@ var version = "dev"
 // globalOptions are the flags every command shares.
 type globalOptions struct {
 	endpoints []string
-	logLevel  string
-	stdout    io.Writer
-	stderr    io.Writer
+	// tls is how every command's client secures its connections to etcd.
+	tls      state.ClientTLS
+	logLevel string
+	stdout   io.Writer
+	stderr   io.Writer
 }
 
 // defaultEndpoint is where `sluice agent` serves its embedded etcd.
@@ -35,6 +39,9 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	flags := root.PersistentFlags()
 	flags.StringSliceVar(&opts.endpoints, "etcd-endpoints", []string{defaultEndpoint},
 		"etcd endpoints (the agent's embedded server by default)")
+	flags.StringVar(&opts.tls.CACert, "etcd-cacert", "", "verify etcd's certificates with this CA bundle (https endpoints)")
+	flags.StringVar(&opts.tls.Cert, "etcd-cert", "", "present this client certificate to etcd")
+	flags.StringVar(&opts.tls.Key, "etcd-key", "", "the key of --etcd-cert")
 	flags.StringVar(&opts.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	root.AddCommand(
 		newVersionCommand(opts),
@@ -45,6 +52,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newDeleteCommand(opts),
 		newNodeCommand(opts),
 		newBenchCommand(opts),
+		newEtcdCommand(opts),
 		newExperimentCommand(opts),
 		newSimCommand(opts),
 		newReplayCommand(opts),

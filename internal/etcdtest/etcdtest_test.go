@@ -8,6 +8,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/sluice-io/sluice/internal/etcdtest"
+	"github.com/sluice-io/sluice/state"
 )
 
 // A member keeps its data across a stop and a crash: what was written before
@@ -77,4 +78,26 @@ func get(t *testing.T, cli *clientv3.Client, key string) string {
 		return ""
 	}
 	return string(resp.Kvs[0].Value)
+}
+
+// With certificates, the three members serve clients that present the
+// client certificate and refuse those that present none.
+func TestThreeMembersWithClientCertificates(t *testing.T) {
+	certs := etcdtest.NewCerts(t)
+	cluster := etcdtest.Start(t, etcdtest.Options{Members: 3, Certs: &certs})
+	cli := cluster.Client(t)
+	put(t, cli, "/secured", "yes")
+	if got := get(t, cli, "/secured"); got != "yes" {
+		t.Fatalf("read back %q", got)
+	}
+	anonymous, err := state.Dial(state.ClientConfig{Endpoints: cluster.Endpoints(), TLS: state.ClientTLS{CACert: certs.CA}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer anonymous.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	if _, err := anonymous.Get(ctx, "/secured"); err == nil {
+		t.Fatal("a client without a certificate read the cluster")
+	}
 }

@@ -1,4 +1,4 @@
-package etcdtest
+package etcdcluster
 
 import (
 	"errors"
@@ -11,6 +11,10 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"go.etcd.io/etcd/client/pkg/v3/transport"
+
+	"github.com/sluice-io/sluice/state"
 )
 
 // healthPoll is how often waitHealthy asks a member, which bounds how late a
@@ -24,6 +28,7 @@ type member struct {
 	clientURL string
 	peerURL   string
 	args      []string
+	tls       state.ServerTLS
 	running   *process // nil while stopped
 }
 
@@ -34,26 +39,38 @@ type process struct {
 	err    error
 }
 
-func newMember(dir string, i int, clientURL, peerURL string) *member {
+func newMember(dir string, i int, clientURL, peerURL string, tls state.ServerTLS) *member {
 	name := fmt.Sprintf("member%d", i)
-	return &member{
+	m := &member{
 		name:      name,
 		logPath:   filepath.Join(dir, name+".log"),
 		clientURL: clientURL,
 		peerURL:   peerURL,
+		tls:       tls,
 		// The initial cluster flags only matter on the first start: a
 		// restart reads the membership from the data dir.
 		args: []string{
 			"--name", name,
-			"--data-dir", filepath.Join(dir, name),
+			"--data-dir", dataDir(dir, name),
 			"--listen-client-urls", clientURL,
 			"--advertise-client-urls", clientURL,
 			"--listen-peer-urls", peerURL,
 			"--initial-advertise-peer-urls", peerURL,
 			"--initial-cluster-state", "new",
-			"--initial-cluster-token", "etcdtest-" + filepath.Base(dir),
+			"--initial-cluster-token", "sluice-" + filepath.Base(dir),
 		},
 	}
+	if !tls.Empty() {
+		// Members present their certificate to each other too, so peers
+		// and clients are held to the same CA.
+		m.args = append(m.args,
+			"--cert-file", tls.Cert, "--key-file", tls.Key,
+			"--client-cert-auth", "--trusted-ca-file", tls.ClientCA,
+			"--peer-cert-file", tls.Cert, "--peer-key-file", tls.Key,
+			"--peer-client-cert-auth", "--peer-trusted-ca-file", tls.ClientCA,
+		)
+	}
+	return m
 }
 
 // start launches the member; its output is appended to its log file.
@@ -66,11 +83,11 @@ func (m *member) start(binary string) error {
 		return fmt.Errorf("etcd member %s: open its log: %w", m.name, err)
 	}
 	defer logFile.Close()
-	fmt.Fprintf(logFile, "--- etcdtest: start %s %s\n", m.name, strings.Join(m.args, " "))
+	fmt.Fprintf(logFile, "--- etcdcluster: start %s %s\n", m.name, strings.Join(m.args, " "))
 	cmd := exec.Command(binary, m.args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	// If the test binary dies (a panic, go test's timeout), the kernel
-	// kills the member too, so no etcd outlives its test.
+	// If the process that started it dies (a panic, go test's timeout),
+	// the kernel kills the member too, so no etcd outlives its owner.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("etcd member %s: start %s: %w", m.name, binary, err)
@@ -104,6 +121,23 @@ func (m *member) stop(sig syscall.Signal, timeout time.Duration) error {
 	}
 }
 
+// healthClient asks /health as the member's peers do: with its own
+// certificate, which a cluster with client-certificate authentication
+// requires of every caller.
+func (m *member) healthClient() (*http.Client, error) {
+	client := &http.Client{Timeout: time.Second}
+	if m.tls.Empty() {
+		return client, nil
+	}
+	info := transport.TLSInfo{CertFile: m.tls.Cert, KeyFile: m.tls.Key, TrustedCAFile: m.tls.ClientCA}
+	cfg, err := info.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("etcd member %s: TLS for its health check: %w", m.name, err)
+	}
+	client.Transport = &http.Transport{TLSClientConfig: cfg}
+	return client, nil
+}
+
 // waitHealthy polls the member's /health, which answers true once the member
 // has a leader and serves a linearizable read.
 func (m *member) waitHealthy(timeout time.Duration) error {
@@ -111,7 +145,10 @@ func (m *member) waitHealthy(timeout time.Duration) error {
 	if proc == nil {
 		return fmt.Errorf("etcd member %s is not running", m.name)
 	}
-	client := &http.Client{Timeout: time.Second}
+	client, err := m.healthClient()
+	if err != nil {
+		return err
+	}
 	deadline := time.After(timeout)
 	tick := time.NewTicker(healthPoll)
 	defer tick.Stop()
