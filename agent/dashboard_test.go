@@ -1,7 +1,6 @@
 package agent_test
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"strings"
@@ -59,15 +58,7 @@ func exportedFamilies(t *testing.T) map[string]bool {
 	putFile(t, store, state.Keys.App(node, "hog"), "../examples/apps/shield-sine-hog.json")
 	put(t, store, state.Keys.Decision(node), []byte(`{"node":"n1","revision":1,"containers":{"hog/cpuhog":{"cpu_quota_cores":0.5,"cpu_shares":2,"net_mbit":10}}}`))
 	put(t, store, state.Keys.PolicyError(node), []byte(`{"node":"n1","revision":1,"stage":"compile","error":"written by the test"}`))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	time.Sleep(2 * time.Second)
-	families := gather(t, metrics)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
+	families := gatherAfterRunning(t, a, metrics, 2*time.Second)
 	exported := map[string]bool{}
 	for name, family := range families {
 		exported[name] = true

@@ -23,15 +23,7 @@ func TestRunExportsTheLoopsMetrics(t *testing.T) {
 	a, _ := newSimAgent(t, store, agent.WithMetrics(metrics))
 	putFile(t, store, state.Keys.App(node, "victim"), "../examples/apps/shield-sine-victim.json")
 	putFile(t, store, state.Keys.App(node, "hog"), "../examples/apps/shield-sine-hog.json")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	time.Sleep(2 * time.Second)
-	families := gather(t, metrics)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
+	families := gatherAfterRunning(t, a, metrics, 2*time.Second)
 
 	if v := value(families, "sluice_app_phase", "app=victim", "phase=ready"); v != 1 {
 		t.Errorf("sluice_app_phase{app=victim,phase=ready} = %g, want 1", v)
@@ -66,6 +58,21 @@ func TestRunExportsTheLoopsMetrics(t *testing.T) {
 	for _, p := range problems {
 		t.Errorf("lint: %s: %s", p.Metric, p.Text)
 	}
+}
+
+// gatherAfterRunning runs a for d, gathers its metrics and stops it.
+func gatherAfterRunning(t *testing.T, a *agent.Agent, metrics *agent.Metrics, d time.Duration) map[string]*dto.MetricFamily {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	time.Sleep(d)
+	families := gather(t, metrics)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return families
 }
 
 func gather(t *testing.T, metrics *agent.Metrics) map[string]*dto.MetricFamily {

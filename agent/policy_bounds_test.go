@@ -3,10 +3,11 @@ package agent_test
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sluice-io/sluice/internal/testenv"
 
 	"github.com/sluice-io/sluice/agent"
 	"github.com/sluice-io/sluice/internal/etcdtest"
@@ -94,30 +95,11 @@ func BenchmarkRunawayPolicyRSS(b *testing.B) {
 			if _, failed := view(b, store).PolicyErrors[node]; !failed {
 				b.Fatal("the runaway bundle was not rejected")
 			}
-			peak := peakRSSMiB(b)
+			peak := testenv.PeakRSSMiB(b)
 			b.ReportMetric(peak, "peak-rss-MiB")
 			if peak >= 128 {
 				b.Fatalf("peak RSS %.0f MiB, want < 128", peak)
 			}
 		})
 	}
-}
-
-// peakRSSMiB reads the process's peak resident set (VmHWM) from /proc.
-func peakRSSMiB(b *testing.B) float64 {
-	status, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		b.Skipf("no /proc: %v", err)
-	}
-	for line := range strings.Lines(string(status)) {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			return float64(kb) / 1024
-		}
-	}
-	b.Fatal("no VmHWM in /proc/self/status")
-	return 0
 }

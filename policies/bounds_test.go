@@ -3,11 +3,11 @@ package policies
 import (
 	"context"
 	"errors"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluice-io/sluice/internal/testenv"
 )
 
 // Runaway policies an operator might push: one that loops 16M times, one
@@ -106,32 +106,13 @@ func BenchmarkRunawayPolicy(b *testing.B) {
 					b.Fatalf("Decide = %v, want it stopped at a bound", err)
 				}
 			}
-			peak := peakRSSMiB(b)
+			peak := testenv.PeakRSSMiB(b)
 			b.ReportMetric(peak, "peak-rss-MiB")
 			if peak >= 128 {
 				b.Fatalf("peak RSS %.0f MiB, want < 128", peak)
 			}
 		})
 	}
-}
-
-// peakRSSMiB reads the process's peak resident set from /proc.
-func peakRSSMiB(b *testing.B) float64 {
-	status, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		b.Skipf("no /proc: %v", err)
-	}
-	for line := range strings.Lines(string(status)) {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			return float64(kb) / 1024
-		}
-	}
-	b.Fatal("no VmHWM in /proc/self/status")
-	return 0
 }
 
 // A bundle that has decided is proven: one evaluation stopped at its

@@ -257,16 +257,9 @@ func (r *Reloader) errOrNil() error {
 // (rather than inotify) sees files swapped in by rename or symlink, as
 // editors and ConfigMap volumes do, and needs no extra dependency.
 func (r *Reloader) Run(ctx context.Context, interval time.Duration) {
-	ticker := time.NewTicker(interval)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-			_ = r.CheckDir(ctx) // failures are kept in LastError and logged
-		}
-	}
+	state.Every(ctx, interval, func() {
+		_ = r.CheckDir(ctx) // failures are kept in LastError and logged
+	})
 }
 
 // dirStamp summarises the bundle files of dir by name, size and mtime, so

@@ -20,18 +20,11 @@ const memberDefragTimeout = time.Minute
 // time: a defragmentation blocks that member's reads and writes while it
 // copies, and the clients move to the others meanwhile.
 func DefragmentMembers(ctx context.Context, cli *clientv3.Client, endpoints []string, every time.Duration, logger *slog.Logger) {
-	ticker := time.NewTicker(every)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
+	Every(ctx, every, func() {
 		for _, endpoint := range endpoints {
 			defragmentMember(ctx, cli, endpoint, logger)
 		}
-	}
+	})
 }
 
 func defragmentMember(ctx context.Context, cli *clientv3.Client, endpoint string, logger *slog.Logger) {

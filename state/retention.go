@@ -156,17 +156,10 @@ func (d *defragmenter) Stop() {
 }
 
 func (d *defragmenter) run(ctx context.Context, every time.Duration) {
-	ticker := time.NewTicker(every)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
+	Every(ctx, every, func() {
 		d.noteCompaction()
 		d.defragIfWorthIt()
-	}
+	})
 }
 
 // noteCompaction logs a compaction that etcd's compactor made since the

@@ -90,20 +90,13 @@ func startSpanSender(tb testing.TB, endpoint, service string, perSecond int) *sp
 	tracer := provider.Tracer("bench")
 	perTick := perSecond * int(senderTick) / int(time.Second)
 	s.wg.Go(func() {
-		ticker := time.NewTicker(senderTick)
-		defer ticker.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-ticker.C:
-			}
+		state.Every(ctx, senderTick, func() {
 			for range perTick {
 				_, span := tracer.Start(ctx, "request", trace.WithSpanKind(trace.SpanKindServer))
 				span.End()
 				s.sent++
 			}
-		}
+		})
 	})
 	tb.Cleanup(func() { s.stop() })
 	return s

@@ -14,19 +14,18 @@ import (
 // watch of the whole key space and re-reads the cluster only after writes
 // to specs or statuses; each re-read has the store's deadline.
 func watchApps(ctx context.Context, opts *globalOptions, output string, names []string) error {
-	store, err := opts.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	cluster, err := state.LoadCluster(ctx, store)
-	if err != nil {
-		return err
-	}
+	return opts.withStoreCluster(ctx, func(store state.Store, cluster state.ClusterView) error {
+		return followApps(ctx, opts, output, names, store, cluster)
+	})
+}
+
+// followApps prints the apps of cluster, then each change of them.
+func followApps(ctx context.Context, opts *globalOptions, output string, names []string, store state.Store, cluster state.ClusterView) error {
 	shown := map[string]string{}
 	if err := printChangedApps(opts, output, cluster, names, shown, true); err != nil {
 		return err
 	}
+	var err error
 	for resp := range store.Watch(ctx, state.Root, cluster.Revision+1) {
 		if resp.Err != nil {
 			if ctx.Err() != nil {
