@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -108,13 +107,9 @@ func (e *experiments) load(name string) (runView, error) {
 
 // read reads the summary of a run that runs found.
 func (e *experiments) read(name string) (runView, error) {
-	data, err := os.ReadFile(filepath.Join(e.dir, filepath.FromSlash(name), experiment.SummaryFile))
+	summary, err := experiment.ReadSummary(filepath.Join(e.dir, filepath.FromSlash(name)))
 	if err != nil {
-		return runView{}, err
-	}
-	var summary report.Summary
-	if err := json.Unmarshal(data, &summary); err != nil {
-		return runView{}, fmt.Errorf("%s of run %s: %w", experiment.SummaryFile, name, err)
+		return runView{}, fmt.Errorf("run %s: %w", name, err)
 	}
 	return runView{Name: name, Summary: summary, Rows: summaryRows(summary), Columns: summaryColumns, Prefix: e.prefix}, nil
 }
