@@ -17,7 +17,7 @@ func TestReadTimeseriesReadsWhatWriteCSVWrote(t *testing.T) {
 		{Phase: "static-split", Control: "static-split", Seconds: 0.5, IntervalSeconds: 0.25, VictimDemandCores: 0.8,
 			VictimUsageCores: 0.75, VictimServedCores: 0.7, VictimBacklogStartCPUSeconds: 0.01, VictimBacklogEndCPUSeconds: 0.035,
 			VictimWaitCores: 0.25, HogUsageCores: 0.2, HogQuotaCores: &quota, SharedCapacityCores: 1,
-			VictimLatencyP50Ms: &p50, VictimLatencyP99Ms: &p99, VictimSLOP99Ms: &slo},
+			VictimLatencyP50Ms: &p50, VictimLatencyP99Ms: &p99, VictimSLOP99Ms: &slo, VictimQuotaCores: &quota},
 	}
 	dir := t.TempDir()
 	f, err := os.Create(filepath.Join(dir, TimeseriesFile))
