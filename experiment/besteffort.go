@@ -16,6 +16,7 @@ import (
 // it; a hog beside the victim, what the victim left.
 func bestEffortCPU(sc scenario.Scenario, usage map[string]float64) []report.ContainerCPU {
 	var out []report.ContainerCPU
+	latencyCritical := containersOfClass(sc, state.LatencyCritical)
 	for _, id := range containersOfClass(sc, state.BestEffort) {
 		used, ran := usage[id]
 		if !ran {
@@ -23,7 +24,7 @@ func bestEffortCPU(sc scenario.Scenario, usage map[string]float64) []report.Cont
 		}
 		cpus := sc.CPUsOf(id)
 		available := float64(len(cpus))
-		for _, lc := range containersOfClass(sc, state.LatencyCritical) {
+		for _, lc := range latencyCritical {
 			lcCPUs := sc.CPUsOf(lc)
 			overlap := 0
 			for _, cpu := range lcCPUs {

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
-	"slices"
 	"strings"
 	"time"
 
@@ -159,40 +157,7 @@ type realPhaseNode struct {
 // in CPU-seconds, to fold them into the next tick that has a report.
 type pendingTicks struct {
 	seconds, victimUsage, victimWait, hogUsage float64
-	bestEffort                                 map[string]*bestEffortSeconds
-}
-
-// bestEffortSeconds is one best-effort container's CPU-seconds over the
-// seconds it ran.
-type bestEffortSeconds struct{ seconds, used, available float64 }
-
-func (p *pendingTicks) addBestEffort(cpu []report.ContainerCPU, dt float64) {
-	if p.bestEffort == nil {
-		p.bestEffort = map[string]*bestEffortSeconds{}
-	}
-	for _, c := range cpu {
-		sums := p.bestEffort[c.ID]
-		if sums == nil {
-			sums = &bestEffortSeconds{}
-			p.bestEffort[c.ID] = sums
-		}
-		sums.seconds += dt
-		sums.used += c.UsageCores * dt
-		sums.available += c.AvailableCores * dt
-	}
-}
-
-// bestEffortRates are the folded ticks' best-effort CPU, as rates over the
-// time each container ran, sorted by ID.
-func (p *pendingTicks) bestEffortRates() []report.ContainerCPU {
-	var out []report.ContainerCPU
-	for _, id := range slices.Sorted(maps.Keys(p.bestEffort)) {
-		sums := p.bestEffort[id]
-		if sums.seconds > 0 {
-			out = append(out, report.ContainerCPU{ID: id, UsageCores: sums.used / sums.seconds, AvailableCores: sums.available / sums.seconds})
-		}
-	}
-	return out
+	bestEffort                                 report.CPUSeconds
 }
 
 func newRealPhaseNode(ctx context.Context, cfg RealConfig, store state.Store, intake *traces.Intake) (*realPhaseNode, error) {
@@ -276,7 +241,10 @@ func (r *realPhaseNode) Measure(obs state.Observation) (tickMeasure, bool, error
 	for _, c := range obs.Containers {
 		usage[c.ID] = c.CPUUsageCores
 	}
-	r.pending.addBestEffort(bestEffortCPU(*r.cfg.Scenario, usage), dt)
+	if r.pending.bestEffort == nil {
+		r.pending.bestEffort = report.CPUSeconds{}
+	}
+	r.pending.bestEffort.Add(bestEffortCPU(*r.cfg.Scenario, usage), dt)
 	var quota *float64
 	if hog != nil {
 		r.pending.hogUsage += hog.CPUUsageCores * dt
@@ -304,7 +272,7 @@ func (r *realPhaseNode) Measure(obs state.Observation) (tickMeasure, bool, error
 			QuotaCores: victim.CPUQuotaCores,
 		},
 		Hog:        containerMeasure{UsageCores: p.hogUsage / p.seconds, QuotaCores: quota},
-		BestEffort: p.bestEffortRates(),
+		BestEffort: p.bestEffort.Rates(),
 	}, true, nil
 }
 

@@ -20,6 +20,9 @@
 package report
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/sluice-io/sluice/sim/scenario"
 	"github.com/sluice-io/sluice/state"
 )
@@ -85,6 +88,37 @@ type ContainerCPU struct {
 	// AvailableCores is what it could have used: the capacity of its CPUs
 	// less what the latency-critical containers used on them.
 	AvailableCores float64
+}
+
+// CPUSeconds sums containers' CPU over ticks of unequal length, by ID: the
+// CPU-seconds each used and could have used over the seconds it ran.
+type CPUSeconds map[string]*cpuSeconds
+
+type cpuSeconds struct{ seconds, used, available float64 }
+
+// Add counts one tick of seconds.
+func (s CPUSeconds) Add(cpu []ContainerCPU, seconds float64) {
+	for _, c := range cpu {
+		sum := s[c.ID]
+		if sum == nil {
+			sum = &cpuSeconds{}
+			s[c.ID] = sum
+		}
+		sum.seconds += seconds
+		sum.used += c.UsageCores * seconds
+		sum.available += c.AvailableCores * seconds
+	}
+}
+
+// Rates are the sums as rates over the time each container ran, by ID.
+func (s CPUSeconds) Rates() []ContainerCPU {
+	var out []ContainerCPU
+	for _, id := range slices.Sorted(maps.Keys(s)) {
+		if sum := s[id]; sum.seconds > 0 {
+			out = append(out, ContainerCPU{ID: id, UsageCores: sum.used / sum.seconds, AvailableCores: sum.available / sum.seconds})
+		}
+	}
+	return out
 }
 
 // SetVictimLatency fills the latency fields from what was measured of the

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"math"
 	"slices"
 
@@ -376,27 +375,15 @@ func (s Summary) WriteJSON(w io.Writer) error {
 }
 
 func summarizeBestEffort(rows []Row) []BestEffortSummary {
-	type sums struct{ used, available, seconds float64 }
-	byID := map[string]*sums{}
+	sums := CPUSeconds{}
 	for _, r := range rows {
-		for _, c := range r.BestEffort {
-			if byID[c.ID] == nil {
-				byID[c.ID] = &sums{}
-			}
-			byID[c.ID].used += c.UsageCores * r.IntervalSeconds
-			byID[c.ID].available += c.AvailableCores * r.IntervalSeconds
-			byID[c.ID].seconds += r.IntervalSeconds
-		}
+		sums.Add(r.BestEffort, r.IntervalSeconds)
 	}
 	out := []BestEffortSummary{}
-	for _, id := range slices.Sorted(maps.Keys(byID)) {
-		s := byID[id]
-		summary := BestEffortSummary{Name: id}
-		if s.seconds > 0 {
-			summary.CPUCores = round6(s.used / s.seconds)
-		}
-		if s.available > 0 {
-			summary.ShareOfAvailableCPU = roundPtr(some(s.used / s.available))
+	for _, c := range sums.Rates() {
+		summary := BestEffortSummary{Name: c.ID, CPUCores: round6(c.UsageCores)}
+		if c.AvailableCores > 0 {
+			summary.ShareOfAvailableCPU = roundPtr(some(c.UsageCores / c.AvailableCores))
 		}
 		out = append(out, summary)
 	}
